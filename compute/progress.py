@@ -1,0 +1,99 @@
+"""Progress for long stages: what is running, how far it is, how long is left.
+
+One line on stderr, rewritten in place on a terminal and printed every few seconds
+otherwise (CI logs, pipes), so a user always sees that work moves.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+__all__ = ["Progress", "format_seconds"]
+
+
+def format_seconds(seconds: float) -> str:
+    """``75.2`` -> ``'1:15'``; ``3725`` -> ``'1:02:05'``."""
+    if seconds != seconds or seconds == float("inf"):
+        return "?"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    """Report progress of ``total`` units of work named ``what``.
+
+    Use as a context manager; call :meth:`advance` as units finish. ``done`` may start
+    above zero when a resumed run skips work already on disk.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        total: int,
+        *,
+        unit: str = "",
+        done: int = 0,
+        stream: TextIO | None = None,
+        interval: float = 2.0,
+        enabled: bool = True,
+    ) -> None:
+        self.what = what
+        self.total = max(int(total), 0)
+        self.unit = unit
+        self.done = int(done)
+        self._skipped = int(done)
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval = interval
+        self.enabled = enabled
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._start = time.perf_counter()
+        self._last = 0.0
+
+    def __enter__(self) -> "Progress":
+        self._start = time.perf_counter()
+        self._emit(force=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._emit(force=True, final=True)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def eta(self) -> float:
+        """Seconds left, from the rate of the work done in this run."""
+        worked = self.done - self._skipped
+        if worked <= 0:
+            return float("nan")
+        return self.elapsed / worked * (self.total - self.done)
+
+    def advance(self, n: int = 1) -> None:
+        self.done = min(self.done + n, self.total)
+        self._emit()
+
+    def line(self) -> str:
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        unit = f" {self.unit}" if self.unit else ""
+        left = "" if self.done >= self.total else f", {format_seconds(self.eta())} left"
+        return (
+            f"{self.what}: {self.done}/{self.total}{unit} ({pct:3.0f}%)"
+            f" {format_seconds(self.elapsed)} elapsed{left}"
+        )
+
+    def _emit(self, force: bool = False, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last < (0.2 if self._tty else self.interval):
+            return
+        self._last = now
+        if self._tty:
+            self.stream.write("\r\033[K" + self.line() + ("\n" if final else ""))
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()

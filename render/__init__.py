@@ -1,0 +1,1 @@
+"""lossfilm render side: mesh stage, camera, GL renderer, encoder, stills and the CLI."""
