@@ -1,0 +1,384 @@
+"""Data sets to train on and to evaluate the landscape with.
+
+Every built-in set is generated with numpy from a seed, so a scene runs offline and
+reproduces exactly: 2-D toy sets (``spirals``, ``moons``, ``blobs``) for MLPs and tiny
+``1×S×S`` images (``shapes``) for the CNN and the ResNet. ``npz`` / ``pt`` read arrays
+``x`` and ``y`` from a file, ``user`` calls a factory, ``digits`` uses scikit-learn when
+it is installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .options import option
+from .userspec import call_with_accepted, load_object
+
+__all__ = ["DataConfig", "Dataset", "build_data", "eval_subset", "DATA_KINDS", "SHAPE_CLASSES"]
+
+#: one-line description of each data kind (``lossfilm --help`` lists them).
+DATA_KINDS: dict[str, str] = {
+    "spirals": "interleaved 2-D spiral arms, one per class",
+    "moons": "two interleaving 2-D half circles (2 classes)",
+    "blobs": "Gaussian clusters in `features` dimensions, one per class",
+    "shapes": "1×S×S images of stripes, disks, rings... (for cnn / resnet)",
+    "digits": "scikit-learn's 8×8 handwritten digits (needs scikit-learn)",
+    "npz": "arrays `x` and `y` from a NumPy .npz file (`path`)",
+    "pt": "tensors `x` and `y` from a torch .pt file (`path`)",
+    "user": "a `package.module:function` factory returning (x, y) (`factory`)",
+}
+
+#: image classes of the ``shapes`` set, in class-index order.
+SHAPE_CLASSES = (
+    "horizontal stripes",
+    "vertical stripes",
+    "diagonal stripes",
+    "anti-diagonal stripes",
+    "disk",
+    "ring",
+    "cross",
+    "checkerboard",
+)
+
+#: noise std of each generated kind when the scene leaves ``noise`` unset.
+DEFAULT_NOISE = {"spirals": 0.03, "moons": 0.1, "blobs": 0.3, "shapes": 0.5}
+
+#: spiral arms wind this many turns from the centre to the rim.
+SPIRAL_TURNS = 1.75
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """The data set the network trains on; the landscape is evaluated on a fixed subset of it."""
+
+    kind: str = option("spirals", "which data set", choices=tuple(DATA_KINDS))
+    samples: int = option(
+        2000, "number of samples (generated sets), or at most this many (digits, files; 0 = all)", min=0
+    )
+    noise: float | None = option(
+        None,
+        "Gaussian noise std in data units (blobs: cluster std); none = the kind's default",
+        min=0.0,
+    )
+    classes: int = option(2, "number of classes (spirals, blobs, shapes ≤ 8)", min=2)
+    features: int = option(2, "input dimensions (blobs)", min=1)
+    image_size: int = option(16, "image side in pixels (shapes)", min=4, max=256)
+    seed: int = option(0, "seed of the generator and of the subset drawn from files", min=0)
+    path: str | None = option(None, "file to read (npz: arrays x, y; pt: dict with x, y)")
+    factory: str | None = option(
+        None, "user data as 'package.module:function' returning (x, y); gets samples, seed if accepted"
+    )
+
+    def __post_init__(self) -> None:
+        if self.kind in ("npz", "pt") and not self.path:
+            raise ValueError(f"data.path: kind {self.kind!r} needs a file path")
+        if self.kind == "user" and not self.factory:
+            raise ValueError("data.factory: kind 'user' needs 'package.module:function'")
+        if self.kind == "moons" and self.classes != 2:
+            raise ValueError(f"data.classes: moons has exactly 2 classes, got {self.classes}")
+        if self.kind == "shapes" and self.classes > len(SHAPE_CLASSES):
+            raise ValueError(
+                f"data.classes: shapes has at most {len(SHAPE_CLASSES)} classes, got {self.classes}"
+            )
+        if self.kind in ("spirals", "moons", "blobs", "shapes") and self.samples < self.classes:
+            raise ValueError(
+                f"data.samples: need at least one sample per class ({self.classes}), got {self.samples}"
+            )
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Samples and labels, on CPU.
+
+    Attributes
+    ----------
+    x : (N, *in_shape) float32 tensor
+    y : (N,) int64 tensor
+        Class index of each sample, in ``[0, n_classes)``.
+    n_classes : int
+    in_shape : tuple of int
+        Shape of one sample: ``(features,)`` or ``(channels, height, width)``.
+    description : dict
+        JSON-able summary for the manifest (kind, size, seed...).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    n_classes: int
+    in_shape: tuple[int, ...]
+    description: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.x = torch.as_tensor(self.x).to(torch.float32).contiguous()
+        self.y = torch.as_tensor(self.y).to(torch.int64).reshape(-1).contiguous()
+        if self.x.shape[0] != self.y.shape[0]:
+            raise ValueError(f"data: x has {self.x.shape[0]} samples but y has {self.y.shape[0]}")
+        if self.x.shape[0] == 0:
+            raise ValueError("data: the data set is empty")
+        self.in_shape = tuple(int(s) for s in self.x.shape[1:])
+        self.n_classes = int(self.n_classes)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def fingerprint(self) -> str:
+        """sha256 over shapes, dtypes and bytes of ``x`` and ``y``: names this exact data."""
+        h = hashlib.sha256()
+        for t in (self.x, self.y):
+            arr = t.detach().cpu().contiguous().numpy()
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+        return h.hexdigest()
+
+
+# ---------------------------------------------------------------- generators (pure numpy)
+
+
+def _split_counts(n: int, k: int) -> np.ndarray:
+    """``n`` samples over ``k`` classes, as even as possible."""
+    counts = np.full(k, n // k)
+    counts[: n % k] += 1
+    return counts
+
+
+def make_spirals(n: int, classes: int, noise: float, rng: np.random.Generator):
+    """Spiral arms from the centre outwards, one per class. Returns x (n, 2), y (n,)."""
+    xs, ys = [], []
+    for c, m in enumerate(_split_counts(n, classes)):
+        t = np.sqrt(rng.uniform(0.0, 1.0, m))  # sqrt: uniform density along the arm's area
+        angle = 2 * np.pi * (SPIRAL_TURNS * t + c / classes)
+        pts = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1)
+        xs.append(pts + rng.normal(0.0, noise, pts.shape))
+        ys.append(np.full(m, c))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def make_moons(n: int, noise: float, rng: np.random.Generator):
+    """Two interleaving half circles. Returns x (n, 2), y (n,)."""
+    m0, m1 = _split_counts(n, 2)
+    t0 = rng.uniform(0.0, np.pi, m0)
+    t1 = rng.uniform(0.0, np.pi, m1)
+    upper = np.stack([np.cos(t0), np.sin(t0)], axis=1)
+    lower = np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)], axis=1)
+    x = np.concatenate([upper, lower]) + rng.normal(0.0, noise, (n, 2))
+    x = x - np.array([0.5, 0.25])  # centre the pair on the origin
+    return x, np.concatenate([np.zeros(m0), np.ones(m1)])
+
+
+def make_blobs(n: int, classes: int, features: int, noise: float, rng: np.random.Generator):
+    """Isotropic Gaussian clusters around centres in ``[-1, 1]^features``."""
+    centers = rng.uniform(-1.0, 1.0, (classes, features))
+    xs, ys = [], []
+    for c, m in enumerate(_split_counts(n, classes)):
+        xs.append(centers[c] + rng.normal(0.0, noise, (m, features)))
+        ys.append(np.full(m, c))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _shape_image(c: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One ``size×size`` image of class ``c`` with random frequency, phase, centre, size."""
+    u = (np.arange(size) + 0.5) / size
+    yy, xx = np.meshgrid(u, u, indexing="ij")
+    freq = rng.uniform(2.0, 4.0)
+    phase = rng.uniform(0.0, 2 * np.pi)
+    cy, cx = rng.uniform(0.3, 0.7, 2)
+    radius = rng.uniform(0.15, 0.35)
+    r = np.hypot(yy - cy, xx - cx)
+    wave = lambda v: np.sin(2 * np.pi * freq * v + phase) > 0  # noqa: E731
+    name = SHAPE_CLASSES[c]
+    if name == "horizontal stripes":
+        img = wave(yy)
+    elif name == "vertical stripes":
+        img = wave(xx)
+    elif name == "diagonal stripes":
+        img = wave((xx + yy) / np.sqrt(2))
+    elif name == "anti-diagonal stripes":
+        img = wave((xx - yy) / np.sqrt(2))
+    elif name == "disk":
+        img = r < radius
+    elif name == "ring":
+        img = np.abs(r - radius) < 0.06
+    elif name == "cross":
+        img = (np.abs(yy - cy) < 0.07) | (np.abs(xx - cx) < 0.07)
+    else:  # checkerboard
+        img = wave(xx) ^ wave(yy)
+    return img.astype(np.float64)
+
+
+def make_shapes(n: int, classes: int, size: int, noise: float, rng: np.random.Generator):
+    """Tiny synthetic images. Returns x (n, 1, size, size) roughly zero-mean, y (n,)."""
+    y = np.concatenate([np.full(m, c) for c, m in enumerate(_split_counts(n, classes))])
+    x = np.stack([_shape_image(int(c), size, rng) for c in y])[:, None]
+    x = (x - 0.5) * 2.0 + rng.normal(0.0, noise, x.shape)
+    return x, y
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _labels_to_classes(y: np.ndarray, key: str) -> tuple[np.ndarray, int]:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{key}: y must be 1-D class indices, got shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError(f"{key}: y must hold integer class indices, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.size and y.min() < 0:
+        raise ValueError(f"{key}: class indices must be ≥ 0, found {int(y.min())}")
+    return y, int(y.max()) + 1 if y.size else 0
+
+
+def _read_npz(path: str) -> tuple[Any, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"data.path: file {path!r} does not exist")
+    with np.load(p, allow_pickle=False) as f:
+        missing = [k for k in ("x", "y") if k not in f.files]
+        if missing:
+            raise ValueError(f"data.path: {path!r} lacks arrays {missing} (has {f.files})")
+        return f["x"], f["y"]
+
+
+def _read_pt(path: str) -> tuple[Any, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"data.path: file {path!r} does not exist")
+    obj = torch.load(p, map_location="cpu", weights_only=True)
+    if not isinstance(obj, dict) or "x" not in obj or "y" not in obj:
+        raise ValueError(f"data.path: {path!r} must hold a dict with tensors 'x' and 'y'")
+    return obj["x"], obj["y"]
+
+
+def _read_digits() -> tuple[Any, Any]:
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise ValueError(
+            "data.kind: 'digits' needs scikit-learn (pip install scikit-learn);"
+            " use kind 'shapes' for an offline image set"
+        ) from exc
+    d = load_digits()
+    return d.images[:, None].astype(np.float32) / 16.0 - 0.5, d.target
+
+
+def _from_user(cfg: DataConfig) -> tuple[Any, Any, int | None]:
+    fn: Callable = load_object(cfg.factory, key="data.factory")
+    out = call_with_accepted(fn, samples=cfg.samples, seed=cfg.seed, classes=cfg.classes)
+    if isinstance(out, Dataset):
+        return out.x, out.y, out.n_classes
+    if isinstance(out, dict) and "x" in out and "y" in out:
+        return out["x"], out["y"], out.get("n_classes")
+    if isinstance(out, (tuple, list)) and len(out) in (2, 3):
+        return out[0], out[1], out[2] if len(out) == 3 else None
+    raise ValueError(
+        f"data.factory: {cfg.factory!r} must return (x, y), (x, y, n_classes) or a dict with x, y;"
+        f" got {type(out).__name__}"
+    )
+
+
+def _cap(x: np.ndarray, y: np.ndarray, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``samples`` rows, drawn with ``seed`` and kept in file order."""
+    if samples <= 0 or samples >= len(y):
+        return x, y
+    idx = np.sort(np.random.default_rng(seed).choice(len(y), samples, replace=False))
+    return x[idx], y[idx]
+
+
+def build_data(cfg: DataConfig) -> Dataset:
+    """Build the data set a scene describes.
+
+    Returns
+    -------
+    Dataset
+        ``x (N, *in_shape) float32``, ``y (N,) int64`` on CPU.
+
+    Raises
+    ------
+    ValueError
+        For a missing file, malformed arrays or a missing optional dependency.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    n_classes: int | None = cfg.classes
+    noise = cfg.noise if cfg.noise is not None else DEFAULT_NOISE.get(cfg.kind, 0.0)
+    if cfg.kind == "spirals":
+        x, y = make_spirals(cfg.samples, cfg.classes, noise, rng)
+    elif cfg.kind == "moons":
+        x, y = make_moons(cfg.samples, noise, rng)
+    elif cfg.kind == "blobs":
+        x, y = make_blobs(cfg.samples, cfg.classes, cfg.features, noise, rng)
+    elif cfg.kind == "shapes":
+        x, y = make_shapes(cfg.samples, cfg.classes, cfg.image_size, noise, rng)
+    else:
+        if cfg.kind == "npz":
+            x, y = _read_npz(cfg.path)
+            n_classes = None
+        elif cfg.kind == "pt":
+            x, y = _read_pt(cfg.path)
+            n_classes = None
+        elif cfg.kind == "digits":
+            x, y = _read_digits()
+            n_classes = 10
+        else:
+            x, y, n_classes = _from_user(cfg)
+        key = "data.factory" if cfg.kind == "user" else "data.path"
+        x = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
+        y = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+        if x.ndim < 2:
+            raise ValueError(f"{key}: x must be (N, ...) with one row per sample, got shape {x.shape}")
+        if not np.issubdtype(x.dtype, np.number):
+            raise ValueError(f"{key}: x must be numeric, got dtype {x.dtype}")
+        y, seen_classes = _labels_to_classes(y, key)
+        if n_classes is None:
+            n_classes = seen_classes
+        elif seen_classes > n_classes:
+            raise ValueError(f"{key}: labels reach {seen_classes - 1} but n_classes is {n_classes}")
+        x, y = _cap(x, y, cfg.samples, cfg.seed)
+    ds = Dataset(
+        x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+        y=torch.from_numpy(np.asarray(y, dtype=np.int64)),
+        n_classes=int(n_classes),
+        in_shape=(),
+    )
+    ds.description = {
+        "kind": cfg.kind,
+        "samples": len(ds),
+        "in_shape": list(ds.in_shape),
+        "n_classes": ds.n_classes,
+        "seed": cfg.seed,
+        **({"noise": noise} if cfg.kind in DEFAULT_NOISE else {}),
+        **({"path": cfg.path} if cfg.path else {}),
+        **({"factory": cfg.factory} if cfg.factory else {}),
+    }
+    return ds
+
+
+def eval_subset(dataset: Dataset, samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fixed subset of ``dataset`` to evaluate every grid point and state on.
+
+    Parameters
+    ----------
+    samples : int
+        Size of the subset; ``0`` or at least ``len(dataset)`` gives the whole set.
+    seed : int
+        Seed of the draw; the same seed always gives the same rows, in data order.
+
+    Returns
+    -------
+    x : (M, *in_shape) float32 tensor
+    y : (M,) int64 tensor
+    """
+    if samples < 0:
+        raise ValueError(f"eval.samples must be ≥ 0, got {samples}")
+    n = len(dataset)
+    if samples == 0 or samples >= n:
+        return dataset.x, dataset.y
+    g = torch.Generator().manual_seed(int(seed))
+    idx = torch.randperm(n, generator=g)[:samples].sort().values
+    return dataset.x[idx].contiguous(), dataset.y[idx].contiguous()
