@@ -1,0 +1,345 @@
+"""The mesh stage: a surface sequence becomes one topology and a stream of frames.
+
+:class:`FilmSurface` is the wrapper the pipeline and the camera call. Its heart is in
+small modules of pure functions, re-exported here:
+
+- :mod:`render.heights`: one height transform for the whole film (log / linear, clip, relief);
+- :mod:`render.timeline`: film time -> state position, PCHIP / linear / hold between states;
+- :mod:`render.resample`: cubic upsampling and smoothing as two matrices, normals, triangles;
+- :mod:`render.landmarks`: ball, lowest point, trajectory, overlay numbers.
+
+Order of work per frame, cheapest first: interpolate in time on the coarse sequence grid
+(in the height domain), then upsample once to the render grid (``Ry @ Z @ Rx.T``), then
+normals and the colour coordinate. Memory is the sequence plus one frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+
+from compute.options import option
+from compute.sequence import SurfaceSequence
+from render.frame import Bounds, Frame, Topology
+from render.heights import AUTO_RELIEF, HeightConfig, HeightTransform
+from render.landmarks import (
+    TRAJECTORY_SAMPLES_PER_STATE,
+    interpolate_values,
+    lowest_point,
+    moves,
+    nearest_label,
+)
+from render.resample import (
+    cubic_matrix,
+    gaussian_matrix,
+    grid_normals,
+    grid_triangles,
+    linear_matrix,
+    render_axes,
+    upsample,
+)
+from render.timeline import StateInterpolator, TimeConfig, Timeline
+
+__all__ = [
+    "MeshConfig",
+    "HeightConfig",
+    "TimeConfig",
+    "HeightTransform",
+    "Timeline",
+    "StateInterpolator",
+    "FilmSurface",
+    "AUTO_RELIEF",
+    "BUILTIN_COLORS",
+]
+
+#: Colour channels that need no entry in ``sequence.channels``.
+BUILTIN_COLORS = ("height", "loss")
+#: An upsampled invalid-mask weight above this marks a render vertex invalid.
+INVALID_WEIGHT = 1e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class MeshConfig:
+    """How the surface sequence becomes the triangles that are drawn."""
+
+    height: HeightConfig = option(HeightConfig(), "loss -> height transform, one for the whole film")
+    resolution: int = option(256, "render grid points along the longer axis of the plane",
+                             min=2, max=16384)
+    smooth: float = option(0.0, "Gaussian smoothing sigma in sequence-grid cells; 0 = none", min=0.0)
+    crop: tuple[float, float, float, float] | None = option(
+        None, "show only the window [a0, a1, b0, b1] of the plane (landscape units); none = all"
+    )
+    time: TimeConfig = option(TimeConfig(), "how film time runs through the captured states")
+    color: str = option("height", "colormap channel: height, loss or a channel of the sequence (accuracy)")
+    trajectory: bool = option(True, "draw the minimizer's path so far (fixed-plane films)")
+
+    def __post_init__(self) -> None:
+        if self.crop is not None:
+            a0, a1, b0, b1 = self.crop
+            if not (a0 < a1 and b0 < b1):
+                raise ValueError(f"mesh.crop must be [a0, a1, b0, b1] with a0 < a1, b0 < b1, got {self.crop}")
+        if not self.color:
+            raise ValueError("mesh.color must name a channel (height, loss, accuracy...)")
+
+
+def _bracketing(coords: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Indices of the coarse points covering ``[lo, hi]``: inside, plus one beyond each end."""
+    i0 = max(int(np.searchsorted(coords, lo, side="right")) - 1, 0)
+    i1 = min(int(np.searchsorted(coords, hi, side="left")), coords.size - 1)
+    return np.arange(i0, max(i1, i0 + 1) + 1)
+
+
+class FilmSurface:
+    """The landscape of a whole film, read at any film time.
+
+    Parameters
+    ----------
+    sequence : SurfaceSequence
+    cfg : MeshConfig
+    duration : float
+        Film length in seconds.
+    fps : float
+        Frames per second; frame ``i`` is at time ``i / fps``.
+    resolution : int, optional
+        Overrides ``cfg.resolution`` (previews, stills).
+
+    Attributes
+    ----------
+    topology : Topology
+        Render grid, triangles and the bounds of every frame.
+    n_frames : int
+        ``round(duration * fps)``.
+    transform : HeightTransform
+        Loss -> world z, fitted once on the shown window of every state.
+    """
+
+    def __init__(
+        self, sequence: SurfaceSequence, cfg: MeshConfig, duration: float, fps: float,
+        *, resolution: int | None = None,
+    ) -> None:
+        if not fps > 0:
+            raise ValueError(f"output.fps must be > 0, got {fps}")
+        self.sequence, self.cfg = sequence, cfg
+        self.duration, self.fps = float(duration), float(fps)
+        self.timeline = Timeline(cfg.time, duration, sequence.epochs)
+        self.n_frames = int(round(self.duration * self.fps))
+        res = int(resolution if resolution is not None else cfg.resolution)
+        if res < 2:
+            raise ValueError(f"mesh.resolution must be >= 2, got {res}")
+        a, b = sequence.a, sequence.b
+        if a.size < 2 or b.size < 2:
+            raise ValueError(f"the sequence grid must be at least 2x2, got {sequence.shape}")
+        self.window = cfg.crop if cfg.crop is not None else (a[0], a[-1], b[0], b[-1])
+        x0, x1, y0, y1 = (float(v) for v in self.window)
+        if x0 < a[0] or x1 > a[-1] or y0 < b[0] or y1 > b[-1]:
+            raise ValueError(
+                f"mesh.crop {list(self.window)} leaves the computed plane"
+                f" [{a[0]}, {a[-1]}, {b[0]}, {b[-1]}]"
+            )
+        self._ix, self._iy = _bracketing(a, x0, x1), _bracketing(b, y0, y1)
+        plane_size = max(x1 - x0, y1 - y0)
+        window_loss = sequence.loss[:, self._iy][:, :, self._ix]
+        self.transform = HeightTransform.fit(window_loss, cfg.height, plane_size)
+        self.top = self.transform.top
+        method = cfg.time.interpolation
+
+        # Heights of every state on the coarse grid, in world units (non-finite -> ceiling).
+        self._z = StateInterpolator(self.transform(sequence.loss), method)
+        self._invalid = HeightTransform.invalid(sequence.loss)
+        self._any_invalid = self._invalid.reshape(sequence.n_states, -1).any(axis=1)
+
+        # Spatial operators, built once: smoothing folded into the cubic weights.
+        x, y = render_axes((x0, x1, y0, y1), res)
+        self._gy, self._gx = gaussian_matrix(b.size, cfg.smooth), gaussian_matrix(a.size, cfg.smooth)
+        self._ry = (cubic_matrix(b, y) @ self._gy).astype(np.float32)
+        self._rx = (cubic_matrix(a, x) @ self._gx).astype(np.float32)
+        self._ly = self._lx = None
+        if self._any_invalid.any():
+            self._ly = linear_matrix(b, y).astype(np.float32)
+            self._lx = linear_matrix(a, x).astype(np.float32)
+        self._dx = float(x[1] - x[0])
+        self._dy = float(y[1] - y[0])
+
+        bounds = Bounds(lo=(x0, y0, 0.0), hi=(x1, y1, float(self.top)))
+        self.topology = Topology(
+            x=x.astype(np.float32), y=y.astype(np.float32),
+            indices=grid_triangles(y.size, x.size), bounds=bounds,
+        )
+        self._setup_color(cfg.color, method)
+        self._setup_ball(method)
+
+    # ------------------------------------------------------------------ setup helpers
+
+    def _setup_color(self, name: str, method: str) -> None:
+        self._channel = None
+        if name in BUILTIN_COLORS:
+            return
+        channels = self.sequence.channels
+        if name not in channels:
+            known = ", ".join(list(BUILTIN_COLORS) + sorted(channels))
+            raise ValueError(f"mesh.color {name!r} is not a channel of this sequence (have: {known})")
+        values = channels[name]
+        shown = values[:, self._iy][:, :, self._ix]
+        finite = shown[np.isfinite(shown)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        self._channel_range = (lo, hi if hi > lo else lo + 1.0)
+        self._channel = StateInterpolator(np.where(np.isfinite(values), values, lo), method)
+
+    def _setup_ball(self, method: str) -> None:
+        ball = self.sequence.ball
+        self._ball = None
+        self._path = None
+        if not np.isfinite(ball).all():
+            return
+        self._ball = StateInterpolator(ball, method)
+        if self.cfg.trajectory and moves(ball):
+            last = self.sequence.n_states - 1
+            ps = np.linspace(0.0, last, last * TRAJECTORY_SAMPLES_PER_STATE + 1)
+            pts = np.stack([self._ball(p) for p in ps])
+            self._path = (ps, pts, *self._point_weights(pts[:, 0], pts[:, 1]))
+
+    def _point_weights(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(k, ny0), (k, nx0) weights of the smoothed cubic surface at plane points."""
+        a, b = self.sequence.a, self.sequence.b
+        px = np.clip(np.asarray(px, dtype=np.float64), a[0], a[-1])
+        py = np.clip(np.asarray(py, dtype=np.float64), b[0], b[-1])
+        return cubic_matrix(b, py) @ self._gy, cubic_matrix(a, px) @ self._gx
+
+    def _inside(self, px: float, py: float) -> bool:
+        x0, x1, y0, y1 = self.window
+        return bool(x0 <= px <= x1 and y0 <= py <= y1)
+
+    # ------------------------------------------------------------------ public API
+
+    def position_at(self, time: float) -> float:
+        """Fractional state position at film ``time`` seconds (clamped to the film)."""
+        return self.timeline.position_at(time)
+
+    def _heights_at(self, zc: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
+        z = ((wy @ np.asarray(zc, dtype=np.float64)) * wx).sum(axis=1)
+        return np.clip(z, 0.0, self.top)
+
+    def height_at(self, time: float, x: float, y: float) -> float:
+        """World z of the surface at plane point ``(x, y)`` at film ``time``.
+
+        The smooth cubic surface the render grid samples (points outside the plane clamp).
+        """
+        zc = self._z(self.position_at(time))
+        wy, wx = self._point_weights(np.array([x]), np.array([y]))
+        return float(self._heights_at(zc, wy, wx)[0])
+
+    def coarse_at(self, time: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Heights on the sequence grid around the shown window: cheap, for cameras.
+
+        Returns
+        -------
+        x0 : (nx0,) float32, y0 : (ny0,) float32
+        z : (ny0, nx0) float32
+            World heights (smoothed like the render grid) at the coarse points that cover
+            the window (one beyond each edge of a crop).
+        """
+        zc = self._z(self.position_at(time))
+        z = self._gy[self._iy] @ zc @ self._gx[self._ix].T
+        a, b = self.sequence.a, self.sequence.b
+        return (a[self._ix].astype(np.float32), b[self._iy].astype(np.float32),
+                np.clip(z, 0.0, self.top).astype(np.float32))
+
+    def _ball_at(self, position: float, zc: np.ndarray) -> np.ndarray | None:
+        if self._ball is None:
+            return None
+        bx, by = (float(v) for v in self._ball(position))
+        if not self._inside(bx, by):
+            return None
+        wy, wx = self._point_weights(np.array([bx]), np.array([by]))
+        return np.array([bx, by, self._heights_at(zc, wy, wx)[0]], dtype=np.float32)
+
+    def landmarks_at(self, time: float) -> dict:
+        """Cheap landmarks for cameras: ``ball`` (3,) or None, ``minimum`` (3,), ``center`` (3,).
+
+        ``minimum`` is the lowest-loss coarse point of the window; ``center`` is the middle of
+        the film's bounding box (constant, so a camera aimed at it never jitters).
+        """
+        p = self.position_at(time)
+        zc = self._z(p)
+        x0, y0, z = self.coarse_at(time)
+        k0, k1 = self._z.bracket(p)
+        bad = (self._invalid[k0] | self._invalid[k1])[self._iy][:, self._ix]
+        inside = ((x0[None, :] >= self.window[0]) & (x0[None, :] <= self.window[1])
+                  & (y0[:, None] >= self.window[2]) & (y0[:, None] <= self.window[3]))
+        skip = bad | ~inside if inside.any() else bad
+        minimum = lowest_point(x0, y0, z, skip, highest=self.transform.gain < 0)
+        return {
+            "ball": self._ball_at(p, zc),
+            "minimum": minimum,
+            "center": self.topology.bounds.center.astype(np.float32),
+        }
+
+    def frame_at(self, time: float, index: int = 0) -> Frame:
+        """The full-resolution frame at film ``time`` seconds."""
+        p = self.position_at(time)
+        zc = self._z(p)
+        heights = upsample(zc, self._ry, self._rx)
+        np.clip(heights, 0.0, self.top, out=heights)
+        normals = grid_normals(heights, self._dx, self._dy)
+        invalid = self._invalid_at(p)
+        x, y = self.topology.x, self.topology.y
+        ball = self._ball_at(p, zc)
+        values = interpolate_values(self.sequence.values, self.sequence.epochs,
+                                    self.sequence.steps, p)
+        if ball is not None:
+            values.setdefault("loss", float(self.transform.loss_of_z(float(ball[2]))))
+        return Frame(
+            index=int(index), time=float(time), position=p,
+            heights=heights, normals=normals, scalar=self._scalar(heights, p),
+            minimum=lowest_point(x, y, heights, invalid, highest=self.transform.gain < 0),
+            ball=ball, invalid=invalid, trajectory=self._trajectory_at(p, zc),
+            values=values, label=nearest_label(self.sequence.labels, p),
+        )
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+        """Frames ``start .. stop - 1`` one at a time (memory: the sequence plus one frame)."""
+        stop = self.n_frames if stop is None else min(int(stop), self.n_frames)
+        for i in range(max(int(start), 0), stop):
+            yield self.frame_at(i / self.fps, i)
+
+    # ------------------------------------------------------------------ per-frame parts
+
+    def _invalid_at(self, position: float) -> np.ndarray | None:
+        k0, k1 = self._z.bracket(position)
+        if not (self._any_invalid[k0] or self._any_invalid[k1]):
+            return None
+        mask = (self._invalid[k0] | self._invalid[k1]).astype(np.float32)
+        return upsample(mask, self._ly, self._lx) > INVALID_WEIGHT
+
+    def _scalar(self, heights: np.ndarray, position: float) -> np.ndarray:
+        if self._channel is not None:
+            lo, hi = self._channel_range
+            c = upsample(self._channel(position), self._ry, self._rx)
+            c -= np.float32(lo)
+            c *= np.float32(1.0 / (hi - lo))
+            return np.clip(c, 0.0, 1.0, out=c)
+        if self.top <= 0.0:
+            return np.zeros_like(heights)
+        s = heights * np.float32(1.0 / self.top)
+        if self.cfg.color == "loss" and self.transform.gain < 0:
+            np.subtract(np.float32(1.0), s, out=s)
+        return np.clip(s, 0.0, 1.0, out=s)
+
+    def _trajectory_at(self, position: float, zc: np.ndarray) -> np.ndarray:
+        if self._path is None:
+            return np.zeros((0, 3), dtype=np.float32)
+        ps, pts, wy, wx = self._path
+        m = int(np.searchsorted(ps, position, side="right"))
+        xy = pts[:m]
+        z = self._heights_at(zc, wy[:m], wx[:m])
+        if ps[m - 1] < position:
+            here = self._ball(position)
+            hy, hx = self._point_weights(here[:1], here[1:])
+            xy = np.vstack([xy, here[None, :]])
+            z = np.concatenate([z, self._heights_at(zc, hy, hx)])
+        path = np.column_stack([xy, z]).astype(np.float32)
+        x0, x1, y0, y1 = self.window
+        keep = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
+        return path[keep]

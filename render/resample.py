@@ -1,0 +1,187 @@
+"""From the sequence grid to the render grid: upsampling, smoothing, crop, normals, triangles.
+
+Every spatial step from the coarse grid to the render grid is linear in the heights, so it
+is folded into two matrices built once per film: a frame is ``Ry @ Z @ Rx.T``, two BLAS
+matrix products (``benchmarks/mesh.py`` compares this with ``RectBivariateSpline``).
+``Rx`` holds the weights of the interpolating (not-a-knot) cubic spline through the
+coarse points, the same spline as ``RectBivariateSpline(..., s=0)``, times the Gaussian
+smoothing of the coarse grid when asked for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.interpolate import make_interp_spline
+from scipy.ndimage import gaussian_filter1d
+
+__all__ = [
+    "cubic_matrix",
+    "linear_matrix",
+    "gaussian_matrix",
+    "window_indices",
+    "render_axes",
+    "upsample",
+    "grid_normals",
+    "grid_triangles",
+    "MIN_RENDER_POINTS",
+]
+
+#: The render grid has at least this many points along its shorter axis.
+MIN_RENDER_POINTS = 2
+#: Points inside a crop window within this (relative to the grid step) count as inside.
+WINDOW_SLACK = 1e-9
+
+
+def cubic_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Weights of the interpolating cubic spline through ``src``, evaluated at ``dst``.
+
+    Parameters
+    ----------
+    src : (n,) float, increasing, n >= 2
+    dst : (m,) float, inside ``[src[0], src[-1]]``
+
+    Returns
+    -------
+    (m, n) float64
+        ``M @ f(src)`` is the spline through ``f(src)`` at ``dst``. With fewer than 4
+        points the degree drops (quadratic, linear) so any grid of 2+ points works.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    n = src.size
+    if n < 2:
+        raise ValueError(f"a grid axis needs at least 2 points, got {n}")
+    k = min(3, n - 1)
+    # The spline is linear in its data: fitting it to the identity gives the weights.
+    spline = make_interp_spline(src, np.eye(n), k=k, axis=0)
+    return np.asarray(spline(dst), dtype=np.float64)
+
+
+def linear_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(m, n) weights of piecewise-linear interpolation from ``src`` to ``dst``."""
+    src = np.asarray(src, dtype=np.float64)
+    n = src.size
+    return np.stack([np.interp(dst, src, col) for col in np.eye(n)], axis=1)
+
+
+def gaussian_matrix(n: int, sigma: float) -> np.ndarray:
+    """(n, n) Gaussian smoothing along one axis, ``sigma`` in grid cells (edges repeat)."""
+    if sigma <= 0:
+        return np.eye(n)
+    return gaussian_filter1d(np.eye(n), sigma, axis=0, mode="nearest")
+
+
+def window_indices(coords: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Indices of the coarse points inside ``[lo, hi]`` (a crop window along one axis)."""
+    coords = np.asarray(coords, dtype=np.float64)
+    step = float(np.min(np.diff(coords))) if coords.size > 1 else 1.0
+    slack = WINDOW_SLACK * step
+    return np.flatnonzero((coords >= lo - slack) & (coords <= hi + slack))
+
+
+def render_axes(
+    window: tuple[float, float, float, float], resolution: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Render-grid coordinates for ``window = (x0, x1, y0, y1)``.
+
+    ``resolution`` points along the longer side; the shorter side gets as many as keep the
+    cells square (at least :data:`MIN_RENDER_POINTS`).
+
+    Returns
+    -------
+    x : (nx,) float64
+    y : (ny,) float64
+    """
+    x0, x1, y0, y1 = window
+    wx, wy = x1 - x0, y1 - y0
+    if wx >= wy:
+        nx = resolution
+        ny = max(MIN_RENDER_POINTS, int(round((resolution - 1) * wy / wx)) + 1)
+    else:
+        ny = resolution
+        nx = max(MIN_RENDER_POINTS, int(round((resolution - 1) * wx / wy)) + 1)
+    return np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
+
+
+def upsample(z: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
+    """Coarse ``(ny0, nx0)`` -> render ``(ny, nx)``: ``ry @ z @ rx.T`` in float32.
+
+    ``ry`` is ``(ny, ny0)``, ``rx`` is ``(nx, nx0)``; pass them as float32 for speed.
+    """
+    z = np.asarray(z, dtype=np.float32)
+    if ry.shape[0] * rx.shape[1] <= rx.shape[0] * ry.shape[1]:
+        return (ry @ z) @ rx.T
+    return ry @ (z @ rx.T)
+
+
+def grid_normals(z: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """Unit normals of a height field on a regular grid.
+
+    Slopes by central differences inside and one-sided differences at the edges (as
+    ``np.gradient``), normal ``(-dz/dx, -dz/dy, 1) / norm``.
+
+    Parameters
+    ----------
+    z : (ny, nx) float32
+    dx, dy : float
+        Grid step along x (columns) and y (rows).
+
+    Returns
+    -------
+    (ny, nx, 3) float32
+    """
+    z = np.asarray(z, dtype=np.float32)
+    ny, nx = z.shape
+    out = np.empty((ny, nx, 3), dtype=np.float32)
+    gx, gy, gz = out[..., 0], out[..., 1], out[..., 2]
+    # Written into the output slices to avoid 1M-element temporaries per frame.
+    if nx > 1:
+        np.subtract(z[:, 2:], z[:, :-2], out=gx[:, 1:-1])
+        gx[:, 1:-1] *= np.float32(-0.5 / dx)
+        np.subtract(z[:, 1], z[:, 0], out=gx[:, 0])
+        np.subtract(z[:, -1], z[:, -2], out=gx[:, -1])
+        gx[:, 0] *= np.float32(-1.0 / dx)
+        gx[:, -1] *= np.float32(-1.0 / dx)
+    else:
+        gx[...] = 0.0
+    if ny > 1:
+        np.subtract(z[2:], z[:-2], out=gy[1:-1])
+        gy[1:-1] *= np.float32(-0.5 / dy)
+        np.subtract(z[1], z[0], out=gy[0])
+        np.subtract(z[-1], z[-2], out=gy[-1])
+        gy[0] *= np.float32(-1.0 / dy)
+        gy[-1] *= np.float32(-1.0 / dy)
+    else:
+        gy[...] = 0.0
+    # norm = sqrt(gx² + gy² + 1), computed into gz then inverted in place.
+    np.multiply(gx, gx, out=gz)
+    gz += gy * gy
+    gz += np.float32(1.0)
+    np.sqrt(gz, out=gz)
+    np.reciprocal(gz, out=gz)
+    gx *= gz
+    gy *= gz
+    return out
+
+
+def grid_triangles(ny: int, nx: int) -> np.ndarray:
+    """Triangles of a row-major ``(ny, nx)`` grid, counter-clockwise seen from +z.
+
+    Vertex ``i * nx + j`` is row ``i`` (y) and column ``j`` (x); each cell gives two
+    triangles split along the diagonal from ``(i, j)`` to ``(i+1, j+1)``.
+
+    Returns
+    -------
+    (2 (ny-1) (nx-1), 3) uint32
+    """
+    if ny * nx > np.iinfo(np.uint32).max:
+        raise ValueError(f"render grid {ny}x{nx} has too many vertices for uint32 indices")
+    i, j = np.meshgrid(np.arange(ny - 1, dtype=np.uint32), np.arange(nx - 1, dtype=np.uint32),
+                       indexing="ij")
+    v00 = (i * nx + j).ravel()
+    v01 = v00 + 1
+    v10 = v00 + nx
+    v11 = v10 + 1
+    lower = np.stack([v00, v01, v11], axis=1)
+    upper = np.stack([v00, v11, v10], axis=1)
+    return np.ascontiguousarray(np.stack([lower, upper], axis=1).reshape(-1, 3), dtype=np.uint32)

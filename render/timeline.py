@@ -1,0 +1,199 @@
+"""Film time -> sequence position, and values interpolated between captured states.
+
+A *position* is a fractional state index: 0 is the first captured state, ``S - 1`` the
+last, 2.5 halfway between the third and the fourth. :class:`Timeline` maps film seconds
+to positions (uniform, by epoch value or by keyframes, with holds at both ends);
+:class:`StateInterpolator` turns a position into values (PCHIP by default: monotone data
+stays monotone, so interpolation invents no minima). At an integer position every
+interpolator returns that state's values exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from compute.options import option
+
+__all__ = ["TimeConfig", "Timeline", "StateInterpolator", "INTERPOLATIONS", "MAPPINGS"]
+
+INTERPOLATIONS = ("pchip", "linear", "hold")
+MAPPINGS = ("uniform", "epoch", "keyframes")
+#: A position this close to an integer is that state (so frame times that land on a state
+#: through float arithmetic still show the state exactly).
+KNOT_SNAP = 1e-9
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeConfig:
+    """How film time runs through the captured states."""
+
+    interpolation: str = option("pchip", "between states: pchip (smooth, no overshoot), linear, hold",
+                                choices=INTERPOLATIONS)
+    mapping: str = option(
+        "uniform",
+        "uniform: equal time per state; epoch: time follows the epoch value; keyframes: see keyframes",
+        choices=MAPPINGS,
+    )
+    keyframes: tuple[float, ...] = option(
+        (), "flat pairs (time, state): [0, 0, 0.5, 10, 1, 19] = reach state 10 halfway, 19 at the end",
+    )
+    keyframe_time: str = option("fraction", "keyframe times as a fraction of the moving part or seconds",
+                                choices=("fraction", "seconds"))
+    keyframe_state: str = option("index", "keyframe states as a state index (0-based) or an epoch",
+                                 choices=("index", "epoch"))
+    hold_start: float = option(0.0, "seconds the first state stays still before the film moves", min=0.0)
+    hold_end: float = option(0.0, "seconds the last state stays still at the end", min=0.0)
+
+    def __post_init__(self) -> None:
+        if len(self.keyframes) % 2:
+            raise ValueError(
+                f"mesh.time.keyframes needs (time, state) pairs, got {len(self.keyframes)} numbers"
+            )
+        if self.mapping == "keyframes" and len(self.keyframes) < 4:
+            raise ValueError("mesh.time.mapping is keyframes but mesh.time.keyframes has under 2 pairs")
+        times = self.keyframes[0::2]
+        if any(t1 <= t0 for t0, t1 in zip(times, times[1:])):
+            raise ValueError(f"mesh.time.keyframes times must increase, got {list(times)}")
+        if any(not np.isfinite(v) for v in self.keyframes):
+            raise ValueError("mesh.time.keyframes must be finite numbers")
+
+
+class Timeline:
+    """Film seconds -> fractional state position.
+
+    The film is ``hold_start`` seconds on the first state, a moving part, then ``hold_end``
+    seconds on the last state. In the moving part, ``uniform`` gives every state interval
+    the same time, ``epoch`` makes time proportional to the epoch value (so a 1-epoch gap
+    and a 10-epoch gap take different times) and ``keyframes`` passes through the given
+    ``(time, state)`` pairs with a monotone cubic (PCHIP) between them: equal consecutive
+    states are holds, differing slopes are speed ramps, and it never overshoots a state.
+    Keyframe times count from the end of ``hold_start``; before the first and after the
+    last keyframe the position holds. Times outside ``[0, duration]`` clamp.
+
+    Parameters
+    ----------
+    cfg : TimeConfig
+    duration : float
+        Film length in seconds (> 0).
+    epochs : (S,) float
+        Epoch of each state (used by ``epoch`` mapping and ``keyframe_state: epoch``).
+    """
+
+    def __init__(self, cfg: TimeConfig, duration: float, epochs: np.ndarray) -> None:
+        self.cfg = cfg
+        self.duration = float(duration)
+        self.epochs = np.asarray(epochs, dtype=np.float64)
+        self.n_states = int(self.epochs.size)
+        if not self.duration > 0:
+            raise ValueError(f"film duration must be > 0 seconds, got {duration}")
+        self.moving = self.duration - cfg.hold_start - cfg.hold_end
+        if self.moving <= 0 and self.n_states > 1:
+            raise ValueError(
+                f"mesh.time.hold_start + hold_end ({cfg.hold_start + cfg.hold_end} s) leave no time"
+                f" for the film of {self.duration} s"
+            )
+        self._map = self._build_map()
+
+    def _build_map(self):
+        cfg, last = self.cfg, self.n_states - 1
+        if last == 0:
+            return lambda u: 0.0
+        if cfg.mapping == "epoch" or (cfg.mapping == "keyframes" and cfg.keyframe_state == "epoch"):
+            if not np.all(np.diff(self.epochs) > 0):
+                raise ValueError(
+                    "mesh.time: epoch mapping needs strictly increasing state epochs,"
+                    f" got {self.epochs.tolist()}"
+                )
+        index = np.arange(self.n_states, dtype=np.float64)
+        if cfg.mapping == "uniform":
+            return lambda u: u * last
+        if cfg.mapping == "epoch":
+            e0, e1 = self.epochs[0], self.epochs[-1]
+            return lambda u: float(np.interp(e0 + u * (e1 - e0), self.epochs, index))
+        times = np.asarray(cfg.keyframes[0::2], dtype=np.float64)
+        states = np.asarray(cfg.keyframes[1::2], dtype=np.float64)
+        if cfg.keyframe_time == "seconds":
+            times = times / self.moving
+        if cfg.keyframe_state == "epoch":
+            lo, hi = self.epochs[0], self.epochs[-1]
+            if states.min() < lo or states.max() > hi:
+                raise ValueError(
+                    f"mesh.time.keyframes epochs {states.tolist()} leave the captured range [{lo}, {hi}]"
+                )
+            states = np.interp(states, self.epochs, index)
+        elif states.min() < 0 or states.max() > last:
+            raise ValueError(
+                f"mesh.time.keyframes states {states.tolist()} leave the state range [0, {last}]"
+            )
+        curve = PchipInterpolator(times, states, extrapolate=False)
+        t0, t1 = times[0], times[-1]
+        return lambda u: float(curve(min(max(u, t0), t1)))
+
+    def position_at(self, time: float) -> float:
+        """Fractional state position at film ``time`` seconds, in ``[0, S - 1]``."""
+        t = min(max(float(time), 0.0), self.duration) - self.cfg.hold_start
+        if self.n_states == 1:
+            return 0.0
+        u = min(max(t / self.moving, 0.0), 1.0)
+        p = min(max(self._map(u), 0.0), float(self.n_states - 1))
+        nearest = round(p)
+        return float(nearest) if abs(p - nearest) < KNOT_SNAP else p
+
+
+class StateInterpolator:
+    """Values given per state, read at any fractional position.
+
+    Parameters
+    ----------
+    values : (S, ...) float
+        One array per state (a grid, a point, a number); must be finite.
+    method : {"pchip", "linear", "hold"}
+        ``hold`` keeps a state until the next one is reached.
+    """
+
+    def __init__(self, values: np.ndarray, method: str = "pchip") -> None:
+        if method not in INTERPOLATIONS:
+            raise ValueError(f"mesh.time.interpolation must be one of {INTERPOLATIONS}, got {method!r}")
+        self.values = np.asarray(values)
+        self.method = method
+        self.n_states = int(self.values.shape[0])
+        self._pchip = None
+        if method == "pchip" and self.n_states > 1:
+            # Along the state axis, one monotone cubic per grid point, all at once.
+            self._pchip = PchipInterpolator(
+                np.arange(self.n_states, dtype=np.float64), self.values, axis=0, extrapolate=False
+            )
+
+    def __call__(self, position: float) -> np.ndarray:
+        """Values at ``position`` (clamped to ``[0, S - 1]``), shape ``values.shape[1:]``."""
+        last = self.n_states - 1
+        p = min(max(float(position), 0.0), float(last))
+        k = int(np.floor(p))
+        w = p - k
+        if w <= KNOT_SNAP or k >= last:
+            return self.values[min(k, last)].copy()
+        if 1.0 - w <= KNOT_SNAP:
+            return self.values[k + 1].copy()
+        if self.method == "hold":
+            return self.values[k].copy()
+        if self.method == "linear":
+            out = self.values[k] * (1.0 - w) + self.values[k + 1] * w
+        else:
+            out = self._pchip(p)
+        return np.asarray(out, dtype=self.values.dtype)
+
+    def bracket(self, position: float) -> tuple[int, int]:
+        """The states whose values enter at ``position``: ``(k, k)`` on a state, else ``(k, k+1)``."""
+        last = self.n_states - 1
+        p = min(max(float(position), 0.0), float(last))
+        k = int(np.floor(p))
+        w = p - k
+        if w <= KNOT_SNAP or k >= last:
+            return min(k, last), min(k, last)
+        if 1.0 - w <= KNOT_SNAP or self.method == "hold":
+            k2 = k + 1 if 1.0 - w <= KNOT_SNAP else k
+            return k2, k2
+        return k, k + 1
