@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up .venv and render the quickstart film (outputs/quickstart/quickstart.mp4)
+#   make test   set up .venv and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU build of PyTorch that lies on this machine's disk. A GPU user sets, e.g.,
+#   make setup TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124"
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.lossfilm-installed
+
+.PHONY: setup demo test bench docs clean-outputs
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m render.doctor
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/lossfilm run scenes/quickstart.yaml
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) benchmarks/surface.py
+	$(PY) benchmarks/mesh.py
+	$(PY) benchmarks/render.py
+
+docs: setup
+	$(VENV)/bin/lossfilm keys --markdown > docs/scenes.md
+	$(VENV)/bin/lossfilm schema -o docs/scene.schema.json
