@@ -1,0 +1,309 @@
+"""Training with captures: the states whose landscapes become the film's frames.
+
+:func:`train_states` trains a model in place and yields a :class:`CapturedState` at
+every capture point (and the initial weights if asked), one at a time, so the caller
+writes each to disk and memory never holds the whole trajectory. On CPU the same seeds
+give bit-identical states, so an interrupted run can simply retrain from scratch.
+
+The learning-rate schedule is a pure function of the (fractional) epoch,
+:func:`lr_at`, applied before every optimizer step.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from .capture import load_checkpoints  # noqa: F401 - part of this stage's public API
+from .data import Dataset
+from .models import build_loss
+from .options import option
+from .progress import Progress
+
+__all__ = [
+    "CaptureConfig",
+    "TrainConfig",
+    "CapturedState",
+    "train_states",
+    "lr_at",
+    "capture_steps",
+    "batch_starts",
+    "load_checkpoints",
+    "SCHEDULES",
+]
+
+#: one-line description of each learning-rate schedule.
+SCHEDULES: dict[str, str] = {
+    "constant": "lr throughout",
+    "step": "lr × gamma^floor(epoch / step_size)",
+    "cosine": "cosine from lr at epoch 0 down to lr_min at the last epoch",
+    "cyclic": "triangle between lr_min and lr, `period` epochs per cycle (starts at lr_min)",
+    "piecewise": "linear between (epoch, lr) knots in `piecewise`, held beyond the ends",
+}
+
+#: samples per forward pass when measuring loss and accuracy over the whole data set.
+METRIC_BATCH = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptureConfig:
+    """When training states are kept for the film."""
+
+    every: int = option(1, "capture every this many units", min=1)
+    unit: str = option("epoch", "unit of `every`", choices=("epoch", "step"))
+    include_initial: bool = option(True, "also capture the untrained weights (epoch 0)")
+    include_final: bool = option(True, "also capture the last step when `every` does not divide it")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How the network is trained and when its states are captured."""
+
+    optimizer: str = option("sgd", "optimizer", choices=("sgd", "adam", "adamw"))
+    lr: float = option(0.1, "learning rate (peak rate of cosine and cyclic)", min=0.0, exclusive_min=True)
+    momentum: float = option(0.9, "momentum (sgd) or beta1 (adam, adamw)", min=0.0, max=1.0, exclusive_max=True)
+    nesterov: bool = option(False, "Nesterov momentum (sgd)")
+    weight_decay: float = option(0.0, "L2 weight decay (adamw: decoupled)", min=0.0)
+    epochs: int = option(20, "passes over the training data", min=1)
+    batch_size: int = option(64, "samples per optimizer step (the last batch may be smaller)", min=1)
+    loss: str = option("cross_entropy", "loss: cross_entropy, nll, mse, multi_margin or 'package.module:function'")
+    schedule: str = option("constant", "learning-rate schedule", choices=tuple(SCHEDULES))
+    step_size: float = option(10.0, "epochs between decays (step)", min=0.0, exclusive_min=True)
+    gamma: float = option(0.1, "decay factor per step (step)", min=0.0, exclusive_min=True)
+    lr_min: float = option(0.0, "lowest rate (cosine, cyclic)", min=0.0)
+    period: float = option(4.0, "epochs per cycle (cyclic)", min=0.0, exclusive_min=True)
+    piecewise: tuple[float, ...] = option(
+        (), "flat (epoch, lr) knots, e.g. [0, 0.01, 5, 0.2, 20, 0.0] (piecewise)"
+    )
+    capture: CaptureConfig = option(CaptureConfig(), "when states are captured")
+    seed: int = option(0, "seed of shuffling and dropout", min=0)
+
+    def __post_init__(self) -> None:
+        if self.schedule == "piecewise":
+            knots = self.piecewise
+            if len(knots) < 2 or len(knots) % 2:
+                raise ValueError(
+                    "train.piecewise: give an even number of values, (epoch, lr) pairs,"
+                    f" at least one pair; got {list(knots)}"
+                )
+            epochs = knots[0::2]
+            if any(b <= a for a, b in zip(epochs, epochs[1:])):
+                raise ValueError(f"train.piecewise: epochs must increase, got {list(epochs)}")
+            if any(v < 0 for v in knots[1::2]):
+                raise ValueError(f"train.piecewise: rates must be ≥ 0, got {list(knots[1::2])}")
+        if self.schedule in ("cosine", "cyclic") and self.lr_min > self.lr:
+            raise ValueError(f"train.lr_min ({self.lr_min}) must not exceed train.lr ({self.lr})")
+
+
+@dataclasses.dataclass
+class CapturedState:
+    """One captured training state.
+
+    Attributes
+    ----------
+    index : int
+        Position in the capture sequence, from 0.
+    epoch : float
+        Epochs done (fractional when captured by step).
+    step : int
+        Optimizer steps done.
+    label : str
+        ``"epoch 3"`` or ``"step 1200"``.
+    state : dict of str -> tensor
+        CPU clones of ``model.state_dict()`` (parameters and buffers).
+    values : dict of str -> float
+        ``train_loss``, ``train_accuracy`` (whole data set, eval mode), ``lr`` (the rate
+        of the schedule at this epoch), ``weight_norm`` (L2 norm of all parameters).
+    """
+
+    index: int
+    epoch: float
+    step: int
+    label: str
+    state: dict
+    values: dict
+
+
+# ---------------------------------------------------------------- pure schedule functions
+
+
+def lr_at(cfg: TrainConfig, epoch: float) -> float:
+    """Learning rate of the schedule at a (fractional) epoch."""
+    if cfg.schedule == "constant":
+        return cfg.lr
+    if cfg.schedule == "step":
+        return cfg.lr * cfg.gamma ** math.floor(epoch / cfg.step_size + 1e-9)
+    if cfg.schedule == "cosine":
+        frac = min(max(epoch / cfg.epochs, 0.0), 1.0)
+        return cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    if cfg.schedule == "cyclic":
+        phase = (epoch / cfg.period) % 1.0
+        return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1.0 - abs(2.0 * phase - 1.0))
+    if cfg.schedule == "piecewise":
+        xs, ys = list(cfg.piecewise[0::2]), list(cfg.piecewise[1::2])
+        if epoch <= xs[0]:
+            return float(ys[0])
+        if epoch >= xs[-1]:
+            return float(ys[-1])
+        i = bisect.bisect_right(xs, epoch)
+        t = (epoch - xs[i - 1]) / (xs[i] - xs[i - 1])
+        return float(ys[i - 1] + t * (ys[i] - ys[i - 1]))
+    raise ValueError(f"train.schedule: unknown schedule {cfg.schedule!r}")
+
+
+def capture_steps(capture: CaptureConfig, epochs: int, steps_per_epoch: int) -> list[int]:
+    """Optimizer steps after which a state is captured, increasing, without repeats.
+
+    Step 0 is the untrained state. With ``unit='epoch'`` a capture falls at the end of
+    every ``every``-th epoch.
+    """
+    total = epochs * steps_per_epoch
+    stride = capture.every * (steps_per_epoch if capture.unit == "epoch" else 1)
+    steps = list(range(stride, total + 1, stride))
+    if capture.include_initial:
+        steps.insert(0, 0)
+    if capture.include_final and (not steps or steps[-1] != total):
+        steps.append(total)
+    return steps
+
+
+# ---------------------------------------------------------------- training
+
+
+def batch_starts(n: int, batch_size: int) -> list[int]:
+    """First index of each minibatch of an epoch over ``n`` samples.
+
+    A last batch of a single sample is dropped: batch norm cannot train on one sample,
+    and shuffling makes a different sample sit out each epoch.
+    """
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return starts
+
+
+def _metrics(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean loss and accuracy over all of ``x`` in eval mode (BN uses running stats)."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(y), METRIC_BATCH):
+            xb, yb = x[i : i + METRIC_BATCH], y[i : i + METRIC_BATCH]
+            logits = model(xb)
+            total_loss += float(loss_fn(logits, yb)) * len(yb)
+            correct += int((logits.argmax(dim=-1) == yb).sum())
+    model.train(was_training)
+    return total_loss / len(y), correct / len(y)
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
+            weight_decay=cfg.weight_decay,
+        )
+    betas = (cfg.momentum, 0.999)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def train_states(
+    model: nn.Module,
+    dataset: Dataset,
+    cfg: TrainConfig,
+    *,
+    loss_fn: Callable | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> Iterator[CapturedState]:
+    """Train ``model`` in place; yield a :class:`CapturedState` at each capture point.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Freshly built (and seeded) network; it is trained in place.
+    dataset : Dataset
+        ``x (N, ...)``, ``y (N,)``; shuffled every epoch with a generator seeded by ``cfg.seed``.
+    cfg : TrainConfig
+    loss_fn : callable, optional
+        ``fn(logits, y) -> scalar``; default ``build_loss(cfg.loss)``.
+    device : optional
+        Where to train (default CPU); captured states are always CPU copies.
+    progress : bool
+        Show a progress line per optimizer step.
+
+    Yields
+    ------
+    CapturedState
+        In increasing step order; see :func:`capture_steps` for which steps.
+    """
+    loss_fn = loss_fn or build_loss(cfg.loss)
+    device = torch.device(device or "cpu")
+    model.to(device).train()
+    x, y = dataset.x.to(device), dataset.y.to(device)
+    n = len(y)
+    starts = batch_starts(n, cfg.batch_size)
+    steps_per_epoch = len(starts)
+    total = cfg.epochs * steps_per_epoch
+    wanted = capture_steps(cfg.capture, cfg.epochs, steps_per_epoch)
+    by_step = cfg.capture.unit == "step"
+    shuffle = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # dropout draws from the global generator
+    optimizer = _optimizer(model, cfg)
+
+    def capture(index: int, step: int) -> CapturedState:
+        epoch = step / steps_per_epoch
+        train_loss, accuracy = _metrics(model, loss_fn, x, y)
+        with torch.no_grad():
+            norm = math.sqrt(sum(float(p.detach().double().pow(2).sum()) for p in model.parameters()))
+        label = f"step {step}" if by_step else f"epoch {epoch:g}"
+        return CapturedState(
+            index=index,
+            epoch=float(epoch),
+            step=int(step),
+            label=label,
+            state=_snapshot(model),
+            values={
+                "train_loss": train_loss,
+                "train_accuracy": accuracy,
+                "lr": lr_at(cfg, epoch),
+                "weight_norm": norm,
+            },
+        )
+
+    index = 0
+    if wanted and wanted[0] == 0:
+        yield capture(index, 0)
+        index += 1
+    next_capture = index
+    step = 0
+    with Progress("training", total, unit="steps", enabled=progress) as bar:
+        for _epoch in range(cfg.epochs):
+            order = torch.randperm(n, generator=shuffle).to(device)
+            for start in starts:
+                rate = lr_at(cfg, step / steps_per_epoch)
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
+                batch = order[start : start + cfg.batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x[batch]), y[batch])
+                loss.backward()
+                optimizer.step()
+                step += 1
+                bar.advance()
+                if next_capture < len(wanted) and step == wanted[next_capture]:
+                    yield capture(index, step)
+                    index += 1
+                    next_capture += 1
