@@ -1,0 +1,318 @@
+"""The ``lossfilm`` command line.
+
+Exit codes: 0 success, 2 bad input (a scene error, a bad option, a missing file), 1 any
+other failure. Paths written go to stdout, one per line; progress and status go to
+stderr. ``LOSSFILM_DEBUG=1`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """A user error with a message fit to print as it is."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH like 1920x1080, got {text!r}") from None
+    if w < 2 or h < 2:
+        raise argparse.ArgumentTypeError(f"size must be at least 2x2, got {text!r}")
+    return w, h
+
+
+def _common(p: argparse.ArgumentParser, *, preview: bool = True) -> None:
+    p.add_argument("scene", type=Path, help="the scene file (YAML)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/<scene name>/)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scene key, e.g. --set camera.shots[0].orbit.turns=1 (repeatable)",
+    )
+    p.add_argument("--force", action="store_true", help="ignore caches: recompute surfaces, rerender chunks")
+    if preview:
+        p.add_argument("--preview", action="store_true", help="fast draft: 640×360, 15 fps, no MSAA")
+    p.add_argument(
+        "--executor",
+        default=None,
+        help="where surface tiles run: serial, local or local:N (default: the scene's compute.executor)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lossfilm",
+        description="Films and stills of a neural network's loss landscape as it trains.",
+        epilog="Scene keys: `lossfilm keys`. Exit codes: 0 ok, 2 bad input, 1 other failure.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("run", help="all stages: compute, mesh, render, encode")
+    _common(p)
+    p = sub.add_parser("compute", help="train/load and evaluate the surface sequence only")
+    _common(p, preview=False)
+    p = sub.add_parser("render", help="render and encode the film from stored surfaces")
+    _common(p)
+    p = sub.add_parser("mesh", help="export a frame's surface as PLY / OBJ / GLB")
+    _common(p, preview=False)
+    p.add_argument("--export", choices=("ply", "obj", "glb"), default="ply", help="mesh file format")
+    _when(p)
+    p.add_argument("-o", "--output", type=Path, default=None, help="file to write")
+    p = sub.add_parser("still", help="one frame as a PNG at any size")
+    _common(p, preview=False)
+    _when(p)
+    p.add_argument("--size", type=_size, default=None, help="WxH (default: output.size); tiled past GL limits")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel")
+    p.add_argument("--transparent", action="store_true", help="transparent background (RGBA)")
+    p.add_argument("--supersample", type=int, default=1, help="render k× larger and downsample")
+    p.add_argument("-o", "--output", type=Path, default=None, help="PNG file to write")
+    p = sub.add_parser("sheet", help="contact sheet: N evenly spaced frames with their times")
+    _common(p)
+    p.add_argument("--count", type=int, default=12, help="number of frames")
+    p.add_argument("-o", "--output", type=Path, default=None, help="PNG file to write")
+    p = sub.add_parser("validate", help="check scene files; exit 2 on any error")
+    p.add_argument("scenes", type=Path, nargs="+", help="scene files")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p = sub.add_parser("keys", help="list scene keys with type, default and description")
+    p.add_argument("section", nargs="?", default=None, help="compute, mesh, camera, render or output")
+    p.add_argument("--markdown", action="store_true", help="print docs/scenes.md")
+    p = sub.add_parser("schema", help="write the JSON Schema of scene files (for editors)")
+    p.add_argument("-o", "--output", type=Path, default=None, help="file (default: stdout)")
+    return parser
+
+
+def _when(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--time", type=float, default=None, help="film time in seconds")
+    g.add_argument("--frame", type=int, default=None, help="film frame number")
+    g.add_argument("--state", type=int, default=None, help="captured state index")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _load(args):
+    from render.scene import load_scene
+
+    if not args.scene.is_file():
+        raise BadInput(f"{args.scene}: no such scene file")
+    return load_scene(args.scene, args.overrides)
+
+
+def _out(args, scene) -> Path:
+    return (args.out or Path("outputs") / scene.name).resolve()
+
+
+def _surfaces(args, scene, out: Path, *, compute_if_missing: bool = True) -> Path:
+    from render.pipeline import compute_stage, surfaces_folder
+
+    if compute_if_missing:
+        return compute_stage(scene, out, force=args.force, executor=args.executor)
+    from compute import store
+
+    folder = surfaces_folder(scene, out)
+    if not store.is_complete(folder):
+        raise BadInput(
+            f"no stored surfaces for this compute section in {out}; run `lossfilm compute {args.scene}` first"
+        )
+    return folder
+
+
+def _job(args, folder: Path):
+    from render.pipeline import RenderJob
+
+    return RenderJob(str(args.scene.resolve()), tuple(args.overrides), bool(getattr(args, "preview", False)), str(folder))
+
+
+def cmd_run(args, *, compute: bool = True) -> list[Path]:
+    from render.pipeline import run_film
+
+    scene = _load(args)
+    out = _out(args, scene)
+    folder = _surfaces(args, scene, out, compute_if_missing=compute)
+    return [run_film(scene, out, _job(args, folder), preview=args.preview, force=args.force)]
+
+
+def cmd_compute(args) -> list[Path]:
+    scene = _load(args)
+    return [_surfaces(args, scene, _out(args, scene)) / "manifest.json"]
+
+
+def _time_of(args, film) -> float:
+    if args.frame is not None:
+        if not 0 <= args.frame < film.n_frames:
+            raise BadInput(f"--frame {args.frame}: the film has frames 0..{film.n_frames - 1}")
+        return args.frame / film.fps
+    if args.state is not None:
+        n = film.surface.n_states
+        if not 0 <= args.state < n:
+            raise BadInput(f"--state {args.state}: the sequence has states 0..{n - 1}")
+        return film.surface.time_of_state(args.state)
+    if args.time is not None:
+        if not 0 <= args.time <= film.duration:
+            raise BadInput(f"--time {args.time}: the film runs 0..{film.duration:g} s")
+        return args.time
+    return film.duration  # the end: the trained landscape
+
+
+def cmd_mesh(args) -> list[Path]:
+    from render.colormaps import colormap_colors
+    from render.export import export_mesh
+    from render.pipeline import open_film
+
+    scene = _load(args)
+    out = _out(args, scene)
+    film = open_film(scene, _surfaces(args, scene, out))
+    t = _time_of(args, film)
+    frame = film.surface.frame_at(t, int(round(t * film.fps)))
+    path = args.output or out / f"{scene.name}-t{t:06.2f}.{args.export}"
+    colors = colormap_colors(scene.render.colormap, frame.scalar)
+    return [export_mesh(frame, film.surface.topology, path, args.export, colors)]
+
+
+def cmd_still(args) -> list[Path]:
+    from render.gl import create_context
+    from render.pipeline import open_film, still_metadata
+    from render.png import write_png
+    from render.renderer import render_still
+
+    scene = _load(args)
+    out = _out(args, scene)
+    film = open_film(scene, _surfaces(args, scene, out))
+    t = _time_of(args, film)
+    size = args.size or tuple(scene.output.size)
+    frame = film.surface.frame_at(t, int(round(t * film.fps)))
+    pose = film.camera.pose_at(t)
+    ctx = create_context()
+    started = time.perf_counter()
+    image = render_still(
+        ctx, film.surface.topology, frame, pose, scene.render, size,
+        transparent=args.transparent, bits=args.bits, supersample=args.supersample,
+    )
+    from render.pipeline import say
+
+    say(f"still {size[0]}×{size[1]} rendered in {time.perf_counter() - started:.1f} s")
+    path = args.output or out / f"{scene.name}-t{t:06.2f}.png"
+    write_png(path, image, still_metadata(scene, time=f"{t:.4f}", state_position=f"{frame.position:.4f}"))
+    return [path]
+
+
+def cmd_sheet(args) -> list[Path]:
+    from render.pipeline import open_film, preview_scene
+    from render.sheet import contact_sheet
+
+    scene = _load(args)
+    out = _out(args, scene)
+    folder = _surfaces(args, scene, out)
+    film = open_film(preview_scene(scene) if args.preview else scene, folder, size=(480, 270))
+    path = args.output or out / f"{scene.name}-sheet.png"
+    return [contact_sheet(film, path, count=args.count)]
+
+
+def cmd_validate(args) -> list[Path]:
+    from render.config import ConfigErrors
+    from render.scene import load_scene
+
+    bad = []
+    for path in args.scenes:
+        if not path.is_file():
+            bad.append(f"{path}: no such scene file")
+            continue
+        try:
+            load_scene(path, args.overrides)
+            print(f"{path}: ok")
+        except ConfigErrors as exc:
+            bad.extend(e.format() for e in exc.errors)
+    if bad:
+        raise BadInput("\n".join(bad))
+    return []
+
+
+def cmd_keys(args) -> list[Path]:
+    from render.keys import format_keys, scenes_markdown
+    from render.scene import SECTIONS, Scene
+
+    if args.markdown:
+        print(scenes_markdown(Scene, SECTIONS), end="")
+    elif args.section is None:
+        print(format_keys(Scene))
+    elif args.section not in SECTIONS:
+        raise BadInput(f"unknown section {args.section!r}; choose one of: {', '.join(SECTIONS)}")
+    else:
+        print(format_keys(SECTIONS[args.section], f"{args.section}."))
+    return []
+
+
+def cmd_schema(args) -> list[Path]:
+    from render.keys import json_schema
+    from render.scene import Scene
+
+    text = json.dumps(json_schema(Scene), indent=2) + "\n"
+    if args.output is None:
+        print(text, end="")
+        return []
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    return [args.output]
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "compute": cmd_compute,
+    "render": lambda a: cmd_run(a, compute=False),
+    "mesh": cmd_mesh,
+    "still": cmd_still,
+    "sheet": cmd_sheet,
+    "validate": cmd_validate,
+    "keys": cmd_keys,
+    "schema": cmd_schema,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from render.config import ConfigErrors
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = os.environ.get("LOSSFILM_DEBUG") == "1"
+    try:
+        paths = COMMANDS[args.command](args)
+    except (ConfigErrors, BadInput) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:  # stages raise ValueError for input they cannot use
+        if debug:
+            raise
+        print(f"lossfilm: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("lossfilm: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if debug:
+            raise
+        print(f"lossfilm: error: {type(exc).__name__}: {exc} (LOSSFILM_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The pipeline: scene -> compute -> store -> mesh -> camera -> render -> encode.
+
+Each stage reads only what the stage before it wrote. The surface sequence is cached on
+disk under the hash of the ``compute`` section, so editing the camera, the look or the
+output never retrains; a changed ``compute`` section gets a folder of its own, so nothing
+computed before is overwritten. Frames stream from the mesh stage through the renderer
+into ffmpeg one at a time, in chunks that a killed render resumes from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from compute.progress import format_seconds
+from render.scene import Scene, as_dict, stage_hash
+
+__all__ = ["Film", "compute_stage", "open_film", "run_film", "preview_scene", "say"]
+
+VERSION = "0.1.0"
+#: --preview: small, fast, same film.
+PREVIEW_SIZE = (640, 360)
+PREVIEW_FPS = "15"
+PREVIEW_MESH_RESOLUTION = 128
+
+
+def say(message: str) -> None:
+    """Status for the user, on stderr so stdout stays for the paths written."""
+    print(f"lossfilm: {message}", file=sys.stderr, flush=True)
+
+
+def preview_scene(scene: Scene) -> Scene:
+    """The same film as a fast draft: 640×360, 15 fps, no MSAA, a coarser mesh."""
+    output = dataclasses.replace(scene.output, size=PREVIEW_SIZE, fps=PREVIEW_FPS)
+    render = dataclasses.replace(scene.render, msaa=0)
+    mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, PREVIEW_MESH_RESOLUTION))
+    return dataclasses.replace(scene, output=output, render=render, mesh=mesh)
+
+
+# ----------------------------------------------------------------------------- compute
+
+
+def surfaces_folder(scene: Scene, out: Path) -> Path:
+    """Where the surface sequence of this compute section lives (one folder per hash)."""
+    return out / "surfaces" / stage_hash(scene.compute)
+
+
+def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str | None = None) -> Path:
+    """Train/evaluate, or reuse the stored surfaces when the compute section is unchanged."""
+    from compute import store
+    from compute.run import compute_sequence
+
+    folder = surfaces_folder(scene, out)
+    if not force and store.is_complete(folder):
+        say(f"reusing stored surfaces {folder} (compute section unchanged)")
+        return folder
+    started = time.perf_counter()
+    compute_sequence(scene.compute, folder, force=force, executor=executor)
+    say(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
+    return folder
+
+
+# ----------------------------------------------------------------------------- film
+
+
+@dataclasses.dataclass
+class Film:
+    """Everything needed to draw any frame of a scene: surface, camera and size."""
+
+    scene: Scene
+    surface: "object"  # render.mesh.FilmSurface
+    camera: "object"  # render.shots.CameraPath
+    fps: float
+    size: tuple[int, int]
+
+    @property
+    def n_frames(self) -> int:
+        return self.surface.n_frames
+
+    @property
+    def duration(self) -> float:
+        return self.n_frames / self.fps
+
+
+def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None) -> Film:
+    """Mesh stage and camera for a stored surface sequence."""
+    from compute import store
+    from render.mesh import FilmSurface
+    from render.output import parse_fps
+    from render.shots import CameraPath, camera_duration
+
+    sequence = store.open(folder).sequence()
+    fps = float(parse_fps(scene.output.fps))
+    duration = camera_duration(scene.camera)
+    surface = FilmSurface(sequence, scene.mesh, duration, fps)
+    camera = CameraPath(scene.camera, surface, fps)
+    return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
+
+
+class FrameRenderer:
+    """A GL context and renderer for one film; draws frames by index."""
+
+    def __init__(self, film: Film, *, transparent: bool = False) -> None:
+        from render.gl import create_context
+        from render.renderer import SurfaceRenderer
+
+        self.film = film
+        self.ctx = create_context()
+        self.renderer = SurfaceRenderer(
+            self.ctx, film.surface.topology, film.scene.render, film.size, transparent=transparent
+        )
+
+    def frames(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        for frame in self.film.surface.frames(start, stop):
+            pose = self.film.camera.pose_at(frame.time)
+            yield self.renderer.render(frame, pose)
+
+    def release(self) -> None:
+        self.renderer.release()
+        self.ctx.release()
+
+
+# Worker processes rebuild the film from references (scene file, overrides, folders) and
+# keep it for the next chunk: tasks never carry GL objects or arrays.
+_WORKER_CACHE: dict[tuple, FrameRenderer] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderJob:
+    """A picklable reference to a film to render: enough to rebuild it in any process."""
+
+    scene_path: str
+    overrides: tuple[str, ...]
+    preview: bool
+    folder: str
+
+    def film(self) -> Film:
+        from render.scene import load_scene
+
+        scene = load_scene(self.scene_path, self.overrides)
+        if self.preview:
+            scene = preview_scene(scene)
+        return open_film(scene, Path(self.folder))
+
+    def __call__(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        key = (self.scene_path, self.overrides, self.preview, self.folder)
+        if key not in _WORKER_CACHE:
+            _WORKER_CACHE[key] = FrameRenderer(self.film())
+        return _WORKER_CACHE[key].frames(start, stop)
+
+
+def film_path(scene: Scene, out: Path, preview: bool) -> Path:
+    from render.output import profile_extension
+
+    ext = profile_extension(scene.output.profile, transparent=_transparent(scene))
+    stem = scene.output.filename or scene.name
+    return out / (f"{stem}-preview{ext}" if preview else f"{stem}{ext}")
+
+
+def _transparent(scene: Scene) -> bool:
+    return getattr(scene.render, "background", "") == "transparent"
+
+
+def run_film(
+    scene: Scene,
+    out: Path,
+    job: RenderJob,
+    *,
+    preview: bool = False,
+    force: bool = False,
+) -> Path:
+    """Render and encode the whole film, chunked and resumable; returns the film's path."""
+    from render.encode import encode_spec, render_chunked
+
+    film = job.film()
+    path = film_path(film.scene, out, preview)
+    spec = encode_spec(film.scene.output, path, alpha=_transparent(film.scene), preview=preview)
+    render_key = stage_hash(film.scene, preview)
+    work_dir = out / ".chunks" / render_key
+    if force and work_dir.exists():
+        shutil.rmtree(work_dir)
+    say(
+        f"rendering {film.n_frames} frames at {film.size[0]}×{film.size[1]}, {film.fps:g} fps"
+        f" ({film.duration:.1f} s of film) to {path}"
+    )
+    started = time.perf_counter()
+    chunk_frames = max(1, int(round(film.scene.output.chunk_seconds * film.fps)))
+    result = render_chunked(spec, film.n_frames, job, work_dir, chunk_frames=chunk_frames)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    say(f"film written in {format_seconds(time.perf_counter() - started)}")
+    return Path(result)
+
+
+def still_metadata(scene: Scene, **extra: object) -> dict[str, str]:
+    """PNG text chunks that trace a figure back to its scene."""
+    meta = {
+        "Software": f"lossfilm {VERSION}",
+        "lossfilm:scene": scene.name,
+        "lossfilm:scene-hash": stage_hash(scene),
+        "lossfilm:compute-hash": stage_hash(scene.compute),
+    }
+    meta.update({f"lossfilm:{k}": str(v) for k, v in extra.items()})
+    meta["lossfilm:config"] = json.dumps(as_dict(scene), separators=(",", ":"), default=str)
+    return meta
