@@ -84,7 +84,6 @@ PROFILES: dict[str, Profile] = {
         muxer="mp4",
         default_crf=18,
         default_preset="slow",
-        args=("-profile:v", "high"),
         nvenc_codec="h264_nvenc",
         nvenc_pix_fmt="yuv420p",
     ),
