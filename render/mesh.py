@@ -36,6 +36,7 @@ from render.resample import (
     gaussian_matrix,
     grid_normals,
     grid_triangles,
+    heights_at_points,
     linear_matrix,
     render_axes,
     upsample,
@@ -195,17 +196,15 @@ class FilmSurface:
             return
         self._ball = StateInterpolator(ball, method)
         if self.cfg.trajectory and moves(ball):
+            # The path in the plane is fixed: sample it once, lift it onto each frame.
             last = self.sequence.n_states - 1
             ps = np.linspace(0.0, last, last * TRAJECTORY_SAMPLES_PER_STATE + 1)
-            pts = np.stack([self._ball(p) for p in ps])
-            self._path = (ps, pts, *self._point_weights(pts[:, 0], pts[:, 1]))
+            self._path = (ps, np.stack([self._ball(p) for p in ps]))
 
-    def _point_weights(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(k, ny0), (k, nx0) weights of the smoothed cubic surface at plane points."""
-        a, b = self.sequence.a, self.sequence.b
-        px = np.clip(np.asarray(px, dtype=np.float64), a[0], a[-1])
-        py = np.clip(np.asarray(py, dtype=np.float64), b[0], b[-1])
-        return cubic_matrix(b, py) @ self._gy, cubic_matrix(a, px) @ self._gx
+    def _surface_heights(self, zc: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """(k,) heights of the drawn mesh at plane points, from coarse heights ``zc``."""
+        return heights_at_points(zc, self._ry, self._rx, self.topology.x, self.topology.y,
+                                 px, py, 0.0, self.top)
 
     def _inside(self, px: float, py: float) -> bool:
         x0, x1, y0, y1 = self.window
@@ -217,18 +216,14 @@ class FilmSurface:
         """Fractional state position at film ``time`` seconds (clamped to the film)."""
         return self.timeline.position_at(time)
 
-    def _heights_at(self, zc: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
-        z = ((wy @ np.asarray(zc, dtype=np.float64)) * wx).sum(axis=1)
-        return np.clip(z, 0.0, self.top)
-
     def height_at(self, time: float, x: float, y: float) -> float:
         """World z of the surface at plane point ``(x, y)`` at film ``time``.
 
-        The smooth cubic surface the render grid samples (points outside the plane clamp).
+        Exactly the surface the renderer draws (the render grid's triangles), computed
+        from the four vertices around the point only; points off the plane clamp to its edge.
         """
         zc = self._z(self.position_at(time))
-        wy, wx = self._point_weights(np.array([x]), np.array([y]))
-        return float(self._heights_at(zc, wy, wx)[0])
+        return float(self._surface_heights(zc, x, y)[0])
 
     def coarse_at(self, time: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Heights on the sequence grid around the shown window: cheap, for cameras.
@@ -252,8 +247,7 @@ class FilmSurface:
         bx, by = (float(v) for v in self._ball(position))
         if not self._inside(bx, by):
             return None
-        wy, wx = self._point_weights(np.array([bx]), np.array([by]))
-        return np.array([bx, by, self._heights_at(zc, wy, wx)[0]], dtype=np.float32)
+        return np.array([bx, by, self._surface_heights(zc, bx, by)[0]], dtype=np.float32)
 
     def landmarks_at(self, time: float) -> dict:
         """Cheap landmarks for cameras: ``ball`` (3,) or None, ``minimum`` (3,), ``center`` (3,).
@@ -330,15 +324,12 @@ class FilmSurface:
     def _trajectory_at(self, position: float, zc: np.ndarray) -> np.ndarray:
         if self._path is None:
             return np.zeros((0, 3), dtype=np.float32)
-        ps, pts, wy, wx = self._path
+        ps, pts = self._path
         m = int(np.searchsorted(ps, position, side="right"))
         xy = pts[:m]
-        z = self._heights_at(zc, wy[:m], wx[:m])
         if ps[m - 1] < position:
-            here = self._ball(position)
-            hy, hx = self._point_weights(here[:1], here[1:])
-            xy = np.vstack([xy, here[None, :]])
-            z = np.concatenate([z, self._heights_at(zc, hy, hx)])
+            xy = np.vstack([xy, np.asarray(self._ball(position))[None, :]])
+        z = self._surface_heights(zc, xy[:, 0], xy[:, 1])
         path = np.column_stack([xy, z]).astype(np.float32)
         x0, x1, y0, y1 = self.window
         keep = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)

@@ -23,6 +23,7 @@ __all__ = [
     "upsample",
     "grid_normals",
     "grid_triangles",
+    "heights_at_points",
     "MIN_RENDER_POINTS",
 ]
 
@@ -185,3 +186,53 @@ def grid_triangles(ny: int, nx: int) -> np.ndarray:
     lower = np.stack([v00, v01, v11], axis=1)
     upper = np.stack([v00, v11, v10], axis=1)
     return np.ascontiguousarray(np.stack([lower, upper], axis=1).reshape(-1, 3), dtype=np.uint32)
+
+
+def heights_at_points(
+    z: np.ndarray, ry: np.ndarray, rx: np.ndarray, x: np.ndarray, y: np.ndarray,
+    px: np.ndarray, py: np.ndarray, lo: float = -np.inf, hi: float = np.inf,
+) -> np.ndarray:
+    """Heights of the drawn triangle mesh at plane points, without building the frame.
+
+    Only the four render vertices around each point are upsampled (rows of ``ry`` and
+    ``rx``), clipped to ``[lo, hi]`` as the frame is, then interpolated on the triangle
+    that contains the point (the split of :func:`grid_triangles`), so a point lies
+    exactly on the surface the renderer draws.
+
+    Parameters
+    ----------
+    z : (ny0, nx0) float
+        Coarse heights.
+    ry : (ny, ny0), rx : (nx, nx0)
+        Upsampling matrices of the render grid.
+    x : (nx,), y : (ny,)
+        Render-grid coordinates.
+    px, py : (k,) float
+        Plane points (clamped to the grid).
+
+    Returns
+    -------
+    (k,) float64
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    px = np.clip(np.atleast_1d(np.asarray(px, dtype=np.float64)), x[0], x[-1])
+    py = np.clip(np.atleast_1d(np.asarray(py, dtype=np.float64)), y[0], y[-1])
+    j = np.clip(np.searchsorted(x, px, side="right") - 1, 0, x.size - 2)
+    i = np.clip(np.searchsorted(y, py, side="right") - 1, 0, y.size - 2)
+    u = (px - x[j]) / (x[j + 1] - x[j])
+    v = (py - y[i]) / (y[i + 1] - y[i])
+    z = np.asarray(z, dtype=np.float64)
+    row0 = ry[i].astype(np.float64) @ z
+    row1 = ry[i + 1].astype(np.float64) @ z
+    col0, col1 = rx[j].astype(np.float64), rx[j + 1].astype(np.float64)
+    h00 = np.clip(np.sum(row0 * col0, axis=1), lo, hi)
+    h01 = np.clip(np.sum(row0 * col1, axis=1), lo, hi)
+    h10 = np.clip(np.sum(row1 * col0, axis=1), lo, hi)
+    h11 = np.clip(np.sum(row1 * col1, axis=1), lo, hi)
+    lower = u >= v  # triangle (00, 01, 11) below the diagonal, (00, 11, 10) above it
+    return np.where(
+        lower,
+        h00 + u * (h01 - h00) + v * (h11 - h01),
+        h00 + v * (h10 - h00) + u * (h11 - h10),
+    )

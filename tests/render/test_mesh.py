@@ -1,0 +1,325 @@
+"""FilmSurface: a synthetic surface sequence becomes a topology and a stream of frames."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.interpolate import RectBivariateSpline
+
+from compute.sequence import SurfaceSequence
+from render.mesh import FilmSurface, HeightConfig, MeshConfig, TimeConfig
+from render.resample import cubic_matrix, grid_normals, grid_triangles, upsample
+
+
+def make_sequence(n_states: int = 5, nx: int = 21, ny: int = 21, *, fixed_plane: bool = True,
+                  extent: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0)) -> SurfaceSequence:
+    """A bowl whose centre drifts and whose depth grows, with an accuracy channel."""
+    a = np.linspace(extent[0], extent[1], nx)
+    b = np.linspace(extent[2], extent[3], ny)
+    aa, bb = np.meshgrid(a, b)
+    s = np.arange(n_states, dtype=np.float64)
+    cx = 0.4 * np.cos(s / max(n_states - 1, 1) * np.pi)
+    loss = np.stack([
+        0.05 + (1.0 + k) * ((aa - cx[k]) ** 2 + 0.5 * bb ** 2) + 0.1 * np.sin(3 * aa) for k in range(n_states)
+    ])
+    acc = np.exp(-loss)
+    ball = np.stack([cx, 0.1 * np.sin(s)], axis=1) if fixed_plane else np.zeros((n_states, 2))
+    return SurfaceSequence(
+        a=a, b=b, loss=loss, epochs=s * 2.0, steps=(s * 100).astype(int),
+        labels=[f"epoch {2 * k}" for k in range(n_states)], ball=ball,
+        values={"lr": 0.1 / (1.0 + s)}, channels={"accuracy": acc},
+    )
+
+
+def state_time(fs: FilmSurface, k: int) -> float:
+    """Film time at which the default uniform timeline reaches state k."""
+    return fs.duration * k / (fs.sequence.n_states - 1)
+
+
+def test_topology_grid_triangles_and_bounds():
+    fs = FilmSurface(make_sequence(), MeshConfig(resolution=41), duration=2.0, fps=10)
+    topo = fs.topology
+    assert topo.shape == (41, 41)
+    assert topo.indices.dtype == np.uint32 and topo.indices.shape == (2 * 40 * 40, 3)
+    assert topo.x[0] == -1.0 and topo.x[-1] == 1.0
+    assert fs.n_frames == 20
+    frame = fs.frame_at(0.7)
+    v = np.column_stack([np.tile(topo.x, 41), np.repeat(topo.y, 41), frame.heights.ravel()])
+    tri = v[topo.indices]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    assert np.all(cross[:, 2] > 0)  # counter-clockwise seen from +z
+    lo, hi = np.asarray(topo.bounds.lo), np.asarray(topo.bounds.hi)
+    for f in fs.frames(0, 20):
+        assert f.heights.min() >= lo[2] and f.heights.max() <= hi[2]
+
+
+def test_states_are_shown_exactly_at_their_times():
+    seq = make_sequence()
+    fs = FilmSurface(seq, MeshConfig(resolution=41), duration=4.0, fps=25)
+    z_states = fs.transform(seq.loss)
+    for k in range(seq.n_states):
+        t = state_time(fs, k)
+        assert fs.position_at(t) == k
+        _, _, zc = fs.coarse_at(t)
+        assert np.array_equal(zc, np.clip(z_states[k], 0, fs.top))
+        expected = upsample(z_states[k], fs._ry, fs._rx).clip(0, fs.top)
+        assert np.array_equal(fs.frame_at(t).heights, expected)
+
+
+def test_cubic_matrices_match_rect_bivariate_spline():
+    seq = make_sequence(nx=17, ny=13)
+    z = np.asarray(seq.loss[2], dtype=np.float64)
+    x, y = np.linspace(-1, 1, 50), np.linspace(-1, 1, 40)
+    ours = cubic_matrix(seq.b, y) @ z @ cubic_matrix(seq.a, x).T
+    ref = RectBivariateSpline(seq.b, seq.a, z, kx=3, ky=3, s=0)(y, x)
+    np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_same_loss_same_height_in_every_frame():
+    seq = make_sequence(n_states=6)
+    seq.loss[:, 10, 10] = 0.7  # coarse point (a=0, b=0) with the same loss in every state
+    fs = FilmSurface(seq, MeshConfig(resolution=41), duration=3.0, fps=8)
+    # render vertex 20 coincides with coarse point 10 (41 = 2 * 20 + 1)
+    assert fs.topology.x[20] == 0.0 and fs.topology.y[20] == 0.0
+    at_states = {float(fs.frame_at(state_time(fs, k)).heights[20, 20]) for k in range(6)}
+    assert len(at_states) == 1
+    assert at_states.pop() == pytest.approx(float(fs.transform(np.float32(0.7))), abs=1e-5)
+
+
+def test_nan_state_meshes_flat_at_the_ceiling_and_is_flagged():
+    seq = make_sequence()
+    seq.loss[2, 4:9, 4:9] = np.nan
+    seq.loss[2, 0, 0] = np.inf
+    fs = FilmSurface(seq, MeshConfig(resolution=41), duration=4.0, fps=10)
+    frame = fs.frame_at(state_time(fs, 2))
+    assert np.isfinite(frame.heights).all() and np.isfinite(frame.normals).all()
+    assert frame.invalid is not None and frame.invalid.shape == (41, 41)
+    assert frame.invalid[8:17, 8:17].all() and frame.invalid[0, 0]
+    assert not frame.invalid[30, 30]
+    assert np.all(frame.heights[8:17:2, 8:17:2] == pytest.approx(fs.top))  # NaN points at the ceiling
+    assert fs.frame_at(state_time(fs, 0)).invalid is None
+    # between states, the neighbour of a bad state is flagged too
+    assert fs.frame_at(state_time(fs, 1.5)).invalid is not None
+
+
+def test_a_fully_diverged_run_renders_flat():
+    seq = make_sequence(n_states=3)
+    seq.loss[:] = np.nan
+    fs = FilmSurface(seq, MeshConfig(resolution=16), duration=1.0, fps=5)
+    frame = fs.frame_at(0.5)
+    assert np.all(frame.heights == 0.0) and frame.invalid.all()
+    np.testing.assert_allclose(frame.normals[..., 2], 1.0)
+
+
+def test_normals_agree_with_trimesh():
+    fs = FilmSurface(make_sequence(), MeshConfig(resolution=64), duration=1.0, fps=4)
+    frame = fs.frame_at(0.3)
+    ny, nx = fs.topology.shape
+    xx, yy = np.meshgrid(fs.topology.x, fs.topology.y)
+    mesh = trimesh.Trimesh(np.column_stack([xx.ravel(), yy.ravel(), frame.heights.ravel()]),
+                           fs.topology.indices, process=False)
+    theirs = mesh.vertex_normals.reshape(ny, nx, 3)
+    ours = frame.normals
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=-1), 1.0, atol=1e-5)
+    cos = np.clip(np.sum(ours * theirs, axis=-1), -1, 1)
+    angle = np.degrees(np.arccos(cos))
+    assert np.median(angle) < 0.5
+    assert angle[1:-1, 1:-1].max() < 3.0  # interior: central differences vs face averages
+    assert angle.max() < 10.0  # edges: one-sided differences
+
+
+def test_grid_normals_of_a_plane_are_exact():
+    x, y = np.linspace(0, 1, 9), np.linspace(0, 2, 7)
+    z = (0.5 * x[None, :] - 0.25 * y[:, None]).astype(np.float32)
+    n = grid_normals(z, x[1] - x[0], y[1] - y[0])
+    expected = np.array([-0.5, 0.25, 1.0]) / np.linalg.norm([-0.5, 0.25, 1.0])
+    np.testing.assert_allclose(n, np.broadcast_to(expected, n.shape), atol=1e-6)
+    assert grid_triangles(3, 4).shape == (12, 3)
+
+
+def test_frames_stream_with_bounded_memory():
+    fs = FilmSurface(make_sequence(n_states=8), MeshConfig(resolution=96), duration=20.0, fps=10)
+    one = fs.frame_at(1.0)
+    frame_bytes = sum(arr.nbytes for arr in (one.heights, one.normals, one.scalar))
+    tracemalloc.start()
+    try:
+        count = 0
+        times = []
+        for frame in fs.frames():
+            count += 1
+            times.append(frame.time)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 200 and times[37] == pytest.approx(3.7)
+    assert peak < 4 * frame_bytes  # one frame plus temporaries, never 200 frames
+
+
+def test_frames_range_and_clamping():
+    fs = FilmSurface(make_sequence(), MeshConfig(resolution=16), duration=1.0, fps=10)
+    idx = [f.index for f in fs.frames(3, 7)]
+    assert idx == [3, 4, 5, 6]
+    assert [f.index for f in fs.frames(8, 100)] == [8, 9]
+    assert fs.frame_at(50.0).position == fs.sequence.n_states - 1
+    assert fs.frame_at(-1.0).position == 0.0
+
+
+def test_non_square_grid():
+    seq = make_sequence(nx=31, ny=11, extent=(-2.0, 2.0, -0.5, 0.5))
+    fs = FilmSurface(seq, MeshConfig(resolution=81), duration=1.0, fps=4)
+    assert fs.topology.shape == (21, 81)  # square cells: 80 cells over 4, 20 over 1
+    assert fs.topology.bounds.size == pytest.approx(4.0)
+    assert fs.top == pytest.approx(0.35 * 4.0)
+    frame = fs.frame_at(0.0)
+    assert frame.heights.shape == frame.scalar.shape == (21, 81)
+    assert frame.normals.shape == (21, 81, 3)
+    # row i is b (y), column j is a (x): a point of the state lies where it should
+    zc = fs.transform(seq.loss[0])
+    assert frame.heights[10, 40] == pytest.approx(zc[5, 15], abs=1e-5)
+    assert frame.heights[0, 80] == pytest.approx(zc[0, 30], abs=1e-5)
+    assert fs.topology.indices.shape == (2 * 20 * 80, 3)
+
+
+def test_crop_shows_a_window_of_the_same_spline():
+    seq = make_sequence(nx=21, ny=21)
+    crop = (-0.3, 0.5, -0.2, 0.2)
+    fs = FilmSurface(seq, MeshConfig(resolution=33, crop=crop), duration=2.0, fps=5)
+    topo = fs.topology
+    assert topo.shape == (17, 33)
+    assert (topo.x[0], topo.x[-1], topo.y[0], topo.y[-1]) == pytest.approx(crop)
+    assert fs.top == pytest.approx(0.35 * 0.8)
+    zc = fs.transform(seq.loss[0]).astype(np.float64)
+    spline = RectBivariateSpline(seq.b, seq.a, zc, s=0)
+    expected = np.clip(spline(topo.y.astype(np.float64), topo.x.astype(np.float64)), 0, fs.top)
+    np.testing.assert_allclose(fs.frame_at(0.0).heights, expected, atol=1e-5)
+    x0, y0, _ = fs.coarse_at(0.0)
+    assert x0[0] <= crop[0] and x0[-1] >= crop[1] and y0[0] <= crop[2] and y0[-1] >= crop[3]
+    with pytest.raises(ValueError, match="crop"):
+        FilmSurface(seq, MeshConfig(crop=(-2.0, 0.0, 0.0, 1.0)), 1.0, 1.0)
+    with pytest.raises(ValueError, match="crop"):
+        MeshConfig(crop=(0.5, 0.0, 0.0, 1.0))
+
+
+def test_smoothing_flattens_the_surface():
+    seq = make_sequence()
+    rng = np.random.default_rng(0)
+    seq.loss[:] = seq.loss * np.exp(0.3 * rng.normal(size=seq.loss.shape)).astype(np.float32)
+    rough = FilmSurface(seq, MeshConfig(resolution=41), 1.0, 4).frame_at(0.0).heights
+    smooth = FilmSurface(seq, MeshConfig(resolution=41, smooth=1.5), 1.0, 4).frame_at(0.0).heights
+    assert np.abs(np.diff(smooth, axis=1)).mean() < 0.5 * np.abs(np.diff(rough, axis=1)).mean()
+
+
+def test_ball_sits_on_the_surface_and_leaves_a_trajectory():
+    seq = make_sequence(n_states=5)
+    fs = FilmSurface(seq, MeshConfig(resolution=81), duration=4.0, fps=10)
+    t = 2.5  # position 2.5
+    frame = fs.frame_at(t)
+    assert frame.ball is not None
+    assert frame.ball[2] == pytest.approx(fs.height_at(t, frame.ball[0], frame.ball[1]), abs=1e-5)
+    # on the drawn surface: bilinear read of the render grid near the ball
+    x, y = fs.topology.x, fs.topology.y
+    j = np.searchsorted(x, frame.ball[0]) - 1
+    i = np.searchsorted(y, frame.ball[1]) - 1
+    u = (frame.ball[0] - x[j]) / (x[j + 1] - x[j])
+    v = (frame.ball[1] - y[i]) / (y[i + 1] - y[i])
+    h = frame.heights
+    bilinear = ((1 - u) * (1 - v) * h[i, j] + u * (1 - v) * h[i, j + 1]
+                + (1 - u) * v * h[i + 1, j] + u * v * h[i + 1, j + 1])
+    assert frame.ball[2] == pytest.approx(bilinear, abs=1e-3 * fs.top)
+    # exactly on the drawn triangle (cell split along the (i, j)-(i+1, j+1) diagonal)
+    lower = u >= v
+    on_triangle = (h[i, j] + u * (h[i, j + 1] - h[i, j]) + v * (h[i + 1, j + 1] - h[i, j + 1]) if lower
+                   else h[i, j] + v * (h[i + 1, j] - h[i, j]) + u * (h[i + 1, j + 1] - h[i + 1, j]))
+    assert frame.ball[2] == pytest.approx(on_triangle, abs=1e-5)
+    # at a state the ball is that state's ball
+    f2 = fs.frame_at(state_time(fs, 2))
+    np.testing.assert_allclose(f2.ball[:2], seq.ball[2], atol=1e-6)
+    # the trajectory grows and ends at the ball
+    early, late = fs.frame_at(0.5).trajectory, frame.trajectory
+    assert 1 <= len(early) < len(late)
+    np.testing.assert_allclose(late[-1], frame.ball, atol=1e-5)
+    np.testing.assert_allclose(late[0, :2], seq.ball[0], atol=1e-6)
+
+
+def test_moving_plane_has_no_trajectory_and_ball_at_origin():
+    fs = FilmSurface(make_sequence(fixed_plane=False), MeshConfig(resolution=21), 2.0, 5)
+    frame = fs.frame_at(1.0)
+    assert frame.trajectory.shape == (0, 3)
+    assert frame.ball[:2].tolist() == [0.0, 0.0]
+    assert fs.frame_at(1.0).ball is not None
+
+
+def test_values_label_and_loss_at_ball():
+    seq = make_sequence(n_states=5)
+    fs = FilmSurface(seq, MeshConfig(resolution=21, height=HeightConfig(scale="linear")), 4.0, 10)
+    frame = fs.frame_at(1.25)  # position 1.25
+    assert frame.values["epoch"] == pytest.approx(2.5)
+    assert frame.values["step"] == pytest.approx(125.0)
+    assert frame.values["lr"] == pytest.approx(0.1 / 2 * 0.75 + 0.1 / 3 * 0.25)
+    assert frame.label == "epoch 2"
+    at_state = fs.frame_at(state_time(fs, 3))
+    assert at_state.label == "epoch 6"
+    expected = fs.transform.loss_of_z(fs.height_at(state_time(fs, 3), *seq.ball[3]))
+    assert at_state.values["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_color_channels():
+    seq = make_sequence()
+    for color in ("height", "loss", "accuracy"):
+        fs = FilmSurface(seq, MeshConfig(resolution=21, color=color), 1.0, 4)
+        s = fs.frame_at(0.5).scalar
+        assert s.dtype == np.float32 and s.min() >= 0.0 and s.max() <= 1.0
+    acc = FilmSurface(seq, MeshConfig(resolution=21, color="accuracy"), 1.0, 4).frame_at(0.0).scalar
+    h = FilmSurface(seq, MeshConfig(resolution=21, color="height"), 1.0, 4).frame_at(0.0).scalar
+    assert np.corrcoef(acc.ravel(), h.ravel())[0, 1] < -0.5  # accuracy is high where loss is low
+    inv = FilmSurface(seq, MeshConfig(resolution=21, color="loss",
+                                      height=HeightConfig(invert=True)), 1.0, 4).frame_at(0.0).scalar
+    np.testing.assert_allclose(inv, h, atol=1e-5)  # loss colour ignores the inversion
+    with pytest.raises(ValueError, match="mesh.color 'gradnorm'"):
+        FilmSurface(seq, MeshConfig(color="gradnorm"), 1.0, 4)
+
+
+def test_landmarks_are_cheap_and_consistent():
+    seq = make_sequence()
+    fs = FilmSurface(seq, MeshConfig(resolution=81), 4.0, 10)
+    marks = fs.landmarks_at(0.0)
+    assert set(marks) == {"ball", "minimum", "center"}
+    # state 0: bowl centred at a = 0.4 (coarse step 0.1), plus a small sine tilt
+    x0, y0, z = fs.coarse_at(0.0)
+    i, j = np.unravel_index(np.argmin(z), z.shape)
+    assert marks["minimum"].tolist() == pytest.approx([x0[j], y0[i], z[i, j]])
+    frame_min = fs.frame_at(0.0).minimum
+    assert np.abs(frame_min[:2] - marks["minimum"][:2]).max() <= 0.1 + 1e-6
+    np.testing.assert_allclose(marks["center"], [0.0, 0.0, fs.top / 2])
+    np.testing.assert_allclose(marks["ball"], fs.frame_at(0.0).ball, atol=1e-6)
+
+
+def test_inverted_minimum_is_on_top():
+    fs = FilmSurface(make_sequence(), MeshConfig(resolution=21, height=HeightConfig(invert=True)), 1.0, 4)
+    frame = fs.frame_at(0.0)
+    assert frame.minimum[2] == pytest.approx(frame.heights.max())
+
+
+def test_pchip_film_has_no_new_minima_between_states():
+    seq = make_sequence(n_states=6)
+    fs = FilmSurface(seq, MeshConfig(resolution=21), 5.0, 20)
+    z_states = np.clip(fs.transform(seq.loss), 0, fs.top)
+    for t in np.linspace(0.0, 5.0, 41):
+        p = fs.position_at(t)
+        k = min(int(np.floor(p)), 4)
+        _, _, zc = fs.coarse_at(t)
+        lo = np.minimum(z_states[k], z_states[k + 1]) - 1e-5
+        hi = np.maximum(z_states[k], z_states[k + 1]) + 1e-5
+        assert np.all((zc >= lo) & (zc <= hi))
+
+
+def test_keyframed_film_through_filmsurface():
+    cfg = MeshConfig(resolution=16, time=TimeConfig(mapping="keyframes", keyframes=(0, 0, 0.5, 4, 1, 4),
+                                                    interpolation="linear"))
+    fs = FilmSurface(make_sequence(), cfg, 2.0, 10)
+    assert fs.position_at(1.0) == 4.0 and fs.position_at(1.7) == 4.0
+    with pytest.raises(ValueError, match="fps"):
+        FilmSurface(make_sequence(), cfg, 2.0, 0)
