@@ -2,7 +2,9 @@
 
 The vertex array is the render grid in row-major order (vertex ``i * nx + j`` is row i,
 column j) with world coordinates ``(x, y, z)``, z up, exactly as the renderer draws it.
-trimesh does the writing.
+GLB is the exception: glTF says +Y is up, so GLB vertices are ``(x, z, -y)`` and
+glTF importers (Blender's included) turn the landscape upright again. trimesh does the
+writing.
 """
 
 from __future__ import annotations
@@ -71,13 +73,22 @@ def export_mesh(
         if colors.shape[:2] != (ny, nx) or colors.ndim != 3 or colors.shape[2] not in (3, 4):
             raise ValueError(f"export colors must be ({ny}, {nx}, 3|4) uint8, got {colors.shape}")
         vertex_colors = colors.reshape(-1, colors.shape[2]).astype(np.uint8)
+    vertices = frame_vertices(frame, topology)
+    normals = frame.normals.reshape(-1, 3)
+    if fmt == "glb":
+        vertices, normals = _y_up(vertices), _y_up(normals)
     mesh = trimesh.Trimesh(
-        vertices=frame_vertices(frame, topology),
+        vertices=vertices,
         faces=topology.indices,
-        vertex_normals=frame.normals.reshape(-1, 3),
+        vertex_normals=normals,
         vertex_colors=vertex_colors,
         process=False,  # keep the grid order so vertex i*nx+j stays row i, column j
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     mesh.export(path, file_type=fmt)
     return path
+
+
+def _y_up(v: np.ndarray) -> np.ndarray:
+    """World (x, y, z), z up -> glTF (x, z, -y), y up (a rotation: winding is kept)."""
+    return np.column_stack([v[:, 0], v[:, 2], -v[:, 1]]).astype(np.float32)
