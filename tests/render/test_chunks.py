@@ -1,0 +1,180 @@
+"""Chunked rendering: interrupted and resumed renders equal uninterrupted ones, decoded."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from render.chunks import FrameSource, chunk_ranges, plan_chunks, render_chunked
+from render.encode import encode_spec
+from render.output import OutputConfig
+from render.probe import probe, read_frames
+
+W, H = 160, 96
+N, CHUNK = 25, 7  # four chunks: 7, 7, 7, 4 frames
+
+
+def gradient_frames(start: int, stop: int):
+    """Frames [start, stop) of a moving gradient; a module-level function, so it pickles."""
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    for i in range(start, stop):
+        f = np.empty((H, W, 3), np.uint8)
+        f[..., 0] = 40 + 180 * x / W
+        f[..., 1] = (40 + 4 * i + 100 * y / H) % 256
+        f[..., 2] = 128 + 60 * np.sin(0.07 * x + 0.4 * i)
+        yield f
+
+
+class FailingAt:
+    """Yields frames but raises once it reaches ``fail_at`` (a crash mid-film)."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+
+    def __call__(self, start, stop):
+        for i, frame in zip(range(start, stop), gradient_frames(start, stop)):
+            if i == self.fail_at:
+                raise RuntimeError(f"renderer crashed at frame {i}")
+            yield frame
+
+
+class Recording:
+    """Yields frames and records which ranges were asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, start, stop):
+        self.calls.append((start, stop))
+        return gradient_frames(start, stop)
+
+
+def lossless(profile: str = "web", **kw):
+    # x264 CRF 0 is lossless for 8-bit: equal inputs give bit-equal decoded frames.
+    preset = None if profile == "edit" else "ultrafast"
+    return OutputConfig(size=(W, H), profile=profile, crf=0 if profile != "edit" else None,
+                        preset=preset, nvenc="off", **kw)
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    return list(read_frames(path))
+
+
+def test_chunk_ranges():
+    assert chunk_ranges(25, 7) == [(0, 7), (7, 14), (14, 21), (21, 25)]
+    assert chunk_ranges(3, 10) == [(0, 3)]
+    with pytest.raises(ValueError):
+        chunk_ranges(0, 5)
+    with pytest.raises(ValueError):
+        chunk_ranges(5, 0)
+
+
+def test_resume_after_crash_equals_uninterrupted(tmp_path):
+    whole = encode_spec(lossless(), tmp_path / "whole.mp4")
+    render_chunked(whole, N, gradient_frames, tmp_path / "work_whole", chunk_frames=CHUNK,
+                   progress=False)
+
+    spec = encode_spec(lossless(), tmp_path / "film.mp4")
+    work = tmp_path / "work"
+    with pytest.raises(RuntimeError, match="frame 16"):
+        render_chunked(spec, N, FailingAt(16), work, chunk_frames=CHUNK, progress=False)
+    # chunks 0 and 1 survived whole; chunk 2 left nothing; no film yet
+    jobs = plan_chunks(spec, N, gradient_frames, work, CHUNK)
+    assert [job.segment.exists() for job in jobs] == [True, True, False, False]
+    assert not spec.path.exists()
+    assert [p for p in tmp_path.rglob("*") if "partial" in p.name] == []
+
+    again = Recording()
+    render_chunked(spec, N, again, work, chunk_frames=CHUNK, progress=False)
+    assert again.calls == [(14, 21), (21, 25)]  # only the missing chunks
+    info, ref = probe(spec.path), probe(whole.path)
+    assert info.frames == ref.frames == N
+    assert (info.codec, info.fps, info.color_primaries) == ("h264", ref.fps, "bt709")
+    a, b = decoded(spec.path), decoded(whole.path)
+    assert len(a) == len(b) == N
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert list(work.iterdir()) == []  # segments cleaned after the join
+
+
+def test_damaged_segment_is_rendered_again(tmp_path):
+    spec = encode_spec(lossless(), tmp_path / "film.mp4")
+    work = tmp_path / "work"
+    render_chunked(spec, N, gradient_frames, work, chunk_frames=CHUNK, progress=False,
+                   keep_segments=True)
+    jobs = plan_chunks(spec, N, gradient_frames, work, CHUNK)
+    jobs[1].segment.write_bytes(jobs[1].segment.read_bytes()[:300])  # truncated by a crash
+    again = Recording()
+    render_chunked(spec, N, again, work, chunk_frames=CHUNK, progress=False)
+    assert again.calls == [(7, 14)]
+    assert probe(spec.path).frames == N
+    # other settings never reuse these segments
+    other = encode_spec(lossless(fps="25"), tmp_path / "film25.mp4")
+    fresh = Recording()
+    render_chunked(other, N, fresh, work, chunk_frames=CHUNK, progress=False)
+    assert len(fresh.calls) == 4
+
+
+def test_wrong_frame_count_from_render_range_is_an_error(tmp_path):
+    spec = encode_spec(lossless(), tmp_path / "film.mp4")
+    short = FrameSource(lambda start, stop: gradient_frames(start, stop - 1))
+    with pytest.raises(ValueError, match="yielded 6 frames, expected 7"):
+        render_chunked(spec, N, short, tmp_path / "work", chunk_frames=CHUNK, progress=False)
+    assert not spec.path.exists()
+
+
+@pytest.mark.parametrize("profile", ["master", "edit"])
+def test_other_codecs_join_without_reencoding(tmp_path, profile):
+    spec = encode_spec(lossless(profile, fps="24000/1001"), tmp_path / f"film.{profile}")
+    render_chunked(spec, N, gradient_frames, tmp_path / "work", chunk_frames=CHUNK, progress=False)
+    info = probe(spec.path)
+    assert info.frames == N
+    assert info.fps.numerator == 24000 and info.fps.denominator == 1001
+    assert info.codec == {"master": "hevc", "edit": "prores"}[profile]
+    assert info.color_transfer == "bt709"
+
+
+def test_frames_profile_chunks_number_globally(tmp_path):
+    spec = encode_spec(lossless("frames"), tmp_path / "pngs")
+    with pytest.raises(RuntimeError):
+        render_chunked(spec, N, FailingAt(10), tmp_path / "work", chunk_frames=CHUNK, progress=False)
+    render_chunked(spec, N, gradient_frames, tmp_path / "work", chunk_frames=CHUNK, progress=False)
+    assert sorted(p.name for p in spec.path.iterdir()) == [f"frame_{i:06d}.png" for i in range(N)]
+    back = decoded(spec.path)
+    assert all(np.array_equal(x, y) for x, y in zip(back, gradient_frames(0, N)))
+
+
+def test_audio_is_muxed_at_the_join(tmp_path):
+    wav = tmp_path / "tone.wav"
+    t = np.arange(3 * 8000) / 8000
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes((0.4 * np.sin(2 * np.pi * 330 * t) * 32767).astype("<i2").tobytes())
+    spec = encode_spec(lossless(fps="25", audio=str(wav)), tmp_path / "film.mp4")
+    render_chunked(spec, N, gradient_frames, tmp_path / "work", chunk_frames=CHUNK, progress=False)
+    info = probe(spec.path)
+    assert info.has_audio and info.audio_codec == "aac"
+    assert info.frames == N
+    assert info.duration == pytest.approx(N / 25, abs=0.08)
+
+
+def test_process_pool_renders_the_same_film(tmp_path):
+    serial = encode_spec(lossless(), tmp_path / "serial.mp4")
+    render_chunked(serial, N, gradient_frames, tmp_path / "w1", chunk_frames=CHUNK, progress=False)
+    pooled = encode_spec(lossless(), tmp_path / "pooled.mp4")
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        render_chunked(pooled, N, FrameSource(gradient_frames), tmp_path / "w2",
+                       chunk_frames=CHUNK, executor=pool, progress=False)
+        with pytest.raises(ValueError, match="picklable"):
+            render_chunked(pooled, N, lambda s, e: gradient_frames(s, e), tmp_path / "w3",
+                           chunk_frames=CHUNK, executor=pool, progress=False)
+    a, b = decoded(serial.path), decoded(pooled.path)
+    assert len(a) == len(b) == N
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
