@@ -1,0 +1,473 @@
+"""The GL renderer: draws a ``(Topology, Frame, CameraPose)`` into pixels.
+
+GPU resources are built once per film (:class:`SurfaceRenderer` constructor): the static
+x, y vertex buffer and the triangle index buffer of the topology, dynamic buffers for
+heights, normals, colormap coordinate and invalid flags (rewritten in place each frame,
+never reallocated), the shader programs, the MSAA and resolve framebuffers, the shadow
+map and the colormap texture. A frame is: shadow pass, background, surface, ball,
+trajectory, text, MSAA resolve, one ``read_into`` a reused host buffer.
+
+Rows come back top first without a copy: the projection is flipped vertically, so GL's
+bottom-up readback order is the image's top-down order (front faces become clockwise).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import moderngl
+import numpy as np
+import trimesh
+
+from render.colormaps import load_colormap, srgb_to_linear
+from render.frame import CameraPose, Frame, Topology
+from render.gl import max_samples
+from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
+from render.text import layout_overlays
+
+__all__ = ["SurfaceRenderer", "light_matrix", "tile_matrix", "FLIP_Y"]
+
+log = logging.getLogger("lossfilm.renderer")
+
+SHADER_DIR = Path(__file__).resolve().parent / "shaders"
+#: world-space lift of the trajectory above the surface, per plane size (avoids z-fighting).
+TRAJECTORY_LIFT = 0.004
+#: subdivisions of the ball's icosphere (642 vertices: smooth at 4K sizes of a few % of height).
+BALL_SUBDIVISIONS = 3
+#: polygon offset (factor, units) in the shadow pass, against shadow acne.
+SHADOW_POLYGON_OFFSET = (2.0, 4.0)
+#: GL text textures kept alive between frames (recent strings reused, others released).
+TEXT_CACHE = 48
+FLIP_Y = np.diag([1.0, -1.0, 1.0, 1.0])
+
+
+def _shader(name: str) -> str:
+    src = (SHADER_DIR / name).read_text()
+    lines = []
+    for line in src.splitlines():
+        if line.startswith("#include"):
+            lines.append((SHADER_DIR / line.split('"')[1]).read_text())
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _program(ctx: moderngl.Context, vert: str, frag: str, geom: str | None = None):
+    return ctx.program(vertex_shader=_shader(vert), fragment_shader=_shader(frag),
+                       geometry_shader=_shader(geom) if geom else None)
+
+
+def _set(prog: moderngl.Program, name: str, value) -> None:
+    """Set a uniform if the compiler kept it (unused uniforms are optimized away)."""
+    if name not in prog:
+        return
+    if isinstance(value, np.ndarray) and value.shape == (4, 4):
+        prog[name].write(np.ascontiguousarray(value.T, dtype=np.float32).tobytes())
+    elif isinstance(value, np.ndarray):
+        prog[name].value = tuple(float(v) for v in value.ravel())
+    else:
+        prog[name].value = value
+
+
+def light_direction(azimuth: float, elevation: float) -> np.ndarray:
+    """(3,) unit vector from the scene toward a directional light."""
+    az, el = np.radians(azimuth), np.radians(elevation)
+    return np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+
+
+def light_matrix(lo: np.ndarray, hi: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """(4, 4) orthographic world -> light clip matrix whose frustum holds the box [lo, hi].
+
+    The frustum is fit to the box's bounding sphere, so it does not change as the light
+    turns and the shadow map's texels are spent on the landscape only.
+    """
+    center = (lo + hi) / 2.0
+    radius = max(float(np.linalg.norm(hi - lo)) / 2.0, 1e-6)
+    up = (0.0, 0.0, 1.0) if abs(direction[2]) < 0.99 else (0.0, 1.0, 0.0)
+    pose = CameraPose(eye=tuple(center + direction * 2.0 * radius), target=tuple(center), up=up)
+    view = pose.view_matrix()
+    near, far = radius, 3.0 * radius
+    ortho = np.diag([1.0 / radius, 1.0 / radius, -2.0 / (far - near), 1.0])
+    ortho[2, 3] = -(far + near) / (far - near)
+    return ortho @ view
+
+
+def tile_matrix(image: tuple[int, int], rect: tuple[int, int, int, int]) -> np.ndarray:
+    """(4, 4) clip-space transform that shows only the pixel rectangle ``rect`` of an image.
+
+    Parameters
+    ----------
+    image : (W, H)
+        Final image size in pixels.
+    rect : (x, y, w, h)
+        Tile in pixels, origin at the image's top-left.
+    """
+    W, H = image
+    x, y, w, h = rect
+    x0, x1 = 2.0 * x / W - 1.0, 2.0 * (x + w) / W - 1.0
+    y1, y0 = 1.0 - 2.0 * y / H, 1.0 - 2.0 * (y + h) / H  # NDC y grows upward
+    m = np.eye(4)
+    m[0, 0], m[1, 1] = 2.0 / (x1 - x0), 2.0 / (y1 - y0)
+    m[0, 3], m[1, 3] = -(x1 + x0) / (x1 - x0), -(y1 + y0) / (y1 - y0)
+    return m
+
+
+class SurfaceRenderer:
+    """Draws frames of one topology with one look into a framebuffer of one size.
+
+    Parameters
+    ----------
+    ctx : moderngl.Context
+        From :func:`render.gl.create_context`.
+    topology : Topology
+        Grid and triangles shared by every frame.
+    cfg : RenderConfig
+        The look.
+    size : (W, H)
+        Framebuffer size in pixels.
+    transparent : bool
+        Return RGBA with a transparent background (also when ``cfg.background.kind`` is
+        ``transparent``); otherwise RGB.
+    bits : {8, 16}
+        Output depth: ``uint8`` or ``uint16`` images (16 renders into float buffers).
+    """
+
+    def __init__(self, ctx: moderngl.Context, topology: Topology, cfg: RenderConfig,
+                 size: tuple[int, int], *, transparent: bool = False, bits: int = 8) -> None:
+        if bits not in (8, 16):
+            raise ValueError(f"bits: expected 8 or 16, got {bits!r}")
+        self.ctx, self.topology, self.cfg = ctx, topology, cfg
+        self.size = (int(size[0]), int(size[1]))
+        self.bits = bits
+        self.transparent = bool(transparent) or cfg.background.kind == "transparent"
+        self.components = 4 if self.transparent else 3
+        samples = min(int(cfg.msaa), max_samples(ctx))
+        self.samples = samples if samples > 1 else 0
+        ny, nx = topology.shape
+        self.n_vertices = nx * ny
+        self._lo = np.asarray(topology.bounds.lo, dtype=np.float64)
+        self._hi = np.asarray(topology.bounds.hi, dtype=np.float64)
+        self._plane = max(topology.bounds.size, 1e-9)
+        self._build_programs()
+        self._build_buffers()
+        self._build_framebuffers()
+        self._text_textures: dict[tuple, moderngl.Texture] = {}
+        self._invalid_clear = True  # the invalid buffer holds zeros
+        dtype = np.uint8 if bits == 8 else np.float32
+        self._readback = None if bits == 8 else np.empty((self.size[1], self.size[0], self.components), dtype)
+        self._static_uniforms()
+
+    # ---- construction -------------------------------------------------------------
+    def _build_programs(self) -> None:
+        ctx = self.ctx
+        self.prog_surface = _program(ctx, "surface.vert", "surface.frag")
+        self.prog_ball = _program(ctx, "ball.vert", "ball.frag")
+        self.prog_depth_surface = _program(ctx, "depth_surface.vert", "depth.frag")
+        self.prog_depth_ball = _program(ctx, "depth_ball.vert", "depth.frag")
+        self.prog_line = _program(ctx, "line.vert", "line.frag", "line.geom")
+        self.prog_background = _program(ctx, "screen.vert", "background.frag")
+        self.prog_text = _program(ctx, "screen.vert", "text.frag")
+
+    def _build_buffers(self) -> None:
+        ctx, topo, n = self.ctx, self.topology, self.n_vertices
+        xx, yy = np.meshgrid(np.asarray(topo.x, np.float32), np.asarray(topo.y, np.float32))
+        xy = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+        self.vbo_xy = ctx.buffer(xy.tobytes())
+        self.vbo_h = ctx.buffer(reserve=n * 4, dynamic=True)
+        self.vbo_n = ctx.buffer(reserve=n * 12, dynamic=True)
+        self.vbo_s = ctx.buffer(reserve=n * 4, dynamic=True)
+        self.vbo_bad = ctx.buffer(reserve=n, dynamic=True)
+        self.vbo_bad.write(np.zeros(n, np.uint8).tobytes())
+        indices = np.ascontiguousarray(topo.indices, dtype=np.uint32)
+        self.ibo = ctx.buffer(indices.tobytes())
+        self.vao_surface = ctx.vertex_array(self.prog_surface, [
+            (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
+            (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")], self.ibo, index_element_size=4)
+        self.vao_depth_surface = ctx.vertex_array(self.prog_depth_surface, [
+            (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h")], self.ibo, index_element_size=4)
+        sphere = trimesh.creation.icosphere(subdivisions=BALL_SUBDIVISIONS)
+        self.vbo_ball = ctx.buffer(np.asarray(sphere.vertices, np.float32).tobytes())
+        self.ibo_ball = ctx.buffer(np.asarray(sphere.faces, np.uint32).tobytes())
+        self.vao_ball = ctx.vertex_array(self.prog_ball, [(self.vbo_ball, "3f", "in_pos")],
+                                         self.ibo_ball, index_element_size=4)
+        self.vao_depth_ball = ctx.vertex_array(self.prog_depth_ball, [(self.vbo_ball, "3f", "in_pos")],
+                                               self.ibo_ball, index_element_size=4)
+        self._traj_capacity = 1024
+        self.vbo_traj = ctx.buffer(reserve=self._traj_capacity * 12, dynamic=True)
+        self.vao_traj = ctx.vertex_array(self.prog_line, [(self.vbo_traj, "3f", "in_pos")])
+        self.vbo_quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], np.float32).tobytes())
+        self.vao_background = ctx.vertex_array(self.prog_background, [(self.vbo_quad, "2f", "in_corner")])
+        self.vao_text = ctx.vertex_array(self.prog_text, [(self.vbo_quad, "2f", "in_corner")])
+        lut = srgb_to_linear(load_colormap(self.cfg.colormap)).astype(np.float32)
+        self.cmap = ctx.texture((lut.shape[0], 1), 3, lut.tobytes(), dtype="f4")
+        self.cmap.repeat_x = self.cmap.repeat_y = False
+        self.cmap.filter = (moderngl.LINEAR, moderngl.LINEAR)
+
+    def _build_framebuffers(self) -> None:
+        ctx, size = self.ctx, self.size
+        dtype = "f1" if self.bits == 8 else "f4"
+        if self.samples:
+            self._color_ms = ctx.renderbuffer(size, 4, samples=self.samples, dtype=dtype)
+            self._depth_ms = ctx.depth_renderbuffer(size, samples=self.samples)
+            self.fbo = ctx.framebuffer([self._color_ms], self._depth_ms)
+            self._color = ctx.renderbuffer(size, 4, dtype=dtype)
+            self.fbo_resolve = ctx.framebuffer([self._color])
+        else:
+            self._color = ctx.renderbuffer(size, 4, dtype=dtype)
+            self._depth = ctx.depth_renderbuffer(size)
+            self.fbo = self.fbo_resolve = ctx.framebuffer([self._color], self._depth)
+        light = self.cfg.light
+        self.shadow_map = None
+        if light.shadows:
+            s = int(min(light.shadow_map_size, ctx.info.get("GL_MAX_TEXTURE_SIZE", 16384)))
+            self.shadow_map = ctx.depth_texture((s, s))
+            self.shadow_map.compare_func = "<="
+            self.shadow_map.repeat_x = self.shadow_map.repeat_y = False
+            self.shadow_map.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self.fbo_shadow = ctx.framebuffer(depth_attachment=self.shadow_map)
+
+    def _static_uniforms(self) -> None:
+        cfg, light = self.cfg, self.cfg.light
+        self._key_dir = light_direction(light.azimuth, light.elevation)
+        self._light_mvp = light_matrix(self._lo, self._hi, self._key_dir)
+        bg = cfg.background
+        top, bottom = linear_rgb(bg.top, "render.background.top"), linear_rgb(bg.bottom, "render.background.bottom")
+        fog = 0.5 * (top[:3] + bottom[:3]) if bg.kind != "transparent" else linear_rgb(light.sky_color)[:3]
+        shininess = float(np.clip(2.0 / cfg.material.roughness ** 4 - 2.0, 1.0, 4096.0))
+        zlo, zhi = self._lo[2], self._hi[2]
+        c = cfg.contours
+        step = c.spacing if c.spacing > 0 else max(zhi - zlo, 1e-9) / c.count
+        g = cfg.grid
+        common = {
+            "u_key_dir": self._key_dir, "u_key_color": linear_rgb(light.color)[:3] * light.intensity,
+            "u_fill": light.fill, "u_rim": light.rim, "u_ambient": light.ambient,
+            "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
+            "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
+            "u_tonemap": 1 if cfg.tonemap == "filmic" else 0, "u_fog_density": cfg.fog,
+            "u_plane_size": self._plane, "u_fog_color": fog, "u_shadows": int(self.shadow_map is not None),
+            "u_shadow_texel": 1.0 / (self.shadow_map.width if self.shadow_map else 1),
+            "u_dither": 1.0 / 255.0 if self.bits == 8 else 0.0, "u_light_mvp": self._light_mvp,
+        }
+        for prog in (self.prog_surface, self.prog_ball, self.prog_background):
+            for k, v in common.items():
+                _set(prog, k, v)
+        for prog in (self.prog_depth_surface, self.prog_depth_ball):
+            _set(prog, "u_light_mvp", self._light_mvp)
+        p = self.prog_surface
+        for name, unit in (("u_cmap", 0), ("u_shadow_map", 1)):
+            _set(p, name, unit)
+        _set(self.prog_ball, "u_shadow_map", 1)
+        _set(p, "u_bad_color", linear_rgb(cfg.invalid_color)[:3])
+        _set(p, "u_contours", int(c.enabled))
+        _set(p, "u_contour_lo", float(zlo))
+        _set(p, "u_contour_step", float(step))
+        _set(p, "u_contour_color", np.concatenate([linear_rgb(c.color)[:3], [c.opacity]]))
+        _set(p, "u_grid", int(g.enabled))
+        _set(p, "u_grid_lo", self._lo[:2])
+        _set(p, "u_grid_step", np.maximum(self._hi[:2] - self._lo[:2], 1e-9) / g.count)
+        _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
+        _set(self.prog_ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
+        _set(self.prog_ball, "u_glow", cfg.ball.glow)
+        _set(self.prog_background, "u_top", top[:3])
+        _set(self.prog_background, "u_bottom", bottom[:3])
+        tr = parse_color(cfg.trajectory.color, "render.trajectory.color")
+        _set(self.prog_line, "u_color", np.array([tr[0], tr[1], tr[2], tr[3] * cfg.trajectory.opacity]))
+        _set(self.prog_text, "u_tex", 0)
+
+    # ---- per frame ----------------------------------------------------------------
+    def _upload(self, frame: Frame) -> None:
+        ny, nx = self.topology.shape
+        for name, arr, shape in (("heights", frame.heights, (ny, nx)), ("normals", frame.normals, (ny, nx, 3)),
+                                 ("scalar", frame.scalar, (ny, nx))):
+            if arr.shape != shape:
+                raise ValueError(f"frame.{name}: expected shape {shape}, got {arr.shape}")
+        # ascontiguousarray is free for float32 C-ordered input: no per-frame copy
+        self.vbo_h.write(np.ascontiguousarray(frame.heights, dtype=np.float32))
+        self.vbo_n.write(np.ascontiguousarray(frame.normals, dtype=np.float32))
+        self.vbo_s.write(np.ascontiguousarray(frame.scalar, dtype=np.float32))
+        if frame.invalid is not None and frame.invalid.any():
+            self.vbo_bad.write(np.ascontiguousarray(frame.invalid, dtype=bool).view(np.uint8) * np.uint8(255))
+            self._invalid_clear = False
+        elif not self._invalid_clear:
+            self.vbo_bad.clear()
+            self._invalid_clear = True
+
+    def draw(self, frame: Frame, pose: CameraPose, *, image_size: tuple[int, int] | None = None,
+             tile: tuple[int, int, int, int] | None = None) -> None:
+        """Render into the framebuffer (no readback).
+
+        Parameters
+        ----------
+        image_size : (W, H), optional
+            Size of the whole image when this framebuffer is one tile of it.
+        tile : (x, y, w, h), optional
+            This framebuffer's rectangle in the whole image (origin top-left).
+        """
+        ctx, cfg = self.ctx, self.cfg
+        image = tuple(image_size) if image_size is not None else self.size
+        post = FLIP_Y @ (tile_matrix(image, tile) if tile is not None else np.eye(4))
+        view = pose.view_matrix()
+        mvp = post @ pose.projection_matrix(image[0] / image[1]) @ view
+        px_scale = image[1] / REFERENCE_HEIGHT_PX
+        self._upload(frame)
+        show_ball = cfg.ball.enabled and frame.ball is not None
+        radius = cfg.ball.radius * self._plane
+        center = (np.asarray(frame.ball, np.float64) + (0.0, 0.0, radius)) if show_ball else None
+
+        ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
+        ctx.enable(moderngl.DEPTH_TEST)
+        if self.shadow_map is not None:
+            self.fbo_shadow.use()
+            self.fbo_shadow.clear(depth=1.0)
+            ctx.polygon_offset = SHADOW_POLYGON_OFFSET
+            self.vao_depth_surface.render(moderngl.TRIANGLES)
+            if show_ball:
+                _set(self.prog_depth_ball, "u_center", center)
+                _set(self.prog_depth_ball, "u_radius", radius)
+                self.vao_depth_ball.render(moderngl.TRIANGLES)
+            ctx.polygon_offset = (0.0, 0.0)
+            self.shadow_map.use(location=1)
+
+        self.fbo.use()
+        self.fbo.depth_mask = True
+        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        screen = {"u_image": np.array(image, np.float64), "u_post": post}
+        if not self.transparent:
+            ctx.disable(moderngl.DEPTH_TEST)
+            for k, v in screen.items():
+                _set(self.prog_background, k, v)
+            _set(self.prog_background, "u_rect", np.array([0.0, 0.0, image[0], image[1]]))
+            self.vao_background.render(moderngl.TRIANGLE_STRIP)
+            ctx.enable(moderngl.DEPTH_TEST)
+
+        ctx.front_face = "cw"  # the vertical flip mirrors the winding
+        eye = np.asarray(pose.eye, np.float64)
+        self.cmap.use(location=0)
+        _set(self.prog_surface, "u_mvp", mvp)
+        _set(self.prog_surface, "u_eye", eye)
+        for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
+            _set(self.prog_surface, name, width * px_scale)
+        self.vao_surface.render(moderngl.TRIANGLES)
+        if show_ball:
+            for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
+                _set(self.prog_ball, k, v)
+            self.vao_ball.render(moderngl.TRIANGLES)
+        ctx.front_face = "ccw"
+
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA  # premultiplied "over"
+        traj = np.asarray(frame.trajectory, np.float32).reshape(-1, 3)
+        if cfg.trajectory.enabled and traj.shape[0] >= 2:
+            self._draw_trajectory(traj, mvp, px_scale)
+        ctx.disable(moderngl.DEPTH_TEST)
+        self._draw_text(frame, image, screen)
+        ctx.disable(moderngl.BLEND)
+        if self.samples:
+            ctx.copy_framebuffer(self.fbo_resolve, self.fbo)
+
+    def _draw_trajectory(self, traj: np.ndarray, mvp: np.ndarray, px_scale: float) -> None:
+        k = traj.shape[0]
+        if k > self._traj_capacity:  # grows rarely (doubling), never per frame
+            while self._traj_capacity < k:
+                self._traj_capacity *= 2
+            self.vbo_traj.orphan(self._traj_capacity * 12)
+        lifted = traj + np.float32(TRAJECTORY_LIFT * self._plane) * np.array([0, 0, 1], np.float32)
+        self.vbo_traj.write(np.ascontiguousarray(lifted, np.float32))
+        _set(self.prog_line, "u_mvp", mvp)
+        _set(self.prog_line, "u_viewport", np.array(self.size, np.float64))
+        _set(self.prog_line, "u_width", self.cfg.trajectory.width * px_scale)
+        self.fbo.depth_mask = False  # the ribbon is seen through itself, never hides the ball
+        self.vao_traj.render(moderngl.LINE_STRIP, vertices=k)
+        self.fbo.depth_mask = True
+
+    def _draw_text(self, frame: Frame, image: tuple[int, int], screen: dict) -> None:
+        items = layout_overlays(self.cfg.overlays, frame.values, frame.label, image)
+        if not items:
+            return
+        for k, v in screen.items():
+            _set(self.prog_text, k, v)
+        used = set()
+        for it in items:
+            tex = self._text_textures.pop(it.key, None)
+            if tex is None:
+                h, w = it.rgba.shape[:2]
+                tex = self.ctx.texture((w, h), 4, np.ascontiguousarray(it.rgba).tobytes())
+                tex.filter = (moderngl.NEAREST, moderngl.NEAREST)  # 1:1 texels, stays crisp
+            self._text_textures[it.key] = tex  # re-insert: most recently used last
+            used.add(it.key)
+            tex.use(location=0)
+            _set(self.prog_text, "u_rect", np.array([it.x, it.y, tex.width, tex.height], np.float64))
+            self.vao_text.render(moderngl.TRIANGLE_STRIP)
+        while len(self._text_textures) > TEXT_CACHE:
+            oldest = next(iter(self._text_textures))
+            if oldest in used:
+                break
+            self._text_textures.pop(oldest).release()
+
+    # ---- readback -----------------------------------------------------------------
+    def render_into(self, frame: Frame, pose: CameraPose, out: np.ndarray) -> None:
+        """Render and read back into ``out`` without allocating.
+
+        Parameters
+        ----------
+        out : (H, W, C) uint8 (or uint16 when ``bits=16``), C-contiguous
+            C = 4 for a transparent renderer, else 3. Row 0 = top of the image;
+            transparent output has straight (not premultiplied) alpha.
+        """
+        W, H = self.size
+        want = (H, W, self.components)
+        dtype = np.uint8 if self.bits == 8 else np.uint16
+        if out.shape != want or out.dtype != dtype or not out.flags.c_contiguous:
+            raise ValueError(f"out: expected a C-contiguous {want} {np.dtype(dtype).name} array, "
+                             f"got {out.shape} {out.dtype}")
+        self.draw(frame, pose)
+        self.read_into(out)
+
+    def read_into(self, out: np.ndarray) -> None:
+        """Read the last drawn image into ``out`` (see :meth:`render_into`)."""
+        if self.bits == 8:
+            self.fbo_resolve.read_into(out, components=self.components, alignment=1)
+        else:
+            buf = self._readback
+            self.fbo_resolve.read_into(buf, components=self.components, alignment=1, dtype="f4")
+            np.clip(buf, 0.0, 1.0, out=buf)
+            np.multiply(buf, 65535.0, out=buf)
+            np.rint(buf, out=buf)
+            out[...] = buf
+        if self.transparent:
+            _unpremultiply(out)
+
+    def render(self, frame: Frame, pose: CameraPose) -> np.ndarray:
+        """Render one frame.
+
+        Returns
+        -------
+        (H, W, 3|4) uint8 (uint16 when ``bits=16``)
+            sRGB, row 0 = top; RGBA with straight alpha when transparent.
+        """
+        W, H = self.size
+        out = np.empty((H, W, self.components), np.uint8 if self.bits == 8 else np.uint16)
+        self.render_into(frame, pose, out)
+        return out
+
+    def release(self) -> None:
+        """Free every GL object this renderer made."""
+        for tex in self._text_textures.values():
+            tex.release()
+        self._text_textures.clear()
+        for name, obj in list(vars(self).items()):
+            if name != "ctx" and hasattr(obj, "release") and not isinstance(obj, np.ndarray):
+                obj.release()
+
+
+def _unpremultiply(img: np.ndarray) -> None:
+    """Premultiplied -> straight alpha, in place, only where 0 < alpha < max."""
+    top = np.iinfo(img.dtype).max
+    a = img[..., 3]
+    edge = (a > 0) & (a < top)
+    if not edge.any():
+        return
+    rgb = img[..., :3][edge].astype(np.float32)
+    scale = top / a[edge].astype(np.float32)
+    img[..., :3][edge] = np.clip(np.rint(rgb * scale[:, None]), 0, top).astype(img.dtype)

@@ -1,0 +1,55 @@
+#version 330 core
+#include "common.glsl"
+
+in vec3 v_pos;
+in vec3 v_n;
+in float v_s;
+in float v_bad;
+in vec4 v_light;
+
+uniform sampler2D u_cmap;    // 256 x 1, linear rgb
+uniform vec3 u_bad_color;    // linear
+
+uniform int u_contours;
+uniform float u_contour_lo;
+uniform float u_contour_step;
+uniform float u_contour_width;   // px
+uniform vec4 u_contour_color;    // linear rgb, opacity
+
+uniform int u_grid;
+uniform vec2 u_grid_lo;
+uniform vec2 u_grid_step;
+uniform float u_grid_width;      // px
+uniform vec4 u_grid_color;
+
+out vec4 f_color;
+
+// Coverage of lines at integer values of f, of constant on-screen width (px).
+float line_coverage(float f, float width) {
+    float fw = fwidth(f);
+    float d = abs(fract(f - 0.5) - 0.5) / max(fw, 1e-8);
+    float cov = clamp(0.5 * width + 0.5 - d, 0.0, 1.0);
+    // fade where levels crowd closer than ~3 px: avoids moire on steep walls
+    return cov * (1.0 - smoothstep(0.2, 0.35, fw));
+}
+
+void main() {
+    vec3 n = normalize(v_n);
+    if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
+    vec3 albedo = texture(u_cmap, vec2(clamp(v_s, 0.0, 1.0), 0.5)).rgb;
+    if (v_bad > 0.0) {
+        float l = dot(albedo, vec3(0.2126, 0.7152, 0.0722));
+        albedo = mix(albedo, mix(vec3(l), u_bad_color, 0.7), clamp(v_bad, 0.0, 1.0));
+    }
+    if (u_grid == 1) {
+        vec2 g = (v_pos.xy - u_grid_lo) / u_grid_step;
+        float c = max(line_coverage(g.x, u_grid_width), line_coverage(g.y, u_grid_width));
+        albedo = mix(albedo, u_grid_color.rgb, c * u_grid_color.a);
+    }
+    if (u_contours == 1) {
+        float c = line_coverage((v_pos.z - u_contour_lo) / u_contour_step, u_contour_width);
+        albedo = mix(albedo, u_contour_color.rgb, c * u_contour_color.a);
+    }
+    vec3 c = shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing);
+    f_color = vec4(finish(apply_fog(c, v_pos)), 1.0);
+}
