@@ -243,6 +243,8 @@ def render_chunked(
     """
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    for stale in work_dir.glob(".seg-*.partial*"):
+        remove(stale)  # left by a render that was killed mid-chunk
     jobs = plan_chunks(spec, n_frames, render_range, work_dir, chunk_frames)
     todo = [job for job in jobs if not segment_is_valid(job)]
     for job in todo:

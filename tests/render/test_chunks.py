@@ -178,3 +178,73 @@ def test_process_pool_renders_the_same_film(tmp_path):
     a, b = decoded(serial.path), decoded(pooled.path)
     assert len(a) == len(b) == N
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+KILLED_RENDER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_chunks import gradient_frames, lossless, N, CHUNK
+from render.chunks import render_chunked
+from render.encode import encode_spec
+
+def frames_then_hang(start, stop):
+    for i, frame in zip(range(start, stop), gradient_frames(start, stop)):
+        if i == 16:
+            Path({marker!r}).write_text("at 16")
+            time.sleep(60)  # the parent kills us here, mid-chunk
+        yield frame
+
+spec = encode_spec(lossless(), Path({film!r}))
+render_chunked(spec, N, frames_then_hang, Path({work!r}), chunk_frames=CHUNK, progress=False)
+"""
+
+
+def wait_for_orphans(work: Path, timeout: float = 20.0) -> None:
+    """Wait until no process (the killed render's ffmpeg, which sees EOF) still uses ``work``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                busy = busy or str(work).encode() in cmdline.read_bytes()
+            except OSError:
+                continue
+        if not busy:
+            return
+        time.sleep(0.05)
+
+
+def test_render_killed_mid_chunk_resumes(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    marker, film, work = tmp_path / "marker", tmp_path / "film.mp4", tmp_path / "work"
+    script = KILLED_RENDER.format(tests=str(Path(__file__).parent), marker=str(marker),
+                                  film=str(film), work=str(work))
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=root)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the render never reached frame 16"
+        proc.kill()  # SIGKILL: no cleanup handlers run
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for_orphans(work)
+    assert not film.exists()
+    assert any("partial" in p.name for p in work.iterdir())  # the killed chunk's leftovers
+    again = Recording()
+    spec = encode_spec(lossless(), film)
+    render_chunked(spec, N, again, work, chunk_frames=CHUNK, progress=False)
+    assert again.calls == [(14, 21), (21, 25)]
+    assert probe(film).frames == N
+    # 4:2:0 chroma makes even CRF 0 inexact; a misplaced frame would be off by tens of levels
+    errors = [np.abs(x.astype(int) - y).mean() for x, y in zip(decoded(film), gradient_frames(0, N))]
+    assert len(errors) == N and max(errors) < 2.0
+    assert list(work.iterdir()) == []
