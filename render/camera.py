@@ -41,11 +41,15 @@ CATMULL_ROM_ALPHA = 0.5
 ARC_SAMPLES_PER_SEGMENT = 256
 #: chord length below which two keys are the same point (a hold).
 CHORD_EPS = 1e-9
-#: heading may turn at most this fast while the view is (near) vertical, degrees / s.
+#: heading may turn at most this fast while the view is (near) vertical, degrees / s...
 HEADING_RATE_DEG_S = 120.0
-#: below this horizontal length of the unit view vector the heading is rate limited...
+#: ...and this fast when the view is far from vertical (where it follows the view's own
+#: horizontal direction, which moves continuously): fast enough for any orbit, slow enough
+#: that catching up after passing over the zenith is a quick roll, not a flip.
+HEADING_RATE_FREE_DEG_S = 360.0
+#: horizontal length of the unit view vector below which the view counts as vertical...
 VERTICAL_LO = float(np.sin(np.radians(3.0)))
-#: ...and above this one it follows the view's horizontal direction freely.
+#: ...and above which it counts as far from vertical (smoothstep between).
 VERTICAL_HI = float(np.sin(np.radians(20.0)))
 #: near plane as a fraction of the distance to the closest surface point (frustum corners
 #: sit ~30 degrees off axis at fov 40..90, so half the distance never clips the surface).
@@ -292,9 +296,10 @@ def continuous_headings(
     """A horizontal heading per sample that never jumps, also at the zenith and nadir.
 
     The heading is where the top of the image points when the view is vertical, and the
-    horizontal direction of the view otherwise. It follows the view's horizontal
-    direction freely while the view is far from vertical; near vertical (where that
-    direction is undefined or flips) it turns at most ``HEADING_RATE_DEG_S``.
+    horizontal direction of the view otherwise. It turns toward the view's horizontal
+    direction (or the shot's hint near vertical) at most ``HEADING_RATE_DEG_S`` while the
+    view is near vertical (where that direction is undefined or flips) and at most
+    ``HEADING_RATE_FREE_DEG_S`` far from it; only cuts may jump.
 
     Parameters
     ----------
@@ -321,7 +326,7 @@ def continuous_headings(
     w = w * w * (3 - 2 * w)
     out = np.empty((m, 2))
     prev = np.array([0.0, 1.0])
-    rate = np.radians(HEADING_RATE_DEG_S)
+    slow, fast = np.radians(HEADING_RATE_DEG_S), np.radians(HEADING_RATE_FREE_DEG_S)
     for k in range(m):
         has_hint = np.all(np.isfinite(hints[k]))
         if has_hint and n[k] < VERTICAL_HI:
@@ -336,7 +341,7 @@ def continuous_headings(
             prev = desired
         else:
             dt = max(times[k] - times[k - 1], 0.0)
-            limit = rate * dt + w[k] * np.pi
+            limit = (slow + w[k] * (fast - slow)) * dt
             ang = np.arctan2(prev[0] * desired[1] - prev[1] * desired[0], prev @ desired)
             step = np.clip(ang, -limit, limit)
             c, s = np.cos(step), np.sin(step)
