@@ -1,0 +1,91 @@
+"""The ``compute`` section of a scene: what to train or load and which slice to evaluate."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+
+from compute.data import DataConfig
+from compute.models import ModelConfig
+from compute.options import option
+from compute.surface import LandscapeConfig
+from compute.train import TrainConfig
+
+__all__ = ["ComputeConfig", "config_from_dict", "parse_executor", "DEFAULT_MAX_POINTS"]
+
+#: grid evaluations (states × ny × nx) above which a run is refused unless forced.
+DEFAULT_MAX_POINTS = 2_000_000
+
+_EXECUTOR_RE = re.compile(r"^(serial|auto|local(:[1-9][0-9]*)?)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeConfig:
+    """Stage 1: the network, its data and training, and the loss-landscape slice."""
+
+    model: ModelConfig = option(ModelConfig(), "the network")
+    data: DataConfig = option(DataConfig(), "the data it trains and is evaluated on")
+    train: TrainConfig = option(TrainConfig(), "training and when states are captured")
+    landscape: LandscapeConfig = option(LandscapeConfig(), "the slice of weight space and its grid")
+    checkpoints: str | None = option(
+        None, "folder of checkpoints to use as the states instead of training"
+    )
+    executor: str = option(
+        "auto",
+        "auto (serial for small jobs, else a local process pool), serial, local or local:N",
+    )
+    device: str = option("auto", "where to evaluate", choices=("auto", "cpu", "cuda", "mps"))
+    max_points: int = option(
+        DEFAULT_MAX_POINTS, "refuse runs with more grid evaluations than this (states × ny × nx)", min=1
+    )
+
+    def __post_init__(self) -> None:
+        parse_executor(self.executor)
+
+
+def parse_executor(spec: str) -> tuple[str, int | None]:
+    """``'local:3'`` -> ``('local', 3)``; ``'serial'`` -> ``('serial', None)``."""
+    if not isinstance(spec, str) or not _EXECUTOR_RE.match(spec):
+        raise ValueError(f"compute.executor must be auto, serial, local or local:N, got {spec!r}")
+    kind, _, n = spec.partition(":")
+    return kind, (int(n) if n else None)
+
+
+def config_from_dict(cls: type, data: dict) -> typing.Any:
+    """Rebuild a frozen config dataclass from ``dataclasses.asdict`` output (lists -> tuples).
+
+    Used to rebuild the model from a store's manifest; unknown keys raise ``ValueError``.
+    """
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
+    kwargs = {k: _convert(hints[k], v) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _convert(tp, value):
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue
+            try:
+                return _convert(arg, value)
+            except (TypeError, ValueError):
+                continue
+        return value
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        return config_from_dict(tp, value)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        args = typing.get_args(tp)
+        inner = args[0] if args else None
+        if inner is not None and dataclasses.is_dataclass(inner):
+            return tuple(config_from_dict(inner, v) for v in value)
+        return tuple(_convert(inner, v) if inner not in (None, Ellipsis) else v for v in value)
+    return value
