@@ -9,7 +9,7 @@ small modules of pure functions, re-exported here:
 - :mod:`render.landmarks`: ball, lowest point, trajectory, overlay numbers.
 
 Order of work per frame, cheapest first: interpolate in time on the coarse sequence grid
-(in the height domain), then upsample once to the render grid (``Ry @ Z @ Rx.T``), then
+(in the height domain), then upsample once to the render grid (sparse cubic spline), then
 normals and the colour coordinate. Memory is the sequence plus one frame.
 """
 
@@ -32,14 +32,12 @@ from render.landmarks import (
     nearest_label,
 )
 from render.resample import (
-    cubic_matrix,
+    Upsampler,
     gaussian_matrix,
     grid_normals,
     grid_triangles,
     heights_at_points,
-    linear_matrix,
     render_axes,
-    upsample,
 )
 from render.timeline import StateInterpolator, TimeConfig, Timeline
 
@@ -151,15 +149,12 @@ class FilmSurface:
         self._invalid = HeightTransform.invalid(sequence.loss)
         self._any_invalid = self._invalid.reshape(sequence.n_states, -1).any(axis=1)
 
-        # Spatial operators, built once: smoothing folded into the cubic weights.
+        # Spatial operators, built once: smoothing folded into the cubic spline. The spline
+        # runs through the whole coarse grid, so a crop has no edge effects of its own.
         x, y = render_axes((x0, x1, y0, y1), res)
         self._gy, self._gx = gaussian_matrix(b.size, cfg.smooth), gaussian_matrix(a.size, cfg.smooth)
-        self._ry = (cubic_matrix(b, y) @ self._gy).astype(np.float32)
-        self._rx = (cubic_matrix(a, x) @ self._gx).astype(np.float32)
-        self._ly = self._lx = None
-        if self._any_invalid.any():
-            self._ly = linear_matrix(b, y).astype(np.float32)
-            self._lx = linear_matrix(a, x).astype(np.float32)
+        self._up = Upsampler(b, y, a, x, sigma=cfg.smooth)
+        self._mask_up = Upsampler(b, y, a, x, degree=1) if self._any_invalid.any() else None
         self._dx = float(x[1] - x[0])
         self._dy = float(y[1] - y[0])
 
@@ -203,7 +198,7 @@ class FilmSurface:
 
     def _surface_heights(self, zc: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
         """(k,) heights of the drawn mesh at plane points, from coarse heights ``zc``."""
-        return heights_at_points(zc, self._ry, self._rx, self.topology.x, self.topology.y,
+        return heights_at_points(zc, self._up.ry, self._up.rx, self.topology.x, self.topology.y,
                                  px, py, 0.0, self.top)
 
     def _inside(self, px: float, py: float) -> bool:
@@ -274,7 +269,7 @@ class FilmSurface:
         """The full-resolution frame at film ``time`` seconds."""
         p = self.position_at(time)
         zc = self._z(p)
-        heights = upsample(zc, self._ry, self._rx)
+        heights = self._up(zc)
         np.clip(heights, 0.0, self.top, out=heights)
         normals = grid_normals(heights, self._dx, self._dy)
         invalid = self._invalid_at(p)
@@ -305,12 +300,12 @@ class FilmSurface:
         if not (self._any_invalid[k0] or self._any_invalid[k1]):
             return None
         mask = (self._invalid[k0] | self._invalid[k1]).astype(np.float32)
-        return upsample(mask, self._ly, self._lx) > INVALID_WEIGHT
+        return self._mask_up(mask) > INVALID_WEIGHT
 
     def _scalar(self, heights: np.ndarray, position: float) -> np.ndarray:
         if self._channel is not None:
             lo, hi = self._channel_range
-            c = upsample(self._channel(position), self._ry, self._rx)
+            c = self._up(self._channel(position))
             c -= np.float32(lo)
             c *= np.float32(1.0 / (hi - lo))
             return np.clip(c, 0.0, 1.0, out=c)

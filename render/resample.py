@@ -1,20 +1,27 @@
 """From the sequence grid to the render grid: upsampling, smoothing, crop, normals, triangles.
 
 Every spatial step from the coarse grid to the render grid is linear in the heights, so it
-is folded into two matrices built once per film: a frame is ``Ry @ Z @ Rx.T``, two BLAS
-matrix products (``benchmarks/mesh.py`` compares this with ``RectBivariateSpline``).
-``Rx`` holds the weights of the interpolating (not-a-knot) cubic spline through the
-coarse points, the same spline as ``RectBivariateSpline(..., s=0)``, times the Gaussian
-smoothing of the coarse grid when asked for.
+is folded into operators built once per film. Along each axis the interpolating
+(not-a-knot) cubic spline through the coarse points, the same spline as
+``RectBivariateSpline(..., s=0)``, is ``R = B @ C``: ``C`` (n, n) turns values into
+B-spline coefficients (times the Gaussian smoothing, if any) and ``B`` (m, n) is the
+sparse B-spline basis at the render points, 4 non-zeros per row. A frame is
+``By @ (Cy Z Cx.T) @ Bx.T``: a tiny dense product, then two sparse ones.
+``benchmarks/mesh.py`` measures it against dense ``Ry @ Z @ Rx.T`` (BLAS) and
+``RectBivariateSpline``: the sparse form is fastest and, being single-threaded, does not
+collapse when the CPU is shared with the renderer and the encoder, as threaded BLAS does.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import make_interp_spline
+from scipy import sparse
+from scipy.interpolate import BSpline, make_interp_spline
 from scipy.ndimage import gaussian_filter1d
 
 __all__ = [
+    "Upsampler",
+    "spline_basis",
     "cubic_matrix",
     "linear_matrix",
     "gaussian_matrix",
@@ -56,6 +63,74 @@ def cubic_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     # The spline is linear in its data: fitting it to the identity gives the weights.
     spline = make_interp_spline(src, np.eye(n), k=k, axis=0)
     return np.asarray(spline(dst), dtype=np.float64)
+
+
+def spline_basis(src: np.ndarray, dst: np.ndarray, degree: int = 3) -> tuple[sparse.csr_array, np.ndarray]:
+    """The interpolating spline through ``src`` at ``dst`` as ``basis @ coef``.
+
+    Parameters
+    ----------
+    src : (n,) float, increasing, n >= 2
+    dst : (m,) float, inside ``[src[0], src[-1]]``
+    degree : int
+        3 for cubic (not-a-knot), 1 for linear; drops to ``n - 1`` on short axes.
+
+    Returns
+    -------
+    basis : (m, n) sparse CSR float64
+        B-spline basis functions at ``dst`` (``degree + 1`` non-zeros per row).
+    coef : (n, n) float64
+        Values at ``src`` -> B-spline coefficients.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.clip(np.asarray(dst, dtype=np.float64), src[0], src[-1])
+    n = src.size
+    if n < 2:
+        raise ValueError(f"a grid axis needs at least 2 points, got {n}")
+    k = min(degree, n - 1)
+    spline = make_interp_spline(src, np.eye(n), k=k, axis=0)
+    basis = sparse.csr_array(BSpline.design_matrix(dst, spline.t, k))
+    return basis, np.asarray(spline.c, dtype=np.float64)
+
+
+class Upsampler:
+    """Coarse ``(ny0, nx0)`` -> render ``(ny, nx)`` grid through a tensor-product spline.
+
+    Parameters
+    ----------
+    src_y : (ny0,), dst_y : (ny,), src_x : (nx0,), dst_x : (nx,) float
+        Coarse and render coordinates along each axis.
+    sigma : float
+        Gaussian smoothing of the coarse grid, in coarse cells, folded into the operator.
+    degree : int
+        3: cubic (heights, channels); 1: linear (masks).
+
+    Attributes
+    ----------
+    ry : (ny, ny0) float32, rx : (nx, nx0) float32
+        The same operators as dense matrices (``frame = ry @ z @ rx.T``), for reading
+        a few render vertices without building a frame.
+    """
+
+    def __init__(self, src_y, dst_y, src_x, dst_x, sigma: float = 0.0, degree: int = 3) -> None:
+        (by, cy), (bx, cx) = spline_basis(src_y, dst_y, degree), spline_basis(src_x, dst_x, degree)
+        cy = cy @ gaussian_matrix(cy.shape[1], sigma)
+        cx = cx @ gaussian_matrix(cx.shape[1], sigma)
+        self.by, self.bx = by.astype(np.float32), bx.astype(np.float32)
+        self.cy, self.cx = cy.astype(np.float32), cx.astype(np.float32)
+        self.ry = np.asarray((by @ cy), dtype=np.float32)
+        self.rx = np.asarray((bx @ cx), dtype=np.float32)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Render grid shape ``(ny, nx)``."""
+        return int(self.by.shape[0]), int(self.bx.shape[0])
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        """(ny0, nx0) coarse values -> (ny, nx) float32 C-contiguous render values."""
+        coef = self.cy @ np.asarray(z, dtype=np.float32) @ self.cx.T
+        half = np.ascontiguousarray((self.bx @ coef.T).T)  # (ny0, nx)
+        return np.ascontiguousarray(self.by @ half, dtype=np.float32)
 
 
 def linear_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
