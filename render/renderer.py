@@ -138,6 +138,9 @@ class SurfaceRenderer:
         if bits not in (8, 16):
             raise ValueError(f"bits: expected 8 or 16, got {bits!r}")
         self.ctx, self.topology, self.cfg = ctx, topology, cfg
+        # rebound on release: a deleted framebuffer left bound makes the next
+        # framebuffer creation on this context fail with GL_INVALID_OPERATION
+        self._outer_fbo = ctx.fbo
         self.size = (int(size[0]), int(size[1]))
         self.bits = bits
         self.transparent = bool(transparent) or cfg.background.kind == "transparent"
@@ -453,11 +456,12 @@ class SurfaceRenderer:
 
     def release(self) -> None:
         """Free every GL object this renderer made."""
+        (self._outer_fbo or self.ctx.detect_framebuffer(0)).use()
         for tex in self._text_textures.values():
             tex.release()
         self._text_textures.clear()
         for name, obj in list(vars(self).items()):
-            if name != "ctx" and hasattr(obj, "release") and not isinstance(obj, np.ndarray):
+            if name not in ("ctx", "_outer_fbo") and hasattr(obj, "release") and not isinstance(obj, np.ndarray):
                 obj.release()
 
 

@@ -1,0 +1,189 @@
+"""The GL renderer on real moderngl/EGL: goldens, tiling, bit depth, buffers, look config."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from golden import GOLDEN_SIZE, POSES, assert_matches_golden, compare, synthetic_scene
+
+from render.colormaps import BUILTIN_COLORMAPS, load_colormap
+from render.gl import create_context
+from render.look import (BackgroundConfig, BallConfig, ContourConfig, GridConfig, OverlayConfig, RenderConfig,
+                         parse_color)
+from render.renderer import SurfaceRenderer
+from render.text import composite, layout_overlays
+from render.tiles import render_still
+
+NO_TEXT = OverlayConfig(counter="none", loss=False)
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    context = create_context()
+    yield context
+    context.release()
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return synthetic_scene(48)
+
+
+def _render(ctx, scene, cfg, pose="default", size=GOLDEN_SIZE, transparent=False):
+    topo, frame = scene
+    r = SurfaceRenderer(ctx, topo, cfg, size, transparent=transparent)
+    try:
+        img = r.render(frame, POSES[pose])
+    finally:
+        r.release()
+    assert ctx.error == "GL_NO_ERROR"
+    return img
+
+
+@pytest.mark.parametrize(
+    "name, cfg, pose",
+    [
+        ("default", RenderConfig(overlays=NO_TEXT), "default"),
+        ("below", RenderConfig(overlays=NO_TEXT), "below"),
+        ("top", RenderConfig(overlays=NO_TEXT, grid=GridConfig(enabled=True)), "top"),
+        ("contours", RenderConfig(overlays=NO_TEXT, contours=ContourConfig(enabled=True)), "default"),
+        ("overlays", RenderConfig(overlays=OverlayConfig(title="Loss landscape", caption="lossfilm")),
+         "default"),
+    ],
+)
+def test_goldens(ctx, scene, name, cfg, pose):
+    img = _render(ctx, scene, cfg, pose)
+    assert img.shape == (GOLDEN_SIZE[1], GOLDEN_SIZE[0], 3) and img.dtype == np.uint8
+    assert_matches_golden(name, img)
+
+
+def test_transparent_golden_has_alpha(ctx, scene):
+    cfg = RenderConfig(overlays=NO_TEXT, background=BackgroundConfig(kind="transparent"))
+    img = _render(ctx, scene, cfg)
+    assert img.shape == (GOLDEN_SIZE[1], GOLDEN_SIZE[0], 4)
+    assert img[0, 0, 3] == 0 and img[-1, -1, 3] == 0          # background
+    assert img[GOLDEN_SIZE[1] // 2, GOLDEN_SIZE[0] // 2, 3] == 255  # surface
+    assert 0.1 < (img[..., 3] == 255).mean() < 0.9
+    assert_matches_golden("transparent", img)
+
+
+def test_view_from_below_is_lit_not_black(ctx, scene):
+    img = _render(ctx, scene, RenderConfig(overlays=NO_TEXT, background=BackgroundConfig(kind="transparent")),
+                  "below", transparent=True)
+    surface = img[..., :3][img[..., 3] == 255].astype(float)
+    assert surface.mean() > 60  # two-sided lighting: the underside is lit like the top
+
+
+def test_overlays_put_text_where_configured(ctx, scene):
+    plain = _render(ctx, scene, RenderConfig(overlays=NO_TEXT))
+    text = _render(ctx, scene, RenderConfig(overlays=OverlayConfig(title="T", counter="epoch", loss=True)))
+    changed = np.abs(plain.astype(int) - text.astype(int)).max(axis=-1) > 40
+    h, w = changed.shape
+    assert changed[: h // 4, : w // 3].any()       # title, top-left
+    assert changed[: h // 4, 2 * w // 3 :].any()   # counter + loss, top-right
+    assert not changed[h // 2 :, :].any()          # nothing at the bottom
+
+
+def test_tiled_still_equals_untiled(ctx, scene):
+    topo, frame = scene
+    cfg = RenderConfig(overlays=OverlayConfig(title="tiles"), contours=ContourConfig(enabled=True))
+    whole = render_still(ctx, topo, frame, POSES["default"], cfg, GOLDEN_SIZE)
+    tiled = render_still(ctx, topo, frame, POSES["default"], cfg, GOLDEN_SIZE, tile=64)
+    assert ctx.error == "GL_NO_ERROR"
+    ratio, _ = compare(whole, tiled)
+    assert ratio < 0.01
+    assert np.abs(whole.astype(int) - tiled.astype(int)).mean() < 1.0
+
+
+def test_sixteen_bit_still_is_uint16_and_matches_eight_bit(ctx, scene):
+    topo, frame = scene
+    cfg = RenderConfig(overlays=NO_TEXT)
+    deep = render_still(ctx, topo, frame, POSES["default"], cfg, (160, 90), bits=16)
+    shallow = render_still(ctx, topo, frame, POSES["default"], cfg, (160, 90), bits=8)
+    assert deep.dtype == np.uint16 and deep.shape == (90, 160, 3)
+    assert len(np.unique(deep)) > len(np.unique(shallow))  # more levels than 8 bits hold
+    assert np.abs(deep / 257.0 - shallow).mean() < 2.0
+
+
+def test_supersampled_still_has_the_final_size(ctx, scene):
+    topo, frame = scene
+    img = render_still(ctx, topo, frame, POSES["top"], RenderConfig(overlays=NO_TEXT), (96, 54),
+                       supersample=2, transparent=True)
+    assert img.shape == (54, 96, 4) and img.dtype == np.uint8
+
+
+def test_render_into_reuses_buffer_and_checks_it(ctx, scene):
+    topo, frame = scene
+    r = SurfaceRenderer(ctx, topo, RenderConfig(overlays=NO_TEXT), (64, 36))
+    try:
+        out = np.zeros((36, 64, 3), np.uint8)
+        r.render_into(frame, POSES["default"], out)
+        first = out.copy()
+        assert first.any()
+        moved = dataclasses.replace(frame, heights=frame.heights + np.float32(0.3))
+        r.render_into(moved, POSES["default"], out)  # buffers rewritten in place
+        assert not np.array_equal(first, out)
+        with pytest.raises(ValueError, match="out"):
+            r.render_into(frame, POSES["default"], np.zeros((36, 64, 4), np.uint8))
+        with pytest.raises(ValueError, match="frame.heights"):
+            r.render(dataclasses.replace(frame, heights=frame.heights[:-1]), POSES["default"])
+    finally:
+        r.release()
+    assert ctx.error == "GL_NO_ERROR"
+
+
+def test_invalid_vertices_are_tinted_red(ctx):
+    topo, good = synthetic_scene(48)
+    _, bad = synthetic_scene(48, invalid=True)
+    cfg = RenderConfig(overlays=NO_TEXT, fog=0.0)
+    a = _render(ctx, (topo, good), cfg, "top").astype(int)
+    b = _render(ctx, (topo, bad), cfg, "top").astype(int)
+    changed = np.abs(a - b).max(axis=-1) > 30
+    assert changed.mean() > 0.01
+    redness = lambda img: img[..., 0] - img[..., 1:].mean(axis=-1)  # noqa: E731
+    assert redness(b)[changed].mean() > redness(a)[changed].mean() + 30
+
+
+def test_msaa_is_capped_at_the_device_maximum(ctx, scene):
+    topo, _ = scene
+    r = SurfaceRenderer(ctx, topo, RenderConfig(msaa=16), (32, 32))
+    try:
+        assert 0 < r.samples <= int(ctx.info["GL_MAX_SAMPLES"])
+    finally:
+        r.release()
+
+
+def test_colormaps_are_256_rgb_tables_and_unknown_names_fail(tmp_path):
+    for name in BUILTIN_COLORMAPS:
+        lut = load_colormap(name)
+        assert lut.shape == (256, 3) and lut.dtype == np.float32
+        assert 0.0 <= lut.min() and lut.max() <= 1.0
+    v = load_colormap("viridis")
+    assert np.allclose(v[0], (0.267004, 0.004874, 0.329415), atol=0.015)   # published ends
+    assert np.allclose(v[-1], (0.993248, 0.906157, 0.143936), atol=0.015)
+    assert np.array_equal(load_colormap("viridis_r")[0], v[-1])
+    (tmp_path / "mine.csv").write_text("0,0,0\n1,1,1\n")
+    mine = load_colormap("mine", tmp_path)
+    assert mine.shape == (256, 3) and np.allclose(mine[128], 128 / 255, atol=1e-6)
+    with pytest.raises(ValueError, match="render.colormap"):
+        load_colormap("no-such-map")
+
+
+def test_bad_colors_name_their_key():
+    assert parse_color("#ff000080") == (1.0, 0.0, 0.0, 128 / 255)
+    with pytest.raises(ValueError, match="render.ball.color"):
+        BallConfig(color="red")
+
+
+def test_text_layout_and_composite_stay_inside_the_image():
+    cfg = OverlayConfig(title="Title", caption="caption", counter="step")
+    items = layout_overlays(cfg, {"step": 7, "loss": 0.5}, "", (640, 360))
+    assert len(items) == 4
+    for it in items:
+        h, w = it.rgba.shape[:2]
+        assert 0 <= it.x and it.x + w <= 640 and 0 <= it.y and it.y + h <= 360
+    img = np.zeros((360, 640, 3), np.uint8)
+    composite(img, items)
+    assert img.max() == 255
