@@ -23,7 +23,6 @@ __all__ = [
     "Upsampler",
     "spline_basis",
     "cubic_matrix",
-    "linear_matrix",
     "gaussian_matrix",
     "window_indices",
     "render_axes",
@@ -131,13 +130,6 @@ class Upsampler:
         coef = self.cy @ np.asarray(z, dtype=np.float32) @ self.cx.T
         half = np.ascontiguousarray((self.bx @ coef.T).T)  # (ny0, nx)
         return np.ascontiguousarray(self.by @ half, dtype=np.float32)
-
-
-def linear_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """(m, n) weights of piecewise-linear interpolation from ``src`` to ``dst``."""
-    src = np.asarray(src, dtype=np.float64)
-    n = src.size
-    return np.stack([np.interp(dst, src, col) for col in np.eye(n)], axis=1)
 
 
 def gaussian_matrix(n: int, sigma: float) -> np.ndarray:

@@ -330,3 +330,22 @@ def test_keyframed_film_through_filmsurface():
     assert fs.position_at(1.0) == 4.0 and fs.position_at(1.7) == 4.0
     with pytest.raises(ValueError, match="fps"):
         FilmSurface(make_sequence(), cfg, 2.0, 0)
+
+
+def test_mesh_config_loads_from_yaml():
+    from render.config import build, compose_text
+
+    node = compose_text(
+        "height: {scale: linear, ceiling_percentile: 99}\n"
+        "crop: [-0.5, 0.5, -0.25, 0.25]\n"
+        "time: {mapping: keyframes, keyframes: [0, 0, 0.5, 3, 1, 4], hold_end: 1}\n",
+        "scene.yaml",
+    )
+    cfg = build(MeshConfig, node, "scene.yaml")
+    assert cfg.crop == (-0.5, 0.5, -0.25, 0.25)
+    assert cfg.time.keyframes == (0.0, 0.0, 0.5, 3.0, 1.0, 4.0)
+    assert cfg.height.ceiling_percentile == 99.0
+    fs = FilmSurface(make_sequence(), cfg, 3.0, 10)
+    assert fs.position_at(2.5) == 4.0  # inside hold_end
+    with pytest.raises(ValueError, match="keyframes"):
+        build(MeshConfig, compose_text("time: {keyframes: [0, 1, 2]}", "bad.yaml"), "bad.yaml")
