@@ -304,7 +304,7 @@ def validate_camera(cfg: CameraConfig) -> None:
 #: automatic sizes, as fractions of the plane size (Bounds.size) unless said otherwise.
 AUTO_FIT_MARGIN = 1.0  # framing distance: the bounds' sphere fills the vertical fov
 FLYBY_CLEARANCE = 0.06
-FLYBY_PATH = ((-0.45, -0.35), (-0.15, 0.12), (0.15, -0.12), (0.45, 0.35))  # S across the plane
+FLYBY_PATH = ((-0.45, -0.3), (-0.225, -0.27), (0.0, 0.0), (0.225, 0.27), (0.45, 0.3))  # gentle S across the plane
 MIN_CLEARANCE = 0.015
 DIVE_START_HEIGHT, DIVE_DEPTH, DIVE_END_OFFSET = 0.35, 0.12, 0.2
 DIVE_MID = (0.2, 0.2)  # above the minimum on the way down: (sideways, up)
@@ -553,15 +553,17 @@ def _dive(shot: DiveShot, ctx: _Context):
     side = shot.end_offset or DIVE_END_OFFSET * ctx.size
     depth = shot.depth or DIVE_DEPTH * ctx.size
     end = np.array([*(side * out), -depth])
-    # the path is relative to the (moving) minimum, so it ends below wherever it is
-    offset = SplineTrack([0.0, DIVE_MID_TIME * D, D], np.stack([start, mid, end]), ease=shot.ease or ctx.cfg.ease, timing="even")
+    # the path is relative to the (moving) minimum, so it ends below wherever it is; the
+    # shot's easing acts on the whole dive (start and end at rest, no stop above the minimum)
+    offset = SplineTrack([0.0, DIVE_MID_TIME * D, D], np.stack([start, mid, end]))
+    name = shot.ease or ctx.cfg.ease
     hint = -out
 
     def sample(t):
         t = np.atleast_1d(np.asarray(t, dtype=np.float64))
         target = minimum(t)
         m = t.size
-        return _Samples(target + offset(np.clip(t, 0.0, D)), target, np.full(m, fov), np.zeros(m), np.repeat(hint[None], m, axis=0))
+        return _Samples(target + offset(D * ease(name, t / D)), target, np.full(m, fov), np.zeros(m), np.repeat(hint[None], m, axis=0))
 
     return sample
 
