@@ -104,7 +104,7 @@ class FlybyShot(Shot):
 
     waypoints: tuple[float, ...] = option((), "Flat [a0, b0, a1, b1, ...] path over the plane (empty: a diagonal S).")
     clearance: float | None = option(None, "Height kept above the surface of each frame (null: 6% of the plane).", min=0.0)
-    look_ahead: float = option(1.0, "Look at where the flight will be this many seconds later.", min=0.0)
+    look_ahead: float = option(1.0, "Look at where the flight will be this many seconds later.", min=0.0, exclusive_min=True)
     look_down: float = option(12.0, "Extra downward tilt of the view, degrees.", min=-60.0, max=80.0)
 
     def check(self) -> None:
@@ -707,6 +707,12 @@ class CameraPath:
         local = local[keep]
         local[-1] = end - start
         return local
+
+    @property
+    def spans(self) -> list[tuple[str, float, float]]:
+        """``(tag, start, end)`` of every shot in film seconds, e.g. to label contact sheets."""
+        tags = {cls: tag for tag, cls in SHOTS.items()}
+        return [(tags[type(s)], float(a), float(b)) for s, a, b in zip(self.cfg.shots, self.starts, self.ends)]
 
     @property
     def duration(self) -> float:

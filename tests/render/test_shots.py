@@ -15,6 +15,7 @@ from render.shots import (
     CameraConfig,
     CameraPath,
     DiveShot,
+    DollyShot,
     FlybyShot,
     KeyframeShot,
     OrbitShot,
@@ -122,6 +123,7 @@ def test_shots_play_in_order_and_durations_sum():
     orbit = (times >= 1.0) & (times < 3.0)
     still = times >= 3.0
     assert [path.shot_at(t) for t in (0.5, 1.0, 2.9, 3.0, 4.5)] == [0, 1, 1, 2, 2]
+    assert path.spans == [("top", 0.0, 1.0), ("orbit", 1.0, 3.0), ("still", 3.0, 4.5)]
     np.testing.assert_allclose(forward[top], np.tile([0, 0, -1.0], (top.sum(), 1)), atol=1e-9)
     np.testing.assert_allclose(np.linalg.norm(eye[orbit] - target[orbit], axis=1), 3.0, atol=1e-6)
     np.testing.assert_allclose(eye[still], np.tile([0.0, -4.0, 3.0], (still.sum(), 1)), atol=1e-12)
@@ -212,15 +214,53 @@ def test_spline_orientation_keyframes_turn_smoothly():
 
 
 def test_yaml_shots_build_through_the_scene_loader():
-    node = compose_text(
-        "shots:\n  - orbit: {duration: 10, turns: 0.5, target: ball}\n  - top: {duration: 2}\nfov: 40\n",
-        "scene.yaml",
+    text = (
+        "shots:\n"
+        "  - orbit: {duration: 10, turns: 0.5, target: ball}\n"
+        "  - top: {duration: 2, ease: null}\n"
+        "  - dolly: {duration: 3, target: point, target_point: [0.2, -0.1]}\n"
+        "  - keyframes: {duration: 4, times: [0, 4], positions: [0, -3, 1, 3, 0, 1], rolls: [0, 10]}\n"
+        "fov: 40\n"
     )
-    cfg = build(CameraConfig, node, "scene.yaml")
-    assert cfg.shots == (OrbitShot(duration=10.0, turns=0.5, target="ball"), TopShot(duration=2.0))
+    cfg = build(CameraConfig, compose_text(text, "scene.yaml"), "scene.yaml")
+    assert cfg.shots == (
+        OrbitShot(duration=10.0, turns=0.5, target="ball"),
+        TopShot(duration=2.0),
+        DollyShot(duration=3.0, target="point", target_point=(0.2, -0.1)),
+        KeyframeShot(duration=4.0, times=(0.0, 4.0), positions=(0, -3, 1, 3, 0, 1), rolls=(0.0, 10.0)),
+    )
     assert cfg.fov == 40.0
-    assert camera_duration(cfg) == 12.0
+    assert camera_duration(cfg) == 19.0
     validate_camera(cfg)
+
+
+def test_yaml_errors_name_file_line_and_key():
+    text = "shots:\n  - keyframes: {duration: 4, times: [0, 3, 2], positions: [0, 0, 1, 1, 1, 1, 2, 2, 2]}\n"
+    with pytest.raises(ValueError, match=r"scene\.yaml:2:.*times"):
+        build(CameraConfig, compose_text(text, "scene.yaml"), "scene.yaml")
+
+
+def test_poses_over_the_real_mesh_stage_surface():
+    from compute.sequence import SurfaceSequence
+    from render.mesh import FilmSurface, MeshConfig
+
+    a = b = np.linspace(-1.0, 1.0, 17)
+    A, B = np.meshgrid(a, b)
+    loss = np.stack([0.05 + (1 + 0.3 * s) * ((A - 0.05 * s) ** 2 + (B + 0.04 * s) ** 2) for s in range(4)])
+    seq = SurfaceSequence(a=a, b=b, loss=loss, epochs=np.arange(4.0), steps=np.arange(4), labels=list("abcd"),
+                          ball=np.array([[0.05 * s, -0.04 * s] for s in range(4)]))
+    cfg = CameraConfig(shots=(FlybyShot(duration=1.5, clearance=0.05), DiveShot(duration=1.5), TrackShot(duration=1.0)))
+    surface = FilmSurface(seq, MeshConfig(resolution=32), camera_duration(cfg), FPS)
+    path = CameraPath(cfg, surface, FPS)
+    for i in range(surface.n_frames + 1):
+        t = i / FPS
+        pose = path.pose_at(t)
+        assert np.all(np.isfinite(pose.eye)) and np.all(np.isfinite(pose.up)) and 0 < pose.near < pose.far
+        if t < 1.5:
+            x0, y0, z = surface.coarse_at(t)
+            assert pose.eye[2] - bilinear_height(x0, y0, z, np.array([pose.eye[:2]]))[0] >= 0.05 - 1e-6
+    end = path.pose_at(3.0 - 1e-6)  # the dive's last instant (3.0 starts the track shot)
+    assert end.eye[2] < surface.landmarks_at(3.0 - 1e-6)["minimum"][2] and end.target[2] > end.eye[2]
 
 
 @pytest.mark.parametrize(
