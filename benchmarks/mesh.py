@@ -59,7 +59,8 @@ def make_sequence(n_states: int = 20, n: int = 51) -> SurfaceSequence:
     s = np.arange(n_states, dtype=np.float64)
     cx = 0.5 * np.cos(np.pi * s / (n_states - 1))
     loss = np.stack([
-        0.02 + (1 + k) * ((aa - cx[k]) ** 2 + 0.6 * bb ** 2) + 0.2 * np.sin(6 * aa + k) * np.cos(5 * bb)
+        0.02 + (1 + k) * ((aa - cx[k]) ** 2 + 0.6 * bb ** 2)
+        + 0.2 * np.sin(6 * aa + k) * np.cos(5 * bb)
         for k in range(n_states)
     ]).astype(np.float32) + 0.5
     ball = np.stack([cx, 0.2 * np.sin(s / 3)], axis=1)
@@ -94,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     times = rng.uniform(0.0, duration, size=args.repeats)
 
     parts: dict[str, list[float]] = {k: [] for k in (
-        "sparse basis (used)", "dense Ry@Z@Rx.T", "RectBivariateSpline", "time interpolation (coarse)",
+        "sparse basis (used)", "dense Ry@Z@Rx.T", "RectBivariateSpline",
+        "time interpolation (coarse)",
         "normals", "frame_at (everything)")}
     up = fs._up
     ry, rx = up.ry, up.rx
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = med["RectBivariateSpline"] / used
     dense_ratio = med["dense Ry@Z@Rx.T"] / used
     ny, nx = fs.topology.shape
-    print(f"\nmesh stage, {ny}x{nx} render grid from {args.grid}x{args.grid} x {args.states} states,"
+    print(f"\nmesh stage, {ny}x{nx} render grid from {args.grid}x{args.grid}"
+          f" x {args.states} states,"
           f" median of {args.repeats}")
     print(f"{'part':32s} {'ms':>9s}")
     for k, v in med.items():

@@ -30,7 +30,9 @@ def frame_vertices(frame: Frame, topology: Topology) -> np.ndarray:
     """
     ny, nx = topology.shape
     if frame.heights.shape != (ny, nx):
-        raise ValueError(f"frame heights {frame.heights.shape} do not match the topology grid {(ny, nx)}")
+        raise ValueError(
+            f"frame heights {frame.heights.shape} do not match the topology grid {(ny, nx)}"
+        )
     xx, yy = np.meshgrid(topology.x, topology.y)
     return np.column_stack([xx.ravel(), yy.ravel(), frame.heights.ravel()]).astype(np.float32)
 

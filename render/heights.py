@@ -37,10 +37,13 @@ class HeightConfig:
                         choices=("log", "linear"))
     eps: float = option(1e-6, "added to the loss before the log so a zero loss stays finite",
                         min=0.0, exclusive_min=True)
-    ceiling: float | None = option(None, "clip losses above this value (loss units); none = no clip",
-                                   min=0.0, exclusive_min=True)
+    ceiling: float | None = option(
+        None, "clip losses above this value (loss units); none = no clip",
+        min=0.0, exclusive_min=True,
+    )
     ceiling_percentile: float | None = option(
-        None, "clip losses above this percentile of all finite losses of the film", min=0.0, max=100.0
+        None, "clip losses above this percentile of all finite losses of the film",
+        min=0.0, max=100.0,
     )
     floor: float | None = option(None, "clip losses below this value (loss units); none = no clip",
                                  min=0.0)
@@ -55,7 +58,8 @@ class HeightConfig:
             raise ValueError("mesh.height: set either ceiling or ceiling_percentile, not both")
         if self.floor is not None and self.ceiling is not None and self.floor >= self.ceiling:
             raise ValueError(
-                f"mesh.height.floor ({self.floor}) must be below mesh.height.ceiling ({self.ceiling})"
+                f"mesh.height.floor ({self.floor}) must be below"
+                f" mesh.height.ceiling ({self.ceiling})"
             )
 
 
@@ -145,7 +149,7 @@ class HeightTransform:
         return z.astype(np.float32, copy=False)
 
     def loss_of_z(self, z: np.ndarray | float) -> np.ndarray | float:
-        """Inverse of :meth:`__call__` within the clip range (a flat transform gives ``loss_lo``)."""
+        """Inverse of :meth:`__call__` in the clip range (a flat transform gives ``loss_lo``)."""
         z = np.asarray(z, dtype=np.float64)
         if self.gain == 0.0:
             out = np.full_like(z, self.loss_lo)

@@ -63,22 +63,30 @@ INVALID_WEIGHT = 1e-6
 class MeshConfig:
     """How the surface sequence becomes the triangles that are drawn."""
 
-    height: HeightConfig = option(HeightConfig(), "loss -> height transform, one for the whole film")
+    height: HeightConfig = option(
+        HeightConfig(), "loss -> height transform, one for the whole film"
+    )
     resolution: int = option(256, "render grid points along the longer axis of the plane",
                              min=2, max=16384)
-    smooth: float = option(0.0, "Gaussian smoothing sigma in sequence-grid cells; 0 = none", min=0.0)
+    smooth: float = option(
+        0.0, "Gaussian smoothing sigma in sequence-grid cells; 0 = none", min=0.0
+    )
     crop: tuple[float, float, float, float] | None = option(
         None, "show only the window [a0, a1, b0, b1] of the plane (landscape units); none = all"
     )
     time: TimeConfig = option(TimeConfig(), "how film time runs through the captured states")
-    color: str = option("height", "colormap channel: height, loss or a channel of the sequence (accuracy)")
+    color: str = option(
+        "height", "colormap channel: height, loss or a channel of the sequence (accuracy)"
+    )
     trajectory: bool = option(True, "draw the minimizer's path so far (fixed-plane films)")
 
     def __post_init__(self) -> None:
         if self.crop is not None:
             a0, a1, b0, b1 = self.crop
             if not (a0 < a1 and b0 < b1):
-                raise ValueError(f"mesh.crop must be [a0, a1, b0, b1] with a0 < a1, b0 < b1, got {self.crop}")
+                raise ValueError(
+                    f"mesh.crop must be [a0, a1, b0, b1] with a0 < a1, b0 < b1, got {self.crop}"
+                )
         if not self.color:
             raise ValueError("mesh.color must name a channel (height, loss, accuracy...)")
 
@@ -152,7 +160,8 @@ class FilmSurface:
         # Spatial operators, built once: smoothing folded into the cubic spline. The spline
         # runs through the whole coarse grid, so a crop has no edge effects of its own.
         x, y = render_axes((x0, x1, y0, y1), res)
-        self._gy, self._gx = gaussian_matrix(b.size, cfg.smooth), gaussian_matrix(a.size, cfg.smooth)
+        self._gy = gaussian_matrix(b.size, cfg.smooth)
+        self._gx = gaussian_matrix(a.size, cfg.smooth)
         self._up = Upsampler(b, y, a, x, sigma=cfg.smooth)
         self._mask_up = Upsampler(b, y, a, x, degree=1) if self._any_invalid.any() else None
         self._dx = float(x[1] - x[0])
@@ -175,7 +184,9 @@ class FilmSurface:
         channels = self.sequence.channels
         if name not in channels:
             known = ", ".join(list(BUILTIN_COLORS) + sorted(channels))
-            raise ValueError(f"mesh.color {name!r} is not a channel of this sequence (have: {known})")
+            raise ValueError(
+                f"mesh.color {name!r} is not a channel of this sequence (have: {known})"
+            )
         values = channels[name]
         shown = values[:, self._iy][:, :, self._ix]
         finite = shown[np.isfinite(shown)]
@@ -230,11 +241,13 @@ class FilmSurface:
             World heights (smoothed like the render grid) at the coarse points that cover
             the window (one beyond each edge of a crop).
         """
-        zc = self._z(self.position_at(time))
+        x0, y0, z = self._coarse(self._z(self.position_at(time)))
+        return x0.astype(np.float32), y0.astype(np.float32), z.astype(np.float32)
+
+    def _coarse(self, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(nx0,) float64, (ny0,) float64, (ny0, nx0) heights of the window's coarse points."""
         z = self._gy[self._iy] @ zc @ self._gx[self._ix].T
-        a, b = self.sequence.a, self.sequence.b
-        return (a[self._ix].astype(np.float32), b[self._iy].astype(np.float32),
-                np.clip(z, 0.0, self.top).astype(np.float32))
+        return self.sequence.a[self._ix], self.sequence.b[self._iy], np.clip(z, 0.0, self.top)
 
     def _ball_at(self, position: float, zc: np.ndarray) -> np.ndarray | None:
         if self._ball is None:
@@ -247,21 +260,24 @@ class FilmSurface:
     def landmarks_at(self, time: float) -> dict:
         """Cheap landmarks for cameras: ``ball`` (3,) or None, ``minimum`` (3,), ``center`` (3,).
 
-        ``minimum`` is the lowest-loss coarse point of the window; ``center`` is the middle of
-        the film's bounding box (constant, so a camera aimed at it never jitters).
+        ``minimum`` is the lowest-loss coarse point of the window, lifted onto the drawn
+        surface; ``center`` is the middle of the film's bounding box (constant, so a camera
+        aimed at it never jitters).
         """
         p = self.position_at(time)
         zc = self._z(p)
-        x0, y0, z = self.coarse_at(time)
+        x0, y0, z = self._coarse(zc)
         k0, k1 = self._z.bracket(p)
         bad = (self._invalid[k0] | self._invalid[k1])[self._iy][:, self._ix]
-        inside = ((x0[None, :] >= self.window[0]) & (x0[None, :] <= self.window[1])
-                  & (y0[:, None] >= self.window[2]) & (y0[:, None] <= self.window[3]))
+        wx0, wx1, wy0, wy1 = self.window
+        inside = (((x0 >= wx0) & (x0 <= wx1))[None, :] & ((y0 >= wy0) & (y0 <= wy1))[:, None])
         skip = bad | ~inside if inside.any() else bad
-        minimum = lowest_point(x0, y0, z, skip, highest=self.transform.gain < 0)
+        low = lowest_point(x0, y0, z, skip, highest=self.transform.gain < 0)
+        # on the drawn surface, like the ball, so markers never float or sink
+        low[2] = self._surface_heights(zc, low[0], low[1])[0]
         return {
             "ball": self._ball_at(p, zc),
-            "minimum": minimum,
+            "minimum": low,
             "center": self.topology.bounds.center.astype(np.float32),
         }
 

@@ -64,7 +64,9 @@ def cubic_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.asarray(spline(dst), dtype=np.float64)
 
 
-def spline_basis(src: np.ndarray, dst: np.ndarray, degree: int = 3) -> tuple[sparse.csr_array, np.ndarray]:
+def spline_basis(
+    src: np.ndarray, dst: np.ndarray, degree: int = 3
+) -> tuple[sparse.csr_array, np.ndarray]:
     """The interpolating spline through ``src`` at ``dst`` as ``basis @ coef``.
 
     Parameters

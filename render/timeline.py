@@ -30,21 +30,27 @@ KNOT_SNAP = 1e-9
 class TimeConfig:
     """How film time runs through the captured states."""
 
-    interpolation: str = option("pchip", "between states: pchip (smooth, no overshoot), linear, hold",
-                                choices=INTERPOLATIONS)
+    interpolation: str = option(
+        "pchip", "between states: pchip (smooth, no overshoot), linear, hold",
+        choices=INTERPOLATIONS,
+    )
     mapping: str = option(
         "uniform",
-        "uniform: equal time per state; epoch: time follows the epoch value; keyframes: see keyframes",
+        "uniform: equal time per state; epoch: time follows the epoch; keyframes: see keyframes",
         choices=MAPPINGS,
     )
     keyframes: tuple[float, ...] = option(
-        (), "flat pairs (time, state): [0, 0, 0.5, 10, 1, 19] = reach state 10 halfway, 19 at the end",
+        (), "flat (time, state) pairs: [0, 0, 0.5, 10, 1, 19] = state 10 halfway, 19 at the end",
     )
-    keyframe_time: str = option("fraction", "keyframe times as a fraction of the moving part or seconds",
-                                choices=("fraction", "seconds"))
+    keyframe_time: str = option(
+        "fraction", "keyframe times as a fraction of the moving part or seconds",
+        choices=("fraction", "seconds"),
+    )
     keyframe_state: str = option("index", "keyframe states as a state index (0-based) or an epoch",
                                  choices=("index", "epoch"))
-    hold_start: float = option(0.0, "seconds the first state stays still before the film moves", min=0.0)
+    hold_start: float = option(
+        0.0, "seconds the first state stays still before the film moves", min=0.0
+    )
     hold_end: float = option(0.0, "seconds the last state stays still at the end", min=0.0)
 
     def __post_init__(self) -> None:
@@ -53,7 +59,9 @@ class TimeConfig:
                 f"mesh.time.keyframes needs (time, state) pairs, got {len(self.keyframes)} numbers"
             )
         if self.mapping == "keyframes" and len(self.keyframes) < 4:
-            raise ValueError("mesh.time.mapping is keyframes but mesh.time.keyframes has under 2 pairs")
+            raise ValueError(
+                "mesh.time.mapping is keyframes but mesh.time.keyframes has under 2 pairs"
+            )
         times = self.keyframes[0::2]
         if any(t1 <= t0 for t0, t1 in zip(times, times[1:])):
             raise ValueError(f"mesh.time.keyframes times must increase, got {list(times)}")
@@ -121,7 +129,8 @@ class Timeline:
             lo, hi = self.epochs[0], self.epochs[-1]
             if states.min() < lo or states.max() > hi:
                 raise ValueError(
-                    f"mesh.time.keyframes epochs {states.tolist()} leave the captured range [{lo}, {hi}]"
+                    f"mesh.time.keyframes epochs {states.tolist()} leave the captured range"
+                    f" [{lo}, {hi}]"
                 )
             states = np.interp(states, self.epochs, index)
         elif states.min() < 0 or states.max() > last:
@@ -156,7 +165,9 @@ class StateInterpolator:
 
     def __init__(self, values: np.ndarray, method: str = "pchip") -> None:
         if method not in INTERPOLATIONS:
-            raise ValueError(f"mesh.time.interpolation must be one of {INTERPOLATIONS}, got {method!r}")
+            raise ValueError(
+                f"mesh.time.interpolation must be one of {INTERPOLATIONS}, got {method!r}"
+            )
         self.values = np.asarray(values)
         self.method = method
         self.n_states = int(self.values.shape[0])
@@ -186,7 +197,7 @@ class StateInterpolator:
         return np.asarray(out, dtype=self.values.dtype)
 
     def bracket(self, position: float) -> tuple[int, int]:
-        """The states whose values enter at ``position``: ``(k, k)`` on a state, else ``(k, k+1)``."""
+        """States whose values enter at ``position``: ``(k, k)`` on a state, else ``(k, k+1)``."""
         last = self.n_states - 1
         p = min(max(float(position), 0.0), float(last))
         k = int(np.floor(p))

@@ -45,7 +45,8 @@ def test_obj_and_glb_reload(film, tmp_path, fmt):
     assert len(loaded.vertices) == ny * nx
     assert len(loaded.faces) == 2 * (ny - 1) * (nx - 1)
     up = 1 if fmt == "glb" else 2  # glTF is y-up: heights come back as y
-    np.testing.assert_allclose(np.sort(loaded.vertices[:, up]), np.sort(frame.heights.ravel()), atol=1e-5)
+    np.testing.assert_allclose(np.sort(loaded.vertices[:, up]), np.sort(frame.heights.ravel()),
+                               atol=1e-5)
     if fmt == "glb":
         assert np.all(loaded.face_normals[:, 1] > 0)  # still facing up after the rotation
 
@@ -55,7 +56,8 @@ def test_ply_keeps_vertex_colors(film, tmp_path):
     ny, nx = film.topology.shape
     colors = np.full((ny, nx, 3), 7, dtype=np.uint8)
     colors[0, 0] = (255, 0, 0)
-    mesh = trimesh.load(export_mesh(frame, film.topology, tmp_path / "c.ply", colors=colors), process=False)
+    path = export_mesh(frame, film.topology, tmp_path / "c.ply", colors=colors)
+    mesh = trimesh.load(path, process=False)
     assert mesh.visual.vertex_colors[0, :3].tolist() == [255, 0, 0]
     assert mesh.visual.vertex_colors[1, :3].tolist() == [7, 7, 7]
 

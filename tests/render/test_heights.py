@@ -42,7 +42,8 @@ def test_same_loss_maps_to_same_height_in_every_state():
 
 def test_linear_invert_and_ceiling():
     loss = np.linspace(0.0, 10.0, 11, dtype=np.float32).reshape(1, 1, 11)
-    t = HeightTransform.fit(loss, HeightConfig(scale="linear", ceiling=5.0, relief=1.0, invert=True), 1.0)
+    cfg = HeightConfig(scale="linear", ceiling=5.0, relief=1.0, invert=True)
+    t = HeightTransform.fit(loss, cfg, 1.0)
     z = t(loss)[0, 0]
     assert z[0] == pytest.approx(1.0)  # lowest loss on top when inverted
     assert np.all(z[5:] == pytest.approx(0.0, abs=1e-7))  # everything above the ceiling clipped
@@ -51,7 +52,8 @@ def test_linear_invert_and_ceiling():
 
 def test_ceiling_percentile_and_floor():
     loss = np.arange(1, 101, dtype=np.float32).reshape(1, 10, 10)
-    t = HeightTransform.fit(loss, HeightConfig(scale="linear", ceiling_percentile=90, floor=20), 1.0)
+    cfg = HeightConfig(scale="linear", ceiling_percentile=90, floor=20)
+    t = HeightTransform.fit(loss, cfg, 1.0)
     assert t.loss_hi == pytest.approx(np.percentile(loss, 90))
     assert t.loss_lo == 20.0
     z = t(loss)

@@ -14,8 +14,10 @@ from render.mesh import FilmSurface, HeightConfig, MeshConfig, TimeConfig
 from render.resample import Upsampler, cubic_matrix, grid_normals, grid_triangles
 
 
-def make_sequence(n_states: int = 5, nx: int = 21, ny: int = 21, *, fixed_plane: bool = True,
-                  extent: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0)) -> SurfaceSequence:
+def make_sequence(
+    n_states: int = 5, nx: int = 21, ny: int = 21, *, fixed_plane: bool = True,
+    extent: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0),
+) -> SurfaceSequence:
     """A bowl whose centre drifts and whose depth grows, with an accuracy channel."""
     a = np.linspace(extent[0], extent[1], nx)
     b = np.linspace(extent[2], extent[3], ny)
@@ -23,7 +25,8 @@ def make_sequence(n_states: int = 5, nx: int = 21, ny: int = 21, *, fixed_plane:
     s = np.arange(n_states, dtype=np.float64)
     cx = 0.4 * np.cos(s / max(n_states - 1, 1) * np.pi)
     loss = np.stack([
-        0.05 + (1.0 + k) * ((aa - cx[k]) ** 2 + 0.5 * bb ** 2) + 0.1 * np.sin(3 * aa) for k in range(n_states)
+        0.05 + (1.0 + k) * ((aa - cx[k]) ** 2 + 0.5 * bb ** 2) + 0.1 * np.sin(3 * aa)
+        for k in range(n_states)
     ])
     acc = np.exp(-loss)
     ball = np.stack([cx, 0.1 * np.sin(s)], axis=1) if fixed_plane else np.zeros((n_states, 2))
@@ -106,7 +109,8 @@ def test_nan_state_meshes_flat_at_the_ceiling_and_is_flagged():
     assert frame.invalid is not None and frame.invalid.shape == (41, 41)
     assert frame.invalid[8:17, 8:17].all() and frame.invalid[0, 0]
     assert not frame.invalid[30, 30]
-    assert np.all(frame.heights[8:17:2, 8:17:2] == pytest.approx(fs.top))  # NaN points at the ceiling
+    # the NaN points themselves sit at the ceiling
+    assert np.all(frame.heights[8:17:2, 8:17:2] == pytest.approx(fs.top))
     assert fs.frame_at(state_time(fs, 0)).invalid is None
     # between states, the neighbour of a bad state is flagged too
     assert fs.frame_at(state_time(fs, 1.5)).invalid is not None
@@ -238,8 +242,10 @@ def test_ball_sits_on_the_surface_and_leaves_a_trajectory():
     assert frame.ball[2] == pytest.approx(bilinear, abs=1e-3 * fs.top)
     # exactly on the drawn triangle (cell split along the (i, j)-(i+1, j+1) diagonal)
     lower = u >= v
-    on_triangle = (h[i, j] + u * (h[i, j + 1] - h[i, j]) + v * (h[i + 1, j + 1] - h[i, j + 1]) if lower
-                   else h[i, j] + v * (h[i + 1, j] - h[i, j]) + u * (h[i + 1, j + 1] - h[i + 1, j]))
+    if lower:
+        on_triangle = h[i, j] + u * (h[i, j + 1] - h[i, j]) + v * (h[i + 1, j + 1] - h[i, j + 1])
+    else:
+        on_triangle = h[i, j] + v * (h[i + 1, j] - h[i, j]) + u * (h[i + 1, j + 1] - h[i + 1, j])
     assert frame.ball[2] == pytest.approx(on_triangle, abs=1e-5)
     # at a state the ball is that state's ball
     f2 = fs.frame_at(state_time(fs, 2))
@@ -282,8 +288,8 @@ def test_color_channels():
     acc = FilmSurface(seq, MeshConfig(resolution=21, color="accuracy"), 1.0, 4).frame_at(0.0).scalar
     h = FilmSurface(seq, MeshConfig(resolution=21, color="height"), 1.0, 4).frame_at(0.0).scalar
     assert np.corrcoef(acc.ravel(), h.ravel())[0, 1] < -0.5  # accuracy is high where loss is low
-    inv = FilmSurface(seq, MeshConfig(resolution=21, color="loss",
-                                      height=HeightConfig(invert=True)), 1.0, 4).frame_at(0.0).scalar
+    inverted = MeshConfig(resolution=21, color="loss", height=HeightConfig(invert=True))
+    inv = FilmSurface(seq, inverted, 1.0, 4).frame_at(0.0).scalar
     np.testing.assert_allclose(inv, h, atol=1e-5)  # loss colour ignores the inversion
     with pytest.raises(ValueError, match="mesh.color 'gradnorm'"):
         FilmSurface(seq, MeshConfig(color="gradnorm"), 1.0, 4)
@@ -297,7 +303,7 @@ def test_landmarks_are_cheap_and_consistent():
     # state 0: bowl centred at a = 0.4 (coarse step 0.1), plus a small sine tilt
     x0, y0, z = fs.coarse_at(0.0)
     i, j = np.unravel_index(np.argmin(z), z.shape)
-    assert marks["minimum"].tolist() == pytest.approx([x0[j], y0[i], z[i, j]])
+    assert marks["minimum"].tolist() == pytest.approx([x0[j], y0[i], z[i, j]], abs=1e-6)
     frame_min = fs.frame_at(0.0).minimum
     assert np.abs(frame_min[:2] - marks["minimum"][:2]).max() <= 0.1 + 1e-6
     np.testing.assert_allclose(marks["center"], [0.0, 0.0, fs.top / 2])
@@ -305,7 +311,8 @@ def test_landmarks_are_cheap_and_consistent():
 
 
 def test_inverted_minimum_is_on_top():
-    fs = FilmSurface(make_sequence(), MeshConfig(resolution=21, height=HeightConfig(invert=True)), 1.0, 4)
+    cfg = MeshConfig(resolution=21, height=HeightConfig(invert=True))
+    fs = FilmSurface(make_sequence(), cfg, 1.0, 4)
     frame = fs.frame_at(0.0)
     assert frame.minimum[2] == pytest.approx(frame.heights.max())
 
@@ -324,8 +331,8 @@ def test_pchip_film_has_no_new_minima_between_states():
 
 
 def test_keyframed_film_through_filmsurface():
-    cfg = MeshConfig(resolution=16, time=TimeConfig(mapping="keyframes", keyframes=(0, 0, 0.5, 4, 1, 4),
-                                                    interpolation="linear"))
+    time = TimeConfig(mapping="keyframes", keyframes=(0, 0, 0.5, 4, 1, 4), interpolation="linear")
+    cfg = MeshConfig(resolution=16, time=time)
     fs = FilmSurface(make_sequence(), cfg, 2.0, 10)
     assert fs.position_at(1.0) == 4.0 and fs.position_at(1.7) == 4.0
     with pytest.raises(ValueError, match="fps"):
