@@ -115,8 +115,10 @@ def test_resnet_trains_a_few_steps_quickly():
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind="resnet", width=4, batchnorm=True), ds.in_shape, ds.n_classes)
     cfg = TrainConfig(epochs=1, batch_size=32, lr=0.05, capture=CaptureConfig(every=2, unit="step"))
-    # torch.optim imports torch._dynamo on first use (1-4 s, once per process): not training.
+    # One-time library start-up is not training: torch.optim imports torch._dynamo on first
+    # use and oneDNN builds its conv kernels on the first pass (1-4 s each on a busy machine).
     torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    build_model(ModelConfig(kind="resnet", width=4, batchnorm=True), ds.in_shape, 4)(ds.x[:32]).sum().backward()
     start = time.perf_counter()
     states = list(train_states(model, ds, cfg, progress=False))
     elapsed = time.perf_counter() - start
