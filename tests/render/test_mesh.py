@@ -356,3 +356,24 @@ def test_mesh_config_loads_from_yaml():
     assert fs.position_at(2.5) == 4.0  # inside hold_end
     with pytest.raises(ValueError, match="keyframes"):
         build(MeshConfig, compose_text("time: {keyframes: [0, 1, 2]}", "bad.yaml"), "bad.yaml")
+
+
+def test_resolution_override_hold_interpolation_and_height_at_vertices():
+    seq = make_sequence()
+    cfg = MeshConfig(resolution=256, time=TimeConfig(interpolation="hold"))
+    fs = FilmSurface(seq, cfg, 4.0, 10, resolution=33)
+    assert fs.topology.shape == (33, 33)
+    held = fs.frame_at(2.7)  # position 2.7 holds state 2
+    assert np.array_equal(held.heights, fs.frame_at(state_time(fs, 2)).heights)
+    assert held.label == "epoch 6"  # the label is still the nearest state
+    x, y = fs.topology.x, fs.topology.y
+    for i, j in [(0, 0), (5, 17), (32, 32), (20, 3)]:
+        assert fs.height_at(2.7, x[j], y[i]) == pytest.approx(held.heights[i, j], abs=1e-6)
+
+
+def test_non_finite_channel_values_stay_in_range():
+    seq = make_sequence()
+    seq.channels["accuracy"][1, 3:6, 3:6] = np.nan
+    fs = FilmSurface(seq, MeshConfig(resolution=21, color="accuracy"), 4.0, 10)
+    s = fs.frame_at(state_time(fs, 1)).scalar
+    assert np.isfinite(s).all() and s.min() >= 0.0 and s.max() <= 1.0
