@@ -138,8 +138,11 @@ class FilmSurface:
         a, b = sequence.a, sequence.b
         if a.size < 2 or b.size < 2:
             raise ValueError(f"the sequence grid must be at least 2x2, got {sequence.shape}")
-        self.window = cfg.crop if cfg.crop is not None else (a[0], a[-1], b[0], b[-1])
-        x0, x1, y0, y1 = (float(v) for v in self.window)
+        if np.any(np.diff(a) <= 0) or np.any(np.diff(b) <= 0):
+            raise ValueError("the sequence coordinates a and b must be strictly increasing")
+        window = cfg.crop if cfg.crop is not None else (a[0], a[-1], b[0], b[-1])
+        x0, x1, y0, y1 = (float(v) for v in window)
+        self.window = (x0, x1, y0, y1)
         if x0 < a[0] or x1 > a[-1] or y0 < b[0] or y1 > b[-1]:
             raise ValueError(
                 f"mesh.crop {list(self.window)} leaves the computed plane"
