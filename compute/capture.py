@@ -17,15 +17,17 @@ explicit list of names.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["Recorder", "CheckpointInfo", "scan_checkpoints", "load_checkpoints", "parse_position"]
+__all__ = ["CheckpointInfo", "Recorder", "load_checkpoints", "parse_position", "scan_checkpoints"]
 
 #: file endings read when no pattern is given.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
@@ -36,8 +38,10 @@ FORMAT = "lossfilm-checkpoint-1"
 #: keys under which tools commonly nest the state dict.
 NESTED_STATE_KEYS = ("state_dict", "model_state_dict", "model", "net")
 
-_STEP_RE = re.compile(r"(?<![A-Za-z])(?:step|iteration|iter|it)[_\-=]?(\d+(?:\.\d+)?)", re.I)
-_EPOCH_RE = re.compile(r"(?<![A-Za-z])(?:epoch|ep)[_\-=]?(\d+(?:\.\d+)?)", re.I)
+_STEP_RE = re.compile(
+    r"(?<![A-Za-z])(?:step|iteration|iter|it)[_\-=]?(\d+(?:\.\d+)?)", re.IGNORECASE
+)
+_EPOCH_RE = re.compile(r"(?<![A-Za-z])(?:epoch|ep)[_\-=]?(\d+(?:\.\d+)?)", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -62,8 +66,10 @@ def parse_position(name: str) -> tuple[float, str] | None:
 
 
 def _is_state_dict(obj: Any) -> bool:
-    return isinstance(obj, dict) and bool(obj) and all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()
+    return (
+        isinstance(obj, dict)
+        and bool(obj)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
     )
 
 
@@ -75,7 +81,11 @@ def _extract_state(obj: Any, path: Path) -> tuple[dict, dict]:
     if _is_state_dict(obj):
         state = obj
     else:
-        nested = [obj[k] for k in NESTED_STATE_KEYS if isinstance(obj, dict) and _is_state_dict(obj.get(k))]
+        nested = [
+            obj[k]
+            for k in NESTED_STATE_KEYS
+            if isinstance(obj, dict) and _is_state_dict(obj.get(k))
+        ]
         if not nested:
             keys = sorted(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
             raise ValueError(
@@ -84,7 +94,7 @@ def _extract_state(obj: Any, path: Path) -> tuple[dict, dict]:
             )
         state = nested[0]
     if all(k.startswith("module.") for k in state):  # saved from DataParallel/DDP
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return state, {}
 
 
@@ -102,7 +112,8 @@ class CheckpointInfo:
             obj = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # pickle errors come in many types
             raise ValueError(
-                f"checkpoint {str(self.path)!r} cannot be read safely ({type(exc).__name__}: {exc});"
+                f"checkpoint {str(self.path)!r} cannot be read safely"
+                f" ({type(exc).__name__}: {exc});"
                 " save plain `model.state_dict()` with torch.save"
             ) from exc
         return _extract_state(obj, self.path)
@@ -145,8 +156,10 @@ def scan_checkpoints(
         if not paths:
             raise ValueError("checkpoints.order: the list is empty")
         parsed = [parse_position(p.name) for p in paths]
-        if all(parsed) and len({u for _, u in parsed}) == 1 and all(
-            b[0] > a[0] for a, b in zip(parsed, parsed[1:])
+        if (
+            all(parsed)
+            and len({u for _, u in parsed}) == 1
+            and all(b[0] > a[0] for a, b in itertools.pairwise(parsed))
         ):
             return [CheckpointInfo(p, pos, unit) for p, (pos, unit) in zip(paths, parsed)]
         return [CheckpointInfo(p, float(i), "index") for i, p in enumerate(paths)]
@@ -154,7 +167,9 @@ def scan_checkpoints(
     if pattern:
         paths = sorted(p for p in root.glob(pattern) if p.is_file())
     else:
-        paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES)
+        paths = sorted(
+            p for p in root.iterdir() if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES
+        )
     paths = [p for p in paths if not p.name.startswith(".")]  # Recorder's temp files
     if not paths:
         what = f"matching {pattern!r}" if pattern else f"ending in {list(CHECKPOINT_SUFFIXES)}"
@@ -174,10 +189,11 @@ def scan_checkpoints(
     units = sorted({i.unit for i in infos})
     if len(units) > 1:
         raise ValueError(
-            f"checkpoints: names mix epochs and steps in {str(root)!r}; use a pattern that selects one kind"
+            f"checkpoints: names mix epochs and steps in {str(root)!r};"
+            " use a pattern that selects one kind"
         )
     infos.sort(key=lambda i: i.position)
-    clashes = sorted({i.position for i, j in zip(infos, infos[1:]) if i.position == j.position})
+    clashes = sorted({i.position for i, j in itertools.pairwise(infos) if i.position == j.position})
     if clashes:
         raise ValueError(
             f"checkpoints: several files at {units[0]} {clashes[0]:g} in {str(root)!r};"
@@ -233,7 +249,11 @@ class Recorder:
         self.saved: list[Path] = []
 
     def capture(
-        self, epoch: float | None = None, step: int | None = None, label: str | None = None, **values: float
+        self,
+        epoch: float | None = None,
+        step: int | None = None,
+        label: str | None = None,
+        **values: float,
     ) -> Path:
         """Save the model's current state; ``values`` (losses, accuracies...) are stored with it.
 
@@ -246,15 +266,22 @@ class Recorder:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Recorder.capture: values must be numbers ({exc})") from exc
         if epoch is not None:
-            name = f"epoch_{int(epoch):04d}.pt" if float(epoch).is_integer() else f"epoch_{float(epoch):09.4f}.pt"
+            name = (
+                f"epoch_{int(epoch):04d}.pt"
+                if float(epoch).is_integer()
+                else f"epoch_{float(epoch):09.4f}.pt"
+            )
         else:
             name = f"step_{int(step):09d}.pt"
         payload = {
             "format": FORMAT,
-            "state_dict": {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()},
+            "state_dict": {
+                k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
+            },
             "epoch": None if epoch is None else float(epoch),
             "step": None if step is None else int(step),
-            "label": label or (f"epoch {float(epoch):g}" if epoch is not None else f"step {int(step)}"),
+            "label": label
+            or (f"epoch {float(epoch):g}" if epoch is not None else f"step {int(step)}"),
             "values": numbers,
         }
         final = self.folder / name

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ import torch
 from .options import option
 from .userspec import call_with_accepted, load_object
 
-__all__ = ["DataConfig", "Dataset", "build_data", "eval_subset", "DATA_KINDS", "SHAPE_CLASSES"]
+__all__ = ["DATA_KINDS", "SHAPE_CLASSES", "DataConfig", "Dataset", "build_data", "eval_subset"]
 
 #: one-line description of each data kind (``lossfilm --help`` lists them).
 DATA_KINDS: dict[str, str] = {
@@ -59,7 +60,9 @@ class DataConfig:
 
     kind: str = option("spirals", "which data set", choices=tuple(DATA_KINDS))
     samples: int = option(
-        2000, "number of samples (generated sets), or at most this many (digits, files; 0 = all)", min=0
+        2000,
+        "number of samples (generated sets), or at most this many (digits, files; 0 = all)",
+        min=0,
     )
     noise: float | None = option(
         None,
@@ -72,7 +75,8 @@ class DataConfig:
     seed: int = option(0, "seed of the generator and of the subset drawn from files", min=0)
     path: str | None = option(None, "file to read (npz: arrays x, y; pt: dict with x, y)")
     factory: str | None = option(
-        None, "user data as 'package.module:function' returning (x, y); gets samples, seed if accepted"
+        None,
+        "user data as 'package.module:function' returning (x, y); gets samples, seed if accepted",
     )
 
     def __post_init__(self) -> None:
@@ -88,7 +92,8 @@ class DataConfig:
             )
         if self.kind in ("spirals", "moons", "blobs", "shapes") and self.samples < self.classes:
             raise ValueError(
-                f"data.samples: need at least one sample per class ({self.classes}), got {self.samples}"
+                f"data.samples: need at least one sample per class ({self.classes}),"
+                f" got {self.samples}"
             )
 
 
@@ -190,7 +195,7 @@ def _shape_image(c: int, size: int, rng: np.random.Generator) -> np.ndarray:
     cy, cx = rng.uniform(0.3, 0.7, 2)
     radius = rng.uniform(0.15, 0.35)
     r = np.hypot(yy - cy, xx - cx)
-    wave = lambda v: np.sin(2 * np.pi * freq * v + phase) > 0  # noqa: E731
+    wave = lambda v: np.sin(2 * np.pi * freq * v + phase) > 0
     name = SHAPE_CLASSES[c]
     if name == "horizontal stripes":
         img = wave(yy)
@@ -226,8 +231,9 @@ def _labels_to_classes(y: np.ndarray, key: str) -> tuple[np.ndarray, int]:
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{key}: y must be 1-D class indices, got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
+    if y.dtype != bool and not np.issubdtype(y.dtype, np.integer):
+        whole = np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0)
+        if not whole:
             raise ValueError(f"{key}: y must hold integer class indices, got dtype {y.dtype}")
     y = y.astype(np.int64)
     if y.size and y.min() < 0:
@@ -331,7 +337,9 @@ def build_data(cfg: DataConfig) -> Dataset:
         x = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
         y = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
         if x.ndim < 2:
-            raise ValueError(f"{key}: x must be (N, ...) with one row per sample, got shape {x.shape}")
+            raise ValueError(
+                f"{key}: x must be (N, ...) with one row per sample, got shape {x.shape}"
+            )
         if not np.issubdtype(x.dtype, np.number):
             raise ValueError(f"{key}: x must be numeric, got dtype {x.dtype}")
         y, seen_classes = _labels_to_classes(y, key)

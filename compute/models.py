@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -21,13 +21,13 @@ from .options import option
 from .userspec import call_with_accepted, load_object
 
 __all__ = [
-    "ModelConfig",
-    "build_model",
-    "describe_model",
-    "build_loss",
-    "MODEL_KINDS",
     "ACTIVATIONS",
     "LOSSES",
+    "MODEL_KINDS",
+    "ModelConfig",
+    "build_loss",
+    "build_model",
+    "describe_model",
 ]
 
 #: one-line description of each model kind.
@@ -56,10 +56,20 @@ class ModelConfig:
     kind: str = option("mlp", "which model", choices=tuple(MODEL_KINDS))
     hidden: tuple[int, ...] = option((64, 64), "widths of the hidden layers (mlp)")
     activation: str = option("relu", "activation function", choices=tuple(ACTIVATIONS))
-    dropout: float = option(0.0, "dropout rate after each hidden layer (mlp) / before the head (cnn, resnet)", min=0.0, max=1.0, exclusive_max=True)
+    dropout: float = option(
+        0.0,
+        "dropout rate after each hidden layer (mlp) / before the head (cnn, resnet)",
+        min=0.0,
+        max=1.0,
+        exclusive_max=True,
+    )
     batchnorm: bool = option(False, "batch normalization after each linear/conv layer")
-    skips: bool = option(True, "residual skip connections (resnet); off gives the 'noshort' variant")
-    depth: int = option(3, "basic blocks per stage (resnet: 3 = ResNet-20) or conv stages (cnn)", min=1)
+    skips: bool = option(
+        True, "residual skip connections (resnet); off gives the 'noshort' variant"
+    )
+    depth: int = option(
+        3, "basic blocks per stage (resnet: 3 = ResNet-20) or conv stages (cnn)", min=1
+    )
     width: int = option(16, "channels of the first stage (cnn, resnet); doubles per stage", min=1)
     factory: str | None = option(
         None, "user model as 'package.module:function'; gets in_shape, n_classes if accepted"
@@ -87,7 +97,11 @@ def _mlp(cfg: ModelConfig, in_features: int, n_classes: int) -> nn.Module:
     layers: list[nn.Module] = [nn.Flatten()]
     prev = in_features
     for width in cfg.hidden:
-        layers += [nn.Linear(prev, int(width)), _norm1d(cfg, int(width)), ACTIVATIONS[cfg.activation]()]
+        layers += [
+            nn.Linear(prev, int(width)),
+            _norm1d(cfg, int(width)),
+            ACTIVATIONS[cfg.activation](),
+        ]
         if cfg.dropout > 0:
             layers.append(nn.Dropout(cfg.dropout))
         prev = int(width)
@@ -235,7 +249,9 @@ def build_model(cfg: ModelConfig, in_shape: tuple[int, ...], n_classes: int) -> 
         return nn.Sequential(nn.Flatten(), nn.Linear(in_features, n_classes))
     if cfg.kind in ("cnn", "resnet"):
         image = _needs_image(cfg.kind, in_shape)
-        net = SmallCNN(cfg, image, n_classes) if cfg.kind == "cnn" else ResNet(cfg, image, n_classes)
+        net = (
+            SmallCNN(cfg, image, n_classes) if cfg.kind == "cnn" else ResNet(cfg, image, n_classes)
+        )
         return nn.Sequential(_AddChannel(), net) if len(in_shape) == 2 else net
     fn = load_object(cfg.factory, key="model.factory")
     model = call_with_accepted(fn, in_shape=in_shape, n_classes=n_classes)
@@ -291,7 +307,8 @@ def build_loss(name: str = "cross_entropy") -> Callable[[torch.Tensor, torch.Ten
         return LOSSES[name]
     if ":" not in name:
         raise ValueError(
-            f"loss: unknown loss {name!r}; choose one of {sorted(LOSSES)} or 'package.module:function'"
+            f"loss: unknown loss {name!r}; choose one of {sorted(LOSSES)}"
+            " or 'package.module:function'"
         )
     obj = load_object(name, key="loss")
     if isinstance(obj, type) and issubclass(obj, nn.Module):

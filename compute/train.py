@@ -13,28 +13,29 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
 
-from .capture import load_checkpoints  # noqa: F401 - part of this stage's public API
+from .capture import load_checkpoints
 from .data import Dataset
 from .models import build_loss
 from .options import option
 from .progress import Progress
 
 __all__ = [
-    "CaptureConfig",
-    "TrainConfig",
-    "CapturedState",
-    "train_states",
-    "lr_at",
-    "capture_steps",
-    "batch_starts",
-    "load_checkpoints",
     "SCHEDULES",
+    "CaptureConfig",
+    "CapturedState",
+    "TrainConfig",
+    "batch_starts",
+    "capture_steps",
+    "load_checkpoints",
+    "lr_at",
+    "train_states",
 ]
 
 #: one-line description of each learning-rate schedule.
@@ -65,13 +66,21 @@ class TrainConfig:
     """How the network is trained and when its states are captured."""
 
     optimizer: str = option("sgd", "optimizer", choices=("sgd", "adam", "adamw"))
-    lr: float = option(0.1, "learning rate (peak rate of cosine and cyclic)", min=0.0, exclusive_min=True)
-    momentum: float = option(0.9, "momentum (sgd) or beta1 (adam, adamw)", min=0.0, max=1.0, exclusive_max=True)
+    lr: float = option(
+        0.1, "learning rate (peak rate of cosine and cyclic)", min=0.0, exclusive_min=True
+    )
+    momentum: float = option(
+        0.9, "momentum (sgd) or beta1 (adam, adamw)", min=0.0, max=1.0, exclusive_max=True
+    )
     nesterov: bool = option(False, "Nesterov momentum (sgd)")
     weight_decay: float = option(0.0, "L2 weight decay (adamw: decoupled)", min=0.0)
     epochs: int = option(20, "passes over the training data", min=1)
-    batch_size: int = option(64, "samples per optimizer step (the last batch may be smaller)", min=1)
-    loss: str = option("cross_entropy", "loss: cross_entropy, nll, mse, multi_margin or 'package.module:function'")
+    batch_size: int = option(
+        64, "samples per optimizer step (the last batch may be smaller)", min=1
+    )
+    loss: str = option(
+        "cross_entropy", "loss: cross_entropy, nll, mse, multi_margin or 'package.module:function'"
+    )
     schedule: str = option("constant", "learning-rate schedule", choices=tuple(SCHEDULES))
     step_size: float = option(10.0, "epochs between decays (step)", min=0.0, exclusive_min=True)
     gamma: float = option(0.1, "decay factor per step (step)", min=0.0, exclusive_min=True)
@@ -92,7 +101,7 @@ class TrainConfig:
                     f" at least one pair; got {list(knots)}"
                 )
             epochs = knots[0::2]
-            if any(b <= a for a, b in zip(epochs, epochs[1:])):
+            if any(b <= a for a, b in itertools.pairwise(epochs)):
                 raise ValueError(f"train.piecewise: epochs must increase, got {list(epochs)}")
             if any(v < 0 for v in knots[1::2]):
                 raise ValueError(f"train.piecewise: rates must be ≥ 0, got {list(knots[1::2])}")
@@ -187,7 +196,9 @@ def batch_starts(n: int, batch_size: int) -> list[int]:
     return starts
 
 
-def _metrics(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def _metrics(
+    model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor
+) -> tuple[float, float]:
     """Mean loss and accuracy over all of ``x`` in eval mode (BN uses running stats)."""
     was_training = model.training
     model.eval()
@@ -206,7 +217,10 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
+            params,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.nesterov and cfg.momentum > 0,
             weight_decay=cfg.weight_decay,
         )
     betas = (cfg.momentum, 0.999)
@@ -267,7 +281,9 @@ def train_states(
         epoch = step / steps_per_epoch
         train_loss, accuracy = _metrics(model, loss_fn, x, y)
         with torch.no_grad():
-            norm = math.sqrt(sum(float(p.detach().double().pow(2).sum()) for p in model.parameters()))
+            norm = math.sqrt(
+                sum(float(p.detach().double().pow(2).sum()) for p in model.parameters())
+            )
         label = f"step {step}" if by_step else f"epoch {epoch:g}"
         return CapturedState(
             index=index,

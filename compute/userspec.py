@@ -13,10 +13,11 @@ import importlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["load_object", "call_with_accepted"]
+__all__ = ["call_with_accepted", "load_object"]
 
 
 def _import_file(path: Path, key: str) -> Any:
@@ -58,7 +59,12 @@ def load_object(spec: str, *, key: str = "factory", base: str | Path | None = No
     ValueError
         When the text is malformed, the module cannot be imported or has no such name.
     """
-    if not isinstance(spec, str) or spec.count(":") != 1 or spec.startswith(":") or spec.endswith(":"):
+    if (
+        not isinstance(spec, str)
+        or spec.count(":") != 1
+        or spec.startswith(":")
+        or spec.endswith(":")
+    ):
         raise ValueError(
             f"{key}: expected 'package.module:function' or 'file.py:function', got {spec!r}"
         )
@@ -97,6 +103,7 @@ def call_with_accepted(fn: Callable, **kwargs: Any) -> Any:
         k: v
         for k, v in kwargs.items()
         if k in params
-        and params[k].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and params[k].kind
+        in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     }
     return fn(**accepted)

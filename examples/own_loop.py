@@ -5,6 +5,7 @@ states, with this file's factories for the architecture and the evaluation data:
 ``model: {kind: user, factory: examples/own_loop.py:make_model}`` and
 ``data: {kind: user, factory: examples/own_loop.py:make_data}``.
 """
+
 import sys
 
 import torch

@@ -139,7 +139,9 @@ def test_user_factory_from_file_gets_accepted_keywords(tmp_path):
         build_data(DataConfig(kind="user", factory="no_such_pkg_xyz.mod:make"))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sklearn") is not None, reason="scikit-learn installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is not None, reason="scikit-learn installed"
+)
 def test_digits_without_sklearn_says_what_to_install():
     with pytest.raises(ValueError, match="scikit-learn"):
         build_data(DataConfig(kind="digits"))

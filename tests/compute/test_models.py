@@ -55,7 +55,11 @@ def test_activation_is_used(activation):
     model = _build(kind="mlp", activation=activation)
     acts = [m for m in model.modules() if isinstance(m, ACTIVATIONS[activation])]
     assert len(acts) == 2  # one per hidden layer
-    others = [m for m in model.modules() if type(m) in ACTIVATIONS.values() and not isinstance(m, ACTIVATIONS[activation])]
+    others = [
+        m
+        for m in model.modules()
+        if type(m) in ACTIVATIONS.values() and not isinstance(m, ACTIVATIONS[activation])
+    ]
     assert others == []
 
 
@@ -85,7 +89,9 @@ def test_resnet_depth_3_is_resnet_20():
     model = _build(kind="resnet", depth=3)
     blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
     assert len(blocks) == 9
-    main_convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    main_convs = [
+        m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
+    ]
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     assert len(main_convs) + len(linears) == 20
     widths = sorted({b.conv2.out_channels for b in blocks})
@@ -113,12 +119,16 @@ def test_skips_change_the_model():
 def test_resnet_trains_a_few_steps_quickly():
     ds = build_data(DataConfig(kind="shapes", samples=128, classes=4, image_size=16))
     torch.manual_seed(0)
-    model = build_model(ModelConfig(kind="resnet", width=4, batchnorm=True), ds.in_shape, ds.n_classes)
+    model = build_model(
+        ModelConfig(kind="resnet", width=4, batchnorm=True), ds.in_shape, ds.n_classes
+    )
     cfg = TrainConfig(epochs=1, batch_size=32, lr=0.05, capture=CaptureConfig(every=2, unit="step"))
     # One-time library start-up is not training: torch.optim imports torch._dynamo on first
     # use and oneDNN builds its conv kernels on the first pass (1-4 s each on a busy machine).
     torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
-    build_model(ModelConfig(kind="resnet", width=4, batchnorm=True), ds.in_shape, 4)(ds.x[:32]).sum().backward()
+    build_model(ModelConfig(kind="resnet", width=4, batchnorm=True), ds.in_shape, 4)(
+        ds.x[:32]
+    ).sum().backward()
     start = time.perf_counter()
     states = list(train_states(model, ds, cfg, progress=False))
     elapsed = time.perf_counter() - start
@@ -154,7 +164,10 @@ def test_user_factory(tmp_path):
     )
     model = build_model(ModelConfig(kind="user", factory=f"{tmp_path / 'mine.py'}:make"), (7,), 4)
     assert isinstance(model, nn.Linear) and model.weight.shape == (4, 7)
-    assert isinstance(build_model(ModelConfig(kind="user", factory=f"{tmp_path / 'mine.py'}:bare"), (2,), 2), nn.Linear)
+    assert isinstance(
+        build_model(ModelConfig(kind="user", factory=f"{tmp_path / 'mine.py'}:bare"), (2,), 2),
+        nn.Linear,
+    )
     with pytest.raises(ValueError, match="not a torch.nn.Module"):
         build_model(ModelConfig(kind="user", factory=f"{tmp_path / 'mine.py'}:wrong"), (2,), 2)
     with pytest.raises(ValueError, match="model.factory"):
@@ -177,7 +190,9 @@ def test_losses(tmp_path):
     logits = torch.tensor([[2.0, -1.0], [0.0, 3.0]])
     y = torch.tensor([0, 1])
     assert set(LOSSES) >= {"cross_entropy", "mse"}
-    assert torch.allclose(build_loss("cross_entropy")(logits, y), nn.functional.cross_entropy(logits, y))
+    assert torch.allclose(
+        build_loss("cross_entropy")(logits, y), nn.functional.cross_entropy(logits, y)
+    )
     expected_mse = ((logits - torch.eye(2)) ** 2).mean()
     assert torch.allclose(build_loss("mse")(logits, y), expected_mse)
     (tmp_path / "myloss.py").write_text(

@@ -41,7 +41,13 @@ def _model(ds, seed=0, **kw):
 
 def test_default_config_matches_quickstart():
     cfg = TrainConfig()
-    assert (cfg.optimizer, cfg.lr, cfg.momentum, cfg.epochs, cfg.batch_size) == ("sgd", 0.1, 0.9, 20, 64)
+    assert (cfg.optimizer, cfg.lr, cfg.momentum, cfg.epochs, cfg.batch_size) == (
+        "sgd",
+        0.1,
+        0.9,
+        20,
+        64,
+    )
     assert cfg.capture == CaptureConfig(every=1, unit="epoch", include_initial=True)
 
 
@@ -64,7 +70,9 @@ def test_cosine_schedule():
 
 def test_cyclic_schedule():
     cfg = TrainConfig(lr=1.0, lr_min=0.2, period=4, schedule="cyclic")
-    assert [lr_at(cfg, e) for e in (0, 1, 2, 3, 4, 6)] == pytest.approx([0.2, 0.6, 1.0, 0.6, 0.2, 1.0])
+    assert [lr_at(cfg, e) for e in (0, 1, 2, 3, 4, 6)] == pytest.approx(
+        [0.2, 0.6, 1.0, 0.6, 0.2, 1.0]
+    )
 
 
 def test_piecewise_schedule():
@@ -108,13 +116,23 @@ def test_batch_starts_drop_a_lone_last_sample():
     "capture, epochs, expect_steps, expect_labels",
     [
         (CaptureConfig(every=2), 3, [0, 8, 12], ["epoch 0", "epoch 2", "epoch 3"]),
-        (CaptureConfig(every=3, unit="step", include_initial=False), 2, [3, 6, 8], ["step 3", "step 6", "step 8"]),
+        (
+            CaptureConfig(every=3, unit="step", include_initial=False),
+            2,
+            [3, 6, 8],
+            ["step 3", "step 6", "step 8"],
+        ),
     ],
 )
 def test_train_states_capture_where_asked(capture, epochs, expect_steps, expect_labels):
     ds = _small(samples=64)
     states = list(
-        train_states(_model(ds), ds, TrainConfig(epochs=epochs, batch_size=16, capture=capture), progress=False)
+        train_states(
+            _model(ds),
+            ds,
+            TrainConfig(epochs=epochs, batch_size=16, capture=capture),
+            progress=False,
+        )
     )
     assert [s.step for s in states] == expect_steps
     assert [s.epoch for s in states] == pytest.approx([s / 4 for s in expect_steps])
@@ -150,12 +168,14 @@ def test_schedule_drives_the_optimizer():
 
 def _run(seed_model, seed_train, **model_kw):
     ds = build_data(DataConfig(kind="spirals", samples=96, seed=0))
-    cfg = TrainConfig(epochs=2, batch_size=16, seed=seed_train, capture=CaptureConfig(every=3, unit="step"))
+    cfg = TrainConfig(
+        epochs=2, batch_size=16, seed=seed_train, capture=CaptureConfig(every=3, unit="step")
+    )
     return list(train_states(_model(ds, seed_model, **model_kw), ds, cfg, progress=False))
 
 
 def test_same_seeds_give_bit_identical_states():
-    kw = dict(hidden=(16, 16), dropout=0.2, batchnorm=True)
+    kw = {"hidden": (16, 16), "dropout": 0.2, "batchnorm": True}
     a, b = _run(1, 2, **kw), _run(1, 2, **kw)
     assert len(a) == len(b) == 5
     for sa, sb in zip(a, b):
@@ -179,7 +199,11 @@ def test_loss_goes_down_on_spirals():
 
 def test_bn_model_trains_with_lone_tail_sample():
     ds = _small(samples=33)
-    states = list(train_states(_model(ds, batchnorm=True), ds, TrainConfig(epochs=1, batch_size=16), progress=False))
+    states = list(
+        train_states(
+            _model(ds, batchnorm=True), ds, TrainConfig(epochs=1, batch_size=16), progress=False
+        )
+    )
     assert states[-1].step == 2
 
 
@@ -210,7 +234,7 @@ def test_load_checkpoints_sorts_numerically_and_reads_nested_formats(tmp_path):
     loaded = load_checkpoints(tmp_path)
     assert [p for p, _, _ in loaded] == [1.0, 2.0, 3.0, 10.0]
     assert [lab for _, lab, _ in loaded] == ["epoch 1", "epoch 2", "epoch 3", "epoch 10"]
-    for (pos, _, state) in loaded:
+    for pos, _, state in loaded:
         assert list(state) == ["weight", "bias"]
         assert torch.equal(state["weight"], _lin(int(pos)).weight.detach())
     only = load_checkpoints(tmp_path, "*.pt")
@@ -265,10 +289,16 @@ def test_recorder_round_trip(tmp_path):
         model.weight.add_(1.0)
     rec.capture(epoch=12, train_loss=torch.tensor(0.125))
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "epoch_0000.5000.pt", "epoch_0000.pt", "epoch_0012.pt"
+        "epoch_0000.5000.pt",
+        "epoch_0000.pt",
+        "epoch_0012.pt",
     ]  # no temp files left behind
     loaded = load_checkpoints(tmp_path / "run")
-    assert [(p, lab) for p, lab, _ in loaded] == [(0.0, "epoch 0"), (0.5, "half way"), (12.0, "epoch 12")]
+    assert [(p, lab) for p, lab, _ in loaded] == [
+        (0.0, "epoch 0"),
+        (0.5, "half way"),
+        (12.0, "epoch 12"),
+    ]
     assert torch.equal(loaded[2][2]["weight"], model.weight.detach())
     assert torch.equal(loaded[1][2]["weight"], half)
     _, meta = scan_checkpoints(tmp_path / "run")[2].load()
@@ -290,7 +320,9 @@ def test_own_loop_example_runs_and_loads(tmp_path, monkeypatch, capsys):
     assert [p for p, _, _ in loaded] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     spec = f"{REPO / 'examples' / 'own_loop.py'}"
     ds = build_data(DataConfig(kind="user", factory=f"{spec}:make_data", samples=256))
-    model = build_model(ModelConfig(kind="user", factory=f"{spec}:make_model"), ds.in_shape, ds.n_classes)
+    model = build_model(
+        ModelConfig(kind="user", factory=f"{spec}:make_model"), ds.in_shape, ds.n_classes
+    )
     loss = build_loss()
     losses = []
     for _, _, state in loaded:
