@@ -50,7 +50,7 @@ HEADING_RATE_FREE_DEG_S = 360.0
 #: horizontal length of the unit view vector below which the view counts as vertical...
 VERTICAL_LO = float(np.sin(np.radians(3.0)))
 #: ...and above which it counts as far from vertical (smoothstep between).
-VERTICAL_HI = float(np.sin(np.radians(20.0)))
+VERTICAL_HI = float(np.sin(np.radians(40.0)))
 #: near plane as a fraction of the distance to the closest surface point (frustum corners
 #: sit ~30 degrees off axis at fov 40..90, so half the distance never clips the surface).
 NEAR_FRACTION = 0.4
@@ -329,12 +329,18 @@ def continuous_headings(
     slow, fast = np.radians(HEADING_RATE_DEG_S), np.radians(HEADING_RATE_FREE_DEG_S)
     for k in range(m):
         has_hint = np.all(np.isfinite(hints[k]))
-        if has_hint and n[k] < VERTICAL_HI:
-            desired = hints[k] / max(np.linalg.norm(hints[k]), 1e-300)
+        if has_hint:
+            # turn from the view's own direction to the hint as the view becomes vertical
+            hint = hints[k] / max(np.linalg.norm(hints[k]), 1e-300)
+            if n[k] > 1e-9:
+                own = fh[k] / n[k]
+                between = np.arctan2(own[0] * hint[1] - own[1] * hint[0], own @ hint) * (1.0 - w[k])
+                c, s = np.cos(between), np.sin(between)
+                desired = np.array([c * own[0] - s * own[1], s * own[0] + c * own[1]])
+            else:
+                desired = hint
         elif n[k] > 1e-9:
             desired = fh[k] / n[k]
-        elif has_hint:
-            desired = hints[k] / max(np.linalg.norm(hints[k]), 1e-300)
         else:
             desired = prev
         if k == 0 or cuts[k]:

@@ -1,6 +1,7 @@
 """Shots: the ``camera`` section of a scene and the path it flies.
 
-A film's camera is a list of shots played in order (cuts between them). Each shot is a
+A film's camera is a list of shots played in order (cuts between them, or eased
+transitions with ``camera.transition``). Each shot is a
 frozen dataclass declared with :func:`compute.options.option` and a preset in
 :data:`SHOTS`; YAML reads ``shots: [ {orbit: {duration: 10, turns: 0.5}} ]``.
 
@@ -228,13 +229,16 @@ SHOTS: dict[str, type] = {
 class CameraConfig:
     """Where the camera flies: shots played in order, with film-wide defaults."""
 
-    shots: tuple[Shot, ...] = option((OrbitShot(),), "Shots in order; cuts between them.", registry=SHOTS)
+    shots: tuple[Shot, ...] = option((OrbitShot(),), "Shots in order; cuts between them unless transition > 0.", registry=SHOTS)
     fov: float = option(35.0, "Default vertical field of view, degrees.", **_FOV)
     ease: str = option("smoothstep", "Default easing of each shot's motion.", choices=_EASES)
     min_clearance: float | None = option(
         None, "Every shot but dive keeps this height above the surface (null: 1.5% of the plane).", min=0.0
     )
     target_smoothing: float = option(0.5, "Low-pass time constant for moving targets, seconds.", min=0.0)
+    transition: float = option(
+        0.0, "Seconds over which each shot eases out of the previous shot's last pose (0: cut).", min=0.0
+    )
 
 
 # --------------------------------------------------------------------------- checking
@@ -382,7 +386,7 @@ class _Context:
         rows = []
         for t in self.local:
             marks = self.landscape.landmarks_at(self.start + t)
-            value = marks.get(name) if name != "ball" else marks.get("ball")
+            value = marks.get(name)
             rows.append(marks["minimum"] if value is None else value)
         return self._spline(name, np.asarray(rows, dtype=np.float64))
 
@@ -663,11 +667,15 @@ class CameraPath:
         clearance = cfg.min_clearance if cfg.min_clearance is not None else MIN_CLEARANCE * b.size
         self._shots: list[dict] = []
         forwards, times, hints, cuts = [], [], [], []
+        previous = None
         for shot, start, end in zip(cfg.shots, self.starts, self.ends):
             local = self._sample_times(start, end)
             ctx = _Context(cfg, landscape, float(start), local)
-            sampler = _BUILDERS[type(shot)](shot, ctx)
-            s = sampler(local)
+            info = {"sampler": _BUILDERS[type(shot)](shot, ctx), "lift": None, "local": local, "from": None}
+            if cfg.transition > 0 and previous is not None:
+                info["from"], info["blend"] = previous, min(cfg.transition, shot.duration)
+            self._shots.append(info)
+            s = self._sampled(len(self._shots) - 1, local)
             lift = None
             if not isinstance(shot, DiveShot):
                 # beside the grid there is no surface to keep clear of
@@ -686,13 +694,26 @@ class CameraPath:
             times.append(start + local)
             hints.append(s.hint)
             cut = np.zeros(local.size, dtype=bool)
-            cut[0] = True
+            cut[0] = info["from"] is None
             cuts.append(cut)
-            self._shots.append({"sampler": sampler, "lift": lift, "local": local})
+            info["lift"] = lift
+            previous = {"eye": s.eye[-1].copy(), "target": s.target[-1].copy(), "fov": float(s.fov[-1])}
         heading = continuous_headings(np.concatenate(forwards), np.concatenate(times), np.concatenate(hints), np.concatenate(cuts))
         split = np.cumsum([f.shape[0] for f in forwards])[:-1]
         for info, h in zip(self._shots, np.split(heading, split)):
             info["angle"] = np.unwrap(np.arctan2(h[:, 1], h[:, 0]))
+
+    def _sampled(self, i: int, local: np.ndarray) -> _Samples:
+        """Shot ``i`` at local times (m,), eased out of the previous shot's last pose."""
+        info = self._shots[i]
+        s = info["sampler"](local)
+        prev = info["from"]
+        if prev is not None:
+            w = ease("smootherstep", local / info["blend"])
+            s.eye = prev["eye"] + (s.eye - prev["eye"]) * w[:, None]
+            s.target = prev["target"] + (s.target - prev["target"]) * w[:, None]
+            s.fov = prev["fov"] + (s.fov - prev["fov"]) * w
+        return s
 
     def _sample_times(self, start: float, end: float) -> np.ndarray:
         """Local sample times of a shot: its frame times, its start and its end."""
@@ -730,7 +751,7 @@ class CameraPath:
         i = self.shot_at(time)
         info = self._shots[i]
         local = float(np.clip(time - self.starts[i], 0.0, self.ends[i] - self.starts[i]))
-        s = info["sampler"](np.array([local]))
+        s = self._sampled(i, np.array([local]))
         eye, target = s.eye[0].copy(), s.target[0].copy()
         if info["lift"] is not None:
             eye[2] += float(info["lift"](local))

@@ -129,6 +129,29 @@ def test_shots_play_in_order_and_durations_sum():
     np.testing.assert_allclose(eye[still], np.tile([0.0, -4.0, 3.0], (still.sum(), 1)), atol=1e-12)
 
 
+def test_transition_eases_between_shots_instead_of_cutting():
+    shots = (OrbitShot(duration=1.0, radius=3.0, turns=0.1), TopShot(duration=2.0))
+    _, _, cut, _ = _film(*shots)
+    _, _, eased, times = _film(*shots, transition=1.0)
+    k = int(FPS)  # first frame of the second shot
+    jump = lambda poses: np.linalg.norm(np.subtract(poses[k].eye, poses[k - 1].eye))  # noqa: E731
+    assert jump(cut) > 1.0
+    # the second shot starts exactly where the orbit ended (azimuth -90 + 36 degrees)
+    az, el = np.radians(-54.0), np.radians(30.0)
+    end = [3 * np.cos(el) * np.cos(az), 3 * np.cos(el) * np.sin(az), 1.0 + 3 * np.sin(el)]
+    np.testing.assert_allclose(eased[k].eye, end, atol=1e-9)
+    assert jump(eased) < 0.1
+    eye, _, up, forward = _arrays(eased)
+    steps = np.linalg.norm(np.diff(eye, axis=0), axis=1)
+    # ~4 units in 1 s with smootherstep: peak ~7.5 units/s, ~0.31 per frame; a cut is one jump
+    assert np.max(steps[k - 1:]) < 0.4
+    # a fast 1 s swing from 30 degrees down to straight down: quick, but no spike
+    turn = _angles(up)
+    assert np.max(turn) < 10.0 and np.max(_angles(forward)) < 8.0
+    assert np.max(np.abs(np.diff(turn))) < 3.0
+    np.testing.assert_allclose(forward[-1], [0, 0, -1], atol=1e-9)  # and it arrives at the top view
+
+
 def test_flyby_keeps_its_clearance_over_each_frames_surface():
     clearance = 0.15
     path, bowl, poses, times = _film(FlybyShot(duration=4.0, clearance=clearance))
