@@ -11,7 +11,7 @@ World units are landscape units (see :mod:`render.frame`): ``x = a``, ``y = b``,
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -20,17 +20,17 @@ from scipy.spatial.transform import Rotation, RotationSpline
 
 __all__ = [
     "EASINGS",
-    "ease",
-    "SplineTrack",
-    "continuous_headings",
-    "up_vectors",
-    "look_rotations",
     "OrientationSpline",
+    "SplineTrack",
     "bilinear_height",
     "cell_max_height",
-    "upper_envelope",
     "clip_planes",
+    "continuous_headings",
+    "ease",
+    "look_rotations",
     "smooth_track",
+    "up_vectors",
+    "upper_envelope",
 ]
 
 # ------------------------------------------------------------------ tolerances and limits
@@ -83,7 +83,9 @@ def ease(name: str, u: np.ndarray | float) -> np.ndarray:
     try:
         f = EASINGS[name]
     except KeyError:
-        raise ValueError(f"ease: unknown easing {name!r}; choose one of {', '.join(EASINGS)}") from None
+        raise ValueError(
+            f"ease: unknown easing {name!r}; choose one of {', '.join(EASINGS)}"
+        ) from None
     return f(np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0))
 
 
@@ -102,7 +104,9 @@ def _hermite(p0, p1, m0, m1, u):
     )
 
 
-def catmull_rom_tangents(points: np.ndarray, alpha: float = CATMULL_ROM_ALPHA) -> tuple[np.ndarray, np.ndarray]:
+def catmull_rom_tangents(
+    points: np.ndarray, alpha: float = CATMULL_ROM_ALPHA
+) -> tuple[np.ndarray, np.ndarray]:
     """Hermite tangents of the (centripetal) Catmull–Rom curve through ``points``.
 
     Parameters
@@ -123,11 +127,7 @@ def catmull_rom_tangents(points: np.ndarray, alpha: float = CATMULL_ROM_ALPHA) -
     # velocity w.r.t. the knot parameter at each real key (non-uniform Catmull–Rom)
     d0, d1 = dk[:-1], dk[1:]
     pm, pc, pp = ext[:-2], ext[1:-1], ext[2:]
-    v = (
-        (pc - pm) / d0[:, None]
-        - (pp - pm) / (d0 + d1)[:, None]
-        + (pp - pc) / d1[:, None]
-    )
+    v = (pc - pm) / d0[:, None] - (pp - pm) / (d0 + d1)[:, None] + (pp - pc) / d1[:, None]
     seg = dk[1:-1]  # knot length of each real segment
     return v[:-1] * seg[:, None], v[1:] * seg[:, None]
 
@@ -184,7 +184,9 @@ class SplineTrack:
             raise ValueError(f"ease: {len(eases)} easings for {n - 1} segments")
         for name in eases:
             if name not in EASINGS:
-                raise ValueError(f"ease: unknown easing {name!r}; choose one of {', '.join(EASINGS)}")
+                raise ValueError(
+                    f"ease: unknown easing {name!r}; choose one of {', '.join(EASINGS)}"
+                )
         self.eases = eases
         self.hermite_in_time = tangents is not None
         if n == 1:
@@ -356,7 +358,9 @@ def continuous_headings(
     return out
 
 
-def up_vectors(forward: np.ndarray, headings: np.ndarray, roll_deg: np.ndarray | float = 0.0) -> np.ndarray:
+def up_vectors(
+    forward: np.ndarray, headings: np.ndarray, roll_deg: np.ndarray | float = 0.0
+) -> np.ndarray:
     """Up vectors from a heading: the image's right stays horizontal (``heading × z``).
 
     Parameters
@@ -381,7 +385,9 @@ def up_vectors(forward: np.ndarray, headings: np.ndarray, roll_deg: np.ndarray |
     # right must be orthogonal to f: it is, up to the heading's lag near vertical
     right = _unit(right - np.sum(right * f, axis=1, keepdims=True) * f)
     up = np.cross(right, f)
-    roll = np.radians(np.broadcast_to(np.asarray(roll_deg, dtype=np.float64), (f.shape[0],)))[:, None]
+    roll = np.radians(np.broadcast_to(np.asarray(roll_deg, dtype=np.float64), (f.shape[0],)))[
+        :, None
+    ]
     return _unit(np.cos(roll) * up - np.sin(roll) * right)
 
 
@@ -411,7 +417,9 @@ class OrientationSpline:
 
     def __call__(self, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Forward and up (m, 3) at times (m,)."""
-        t = np.clip(np.atleast_1d(np.asarray(time, dtype=np.float64)), self.times[0], self.times[-1])
+        t = np.clip(
+            np.atleast_1d(np.asarray(time, dtype=np.float64)), self.times[0], self.times[-1]
+        )
         r = self.spline(t) if self.spline is not None else Rotation.concatenate([self.rot] * t.size)
         return r.apply([0.0, 0.0, -1.0]), r.apply([0.0, 1.0, 0.0])
 
@@ -491,7 +499,9 @@ def clip_planes(
     ``lo``/``hi`` from the eye. ``near >= far * NEAR_FAR_RATIO`` keeps depth precision.
     """
     eye = np.asarray(eye, dtype=np.float64)
-    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+    corners = np.array(
+        [[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])]
+    )
     far = float(np.max(np.linalg.norm(corners - eye, axis=1))) * FAR_MARGIN
     gx, gy = np.meshgrid(x0, y0)
     d2 = (gx - eye[0]) ** 2 + (gy - eye[1]) ** 2 + (z - eye[2]) ** 2

@@ -28,28 +28,28 @@ from render.camera import EASINGS, ease, smooth_track
 from render.frame import CameraPose, Topology
 
 __all__ = [
-    "Shot",
-    "OrbitShot",
-    "FlybyShot",
-    "DiveShot",
-    "TopShot",
-    "TrackShot",
-    "DollyShot",
-    "StillShot",
-    "KeyframeShot",
     "SHOTS",
     "TARGETS",
     "CameraConfig",
+    "CameraPath",
+    "DiveShot",
+    "DollyShot",
+    "FlybyShot",
+    "KeyframeShot",
     "Landscape",
+    "OrbitShot",
+    "Shot",
+    "StillShot",
+    "TopShot",
+    "TrackShot",
     "camera_duration",
     "validate_camera",
-    "CameraPath",
 ]
 
 #: what an aimed shot can look at.
 TARGETS = ("center", "minimum", "ball", "point")
 _EASES = tuple(EASINGS)
-_FOV = dict(min=1.0, max=170.0, exclusive_min=True, exclusive_max=True)
+_FOV = {"min": 1.0, "max": 170.0, "exclusive_min": True, "exclusive_max": True}
 
 
 def _pairs(values: tuple, size: int, field: str) -> None:
@@ -65,7 +65,9 @@ class Shot:
     """What every shot has: a duration, a field of view and an easing of its motion."""
 
     duration: float = option(8.0, "Length of the shot in seconds.", min=0.0, exclusive_min=True)
-    fov: float | None = option(None, "Vertical field of view in degrees (null: camera.fov).", **_FOV)
+    fov: float | None = option(
+        None, "Vertical field of view in degrees (null: camera.fov).", **_FOV
+    )
     ease: str | None = option(None, "Easing of the motion (null: camera.ease).", choices=_EASES)
 
     def check(self) -> None:
@@ -76,7 +78,9 @@ class Shot:
 class AimedShot(Shot):
     """A shot looking at a target (see the module notes on targets)."""
 
-    target: str = option("center", "What the camera looks at: center, minimum, ball or point.", choices=TARGETS)
+    target: str = option(
+        "center", "What the camera looks at: center, minimum, ball or point.", choices=TARGETS
+    )
     target_point: tuple[float, ...] | None = option(
         None, "With target: point, [a, b] on the surface or [a, b, h] in world units."
     )
@@ -84,16 +88,25 @@ class AimedShot(Shot):
     def check(self) -> None:
         if self.target == "point":
             if self.target_point is None or len(self.target_point) not in (2, 3):
-                raise ValueError("target_point: target 'point' needs target_point: [a, b] or [a, b, h]")
+                raise ValueError(
+                    "target_point: target 'point' needs target_point: [a, b] or [a, b, h]"
+                )
         elif self.target_point is not None:
-            raise ValueError(f"target_point: given, but target is {self.target!r}; set target: point")
+            raise ValueError(
+                f"target_point: given, but target is {self.target!r}; set target: point"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
 class OrbitShot(AimedShot):
     """Circle the target at a fixed elevation."""
 
-    radius: float | None = option(None, "Distance from the target (null: frame the whole surface).", min=0.0, exclusive_min=True)
+    radius: float | None = option(
+        None,
+        "Distance from the target (null: frame the whole surface).",
+        min=0.0,
+        exclusive_min=True,
+    )
     elevation: float = option(30.0, "Height angle above the horizon, degrees.", min=-89.0, max=90.0)
     turns: float = option(0.5, "Turns around the target during the shot (negative: clockwise).")
     start_angle: float = option(-90.0, "Azimuth of the camera at the start, degrees from +a.")
@@ -103,10 +116,21 @@ class OrbitShot(AimedShot):
 class FlybyShot(Shot):
     """Fly low over the terrain through waypoints, never through the surface."""
 
-    waypoints: tuple[float, ...] = option((), "Flat [a0, b0, a1, b1, ...] path over the plane (empty: a diagonal S).")
-    clearance: float | None = option(None, "Height kept above the surface of each frame (null: 6% of the plane).", min=0.0)
-    look_ahead: float = option(1.0, "Look at where the flight will be this many seconds later.", min=0.0, exclusive_min=True)
-    look_down: float = option(12.0, "Extra downward tilt of the view, degrees.", min=-60.0, max=80.0)
+    waypoints: tuple[float, ...] = option(
+        (), "Flat [a0, b0, a1, b1, ...] path over the plane (empty: a diagonal S)."
+    )
+    clearance: float | None = option(
+        None, "Height kept above the surface of each frame (null: 6% of the plane).", min=0.0
+    )
+    look_ahead: float = option(
+        1.0,
+        "Look at where the flight will be this many seconds later.",
+        min=0.0,
+        exclusive_min=True,
+    )
+    look_down: float = option(
+        12.0, "Extra downward tilt of the view, degrees.", min=-60.0, max=80.0
+    )
 
     def check(self) -> None:
         _pairs(self.waypoints, 2, "waypoints")
@@ -119,16 +143,30 @@ class DiveShot(Shot):
     """From above the landscape's edge down through the surface to below the minimum, looking up."""
 
     angle: float = option(-120.0, "Azimuth of the edge the dive starts from, degrees from +a.")
-    start_height: float | None = option(None, "Start height above the surface's top (null: 35% of the plane).", min=0.0)
-    depth: float | None = option(None, "End depth below the minimum (null: 12% of the plane).", min=0.0, exclusive_min=True)
-    end_offset: float | None = option(None, "End distance from below the minimum, sideways (null: 20% of the plane).", min=0.0, exclusive_min=True)
+    start_height: float | None = option(
+        None, "Start height above the surface's top (null: 35% of the plane).", min=0.0
+    )
+    depth: float | None = option(
+        None, "End depth below the minimum (null: 12% of the plane).", min=0.0, exclusive_min=True
+    )
+    end_offset: float | None = option(
+        None,
+        "End distance from below the minimum, sideways (null: 20% of the plane).",
+        min=0.0,
+        exclusive_min=True,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class TopShot(AimedShot):
     """Straight down from above, a map view; optionally turning about the vertical."""
 
-    height: float | None = option(None, "Height above the target (null: fit the plane with margin).", min=0.0, exclusive_min=True)
+    height: float | None = option(
+        None,
+        "Height above the target (null: fit the plane with margin).",
+        min=0.0,
+        exclusive_min=True,
+    )
     margin: float = option(1.1, "With height null: how much more than the plane to show.", min=0.1)
     heading: float = option(90.0, "Where the top of the image points, degrees from +a (90: +b).")
     turns: float = option(0.0, "Turns of the view about the vertical during the shot.")
@@ -138,7 +176,9 @@ class TopShot(AimedShot):
 class TrackShot(Shot):
     """Follow the ball (the minimizer; the minimum when there is none) from a set offset."""
 
-    distance: float | None = option(None, "Distance from the ball (null: 60% of the plane).", min=0.0, exclusive_min=True)
+    distance: float | None = option(
+        None, "Distance from the ball (null: 60% of the plane).", min=0.0, exclusive_min=True
+    )
     elevation: float = option(35.0, "Height angle above the horizon, degrees.", min=-89.0, max=90.0)
     azimuth: float = option(-90.0, "Direction from the ball to the camera, degrees from +a.")
     turns: float = option(0.0, "Turns around the ball during the shot.")
@@ -148,8 +188,12 @@ class TrackShot(Shot):
 class DollyShot(AimedShot):
     """Push in (or pull out) along a fixed direction toward the target."""
 
-    start_distance: float | None = option(None, "Distance at the start (null: 1.3 x framing distance).", min=0.0, exclusive_min=True)
-    end_distance: float | None = option(None, "Distance at the end (null: 0.45 x framing distance).", min=0.0, exclusive_min=True)
+    start_distance: float | None = option(
+        None, "Distance at the start (null: 1.3 x framing distance).", min=0.0, exclusive_min=True
+    )
+    end_distance: float | None = option(
+        None, "Distance at the end (null: 0.45 x framing distance).", min=0.0, exclusive_min=True
+    )
     elevation: float = option(30.0, "Height angle above the horizon, degrees.", min=-89.0, max=90.0)
     azimuth: float = option(-90.0, "Direction from the target to the camera, degrees from +a.")
 
@@ -158,15 +202,17 @@ class DollyShot(AimedShot):
 class StillShot(AimedShot):
     """A fixed camera (the target may still move)."""
 
-    position: tuple[float, ...] | None = option(None, "Camera [x, y, z] in world units (null: a three-quarter view).")
+    position: tuple[float, ...] | None = option(
+        None, "Camera [x, y, z] in world units (null: a three-quarter view)."
+    )
 
     def check(self) -> None:
         super().check()
         if self.position is not None and len(self.position) != 3:
             raise ValueError(f"position: needs 3 numbers [x, y, z], got {len(self.position)}")
-        if self.position is not None and self.target == "point" and len(self.target_point) == 3:
-            if np.allclose(self.position, self.target_point):
-                raise ValueError("position: equals target_point; the camera would look at itself")
+        fixed = self.target == "point" and len(self.target_point) == 3
+        if self.position is not None and fixed and np.allclose(self.position, self.target_point):
+            raise ValueError("position: equals target_point; the camera would look at itself")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,15 +225,31 @@ class KeyframeShot(AimedShot):
     which switch positions from Catmull–Rom with even speed to Hermite in time).
     """
 
-    times: tuple[float, ...] = option((0.0, 8.0), "Key times, seconds from the shot start, increasing.")
-    positions: tuple[float, ...] = option((-2.0, -3.0, 1.5, 2.0, -3.0, 1.5), "Camera x y z per key, flat.")
+    times: tuple[float, ...] = option(
+        (0.0, 8.0), "Key times, seconds from the shot start, increasing."
+    )
+    positions: tuple[float, ...] = option(
+        (-2.0, -3.0, 1.5, 2.0, -3.0, 1.5), "Camera x y z per key, flat."
+    )
     targets: tuple[float, ...] = option((), "Look-at x y z per key, flat (empty: use target).")
     fovs: tuple[float, ...] = option((), "Field of view per key, degrees (empty: the shot's fov).")
     rolls: tuple[float, ...] = option((), "Roll per key, degrees counter-clockwise (empty: level).")
-    tangents: tuple[float, ...] = option((), "Velocity x y z per key (units/s), flat (empty: Catmull-Rom).")
-    ease: str | None = option("linear", "Easing of time within each segment between keys.", choices=_EASES)
-    timing: str = option("keys", "keys: pass key i at times[i]; even: constant speed from first to last time.", choices=("keys", "even"))
-    orient: str = option("target", "target: look at the interpolated targets; spline: rotations splined between keys.", choices=("target", "spline"))
+    tangents: tuple[float, ...] = option(
+        (), "Velocity x y z per key (units/s), flat (empty: Catmull-Rom)."
+    )
+    ease: str | None = option(
+        "linear", "Easing of time within each segment between keys.", choices=_EASES
+    )
+    timing: str = option(
+        "keys",
+        "keys: pass key i at times[i]; even: constant speed from first to last time.",
+        choices=("keys", "even"),
+    )
+    orient: str = option(
+        "target",
+        "target: look at the interpolated targets; spline: rotations splined between keys.",
+        choices=("target", "spline"),
+    )
 
     def check(self) -> None:
         super().check()
@@ -198,12 +260,22 @@ class KeyframeShot(AimedShot):
             raise ValueError(f"times: must increase strictly, got {list(self.times)}")
         if self.times[0] < 0 or self.times[-1] > self.duration + 1e-9:
             raise ValueError(f"times: must lie within [0, duration={self.duration:g}]")
-        for name, size, optional in (("positions", 3, False), ("targets", 3, True), ("fovs", 1, True), ("rolls", 1, True), ("tangents", 3, True)):
+        for name, size, optional in (
+            ("positions", 3, False),
+            ("targets", 3, True),
+            ("fovs", 1, True),
+            ("rolls", 1, True),
+            ("tangents", 3, True),
+        ):
             got = len(getattr(self, name))
             if not (got == size * n or (optional and got == 0)):
-                raise ValueError(f"{name}: {got} numbers for {n} keys; expected {size * n}{' or none' if optional else ''}")
+                raise ValueError(
+                    f"{name}: {got} numbers for {n} keys; expected {size * n}{' or none' if optional else ''}"
+                )
         if self.fovs and not all(1.0 < f < 170.0 for f in self.fovs):
-            raise ValueError(f"fovs: every field of view must lie in (1, 170), got {list(self.fovs)}")
+            raise ValueError(
+                f"fovs: every field of view must lie in (1, 170), got {list(self.fovs)}"
+            )
         if self.targets:
             p = np.reshape(self.positions, (n, 3))
             t = np.reshape(self.targets, (n, 3))
@@ -229,15 +301,23 @@ SHOTS: dict[str, type] = {
 class CameraConfig:
     """Where the camera flies: shots played in order, with film-wide defaults."""
 
-    shots: tuple[Shot, ...] = option((OrbitShot(),), "Shots in order; cuts between them unless transition > 0.", registry=SHOTS)
+    shots: tuple[Shot, ...] = option(
+        (OrbitShot(),), "Shots in order; cuts between them unless transition > 0.", registry=SHOTS
+    )
     fov: float = option(35.0, "Default vertical field of view, degrees.", **_FOV)
     ease: str = option("smoothstep", "Default easing of each shot's motion.", choices=_EASES)
     min_clearance: float | None = option(
-        None, "Every shot but dive keeps this height above the surface (null: 1.5% of the plane).", min=0.0
+        None,
+        "Every shot but dive keeps this height above the surface (null: 1.5% of the plane).",
+        min=0.0,
     )
-    target_smoothing: float = option(0.5, "Low-pass time constant for moving targets, seconds.", min=0.0)
+    target_smoothing: float = option(
+        0.5, "Low-pass time constant for moving targets, seconds.", min=0.0
+    )
     transition: float = option(
-        0.0, "Seconds over which each shot eases out of the previous shot's last pose (0: cut).", min=0.0
+        0.0,
+        "Seconds over which each shot eases out of the previous shot's last pose (0: cut).",
+        min=0.0,
     )
 
 
@@ -276,9 +356,13 @@ def _check_rules(obj: object, path: str) -> None:
                 raise ValueError(f"{key}: must be finite, got {value}")
             lo, hi = rule.minimum, rule.maximum
             if lo is not None and (value <= lo if rule.exclusive_minimum else value < lo):
-                raise ValueError(f"{key}: must be {'>' if rule.exclusive_minimum else '>='} {lo:g}, got {value:g}")
+                raise ValueError(
+                    f"{key}: must be {'>' if rule.exclusive_minimum else '>='} {lo:g}, got {value:g}"
+                )
             if hi is not None and (value >= hi if rule.exclusive_maximum else value > hi):
-                raise ValueError(f"{key}: must be {'<' if rule.exclusive_maximum else '<='} {hi:g}, got {value:g}")
+                raise ValueError(
+                    f"{key}: must be {'<' if rule.exclusive_maximum else '<='} {hi:g}, got {value:g}"
+                )
 
 
 def validate_camera(cfg: CameraConfig) -> None:
@@ -293,7 +377,9 @@ def validate_camera(cfg: CameraConfig) -> None:
     tags = {cls: tag for tag, cls in SHOTS.items()}
     for i, shot in enumerate(cfg.shots):
         if type(shot) not in tags:
-            raise ValueError(f"camera.shots[{i}]: {type(shot).__name__} is not one of {', '.join(SHOTS)}")
+            raise ValueError(
+                f"camera.shots[{i}]: {type(shot).__name__} is not one of {', '.join(SHOTS)}"
+            )
         path = f"camera.shots[{i}].{tags[type(shot)]}"
         _check_rules(shot, path)
         try:
@@ -302,13 +388,18 @@ def validate_camera(cfg: CameraConfig) -> None:
             raise ValueError(f"{path}.{exc}") from None
 
 
-
 # ---------------------------------------------------------------------------- presets
 
 #: automatic sizes, as fractions of the plane size (Bounds.size) unless said otherwise.
 AUTO_FIT_MARGIN = 1.0  # framing distance: the bounds' sphere fills the vertical fov
 FLYBY_CLEARANCE = 0.06
-FLYBY_PATH = ((-0.45, -0.3), (-0.225, -0.27), (0.0, 0.0), (0.225, 0.27), (0.45, 0.3))  # gentle S across the plane
+FLYBY_PATH = (
+    (-0.45, -0.3),
+    (-0.225, -0.27),
+    (0.0, 0.0),
+    (0.225, 0.27),
+    (0.45, 0.3),
+)  # gentle S across the plane
 MIN_CLEARANCE = 0.015
 DIVE_START_HEIGHT, DIVE_DEPTH, DIVE_END_OFFSET = 0.35, 0.12, 0.2
 DIVE_MID = (0.2, 0.2)  # above the minimum on the way down: (sideways, up)
@@ -350,7 +441,9 @@ def _inward(azimuth_deg: np.ndarray) -> np.ndarray:
 class _Context:
     """What a preset may read: the bounds, smoothed landmark tracks and terrain heights."""
 
-    def __init__(self, cfg: CameraConfig, landscape: Landscape, start: float, local: np.ndarray) -> None:
+    def __init__(
+        self, cfg: CameraConfig, landscape: Landscape, start: float, local: np.ndarray
+    ) -> None:
         self.cfg, self.landscape, self.start, self.local = cfg, landscape, start, local
         b = landscape.topology.bounds
         self.lo, self.hi = np.asarray(b.lo, float), np.asarray(b.hi, float)
@@ -439,7 +532,9 @@ def _top(shot: TopShot, ctx: _Context):
     def sample(t):
         target = aim(t)
         height = shot.height or (fit + ctx.hi[2] - target[:, 2])
-        eye = target + np.column_stack([np.zeros((target.shape[0], 2)), np.broadcast_to(height, target.shape[:1])])
+        eye = target + np.column_stack(
+            [np.zeros((target.shape[0], 2)), np.broadcast_to(height, target.shape[:1])]
+        )
         heading = np.radians(shot.heading + 360.0 * shot.turns * _progress(shot, ctx.cfg, t))
         hint = np.column_stack([np.cos(heading), np.sin(heading)])
         return _Samples(eye, target, np.full(target.shape[0], fov), np.zeros(target.shape[0]), hint)
@@ -473,7 +568,13 @@ def _dolly(shot: DollyShot, ctx: _Context):
         d = d0 + (d1 - d0) * _progress(shot, ctx.cfg, t)
         target = aim(t)
         eye = target + d[:, None] * direction
-        return _Samples(eye, target, np.full(d.size, fov), np.zeros(d.size), np.repeat(_inward(shot.azimuth), d.size, axis=0))
+        return _Samples(
+            eye,
+            target,
+            np.full(d.size, fov),
+            np.zeros(d.size),
+            np.repeat(_inward(shot.azimuth), d.size, axis=0),
+        )
 
     return sample
 
@@ -490,7 +591,13 @@ def _still(shot: StillShot, ctx: _Context):
     def sample(t):
         target = aim(t)
         m = target.shape[0]
-        return _Samples(np.repeat(eye0[None], m, axis=0), target, np.full(m, fov), np.zeros(m), np.repeat(hint, m, axis=0))
+        return _Samples(
+            np.repeat(eye0[None], m, axis=0),
+            target,
+            np.full(m, fov),
+            np.zeros(m),
+            np.repeat(hint, m, axis=0),
+        )
 
     return sample
 
@@ -504,7 +611,9 @@ def _flyby(shot: FlybyShot, ctx: _Context):
     else:
         way = ctx.center[:2] + ctx.size * np.asarray(FLYBY_PATH)
     D = shot.duration
-    path = SplineTrack(np.linspace(0.0, D, len(way)), way, ease=shot.ease or ctx.cfg.ease, timing="even")
+    path = SplineTrack(
+        np.linspace(0.0, D, len(way)), way, ease=shot.ease or ctx.cfg.ease, timing="even"
+    )
     clearance = shot.clearance if shot.clearance is not None else FLYBY_CLEARANCE * ctx.size
     # terrain following: the height needed at each sample, against that sample's surface,
     # lifted to a smooth curve that stays above it
@@ -533,7 +642,9 @@ def _flyby(shot: FlybyShot, ctx: _Context):
         still = horiz < 1e-6 * ctx.size
         if np.any(still):
             heading = way[-1] - way[0]
-            target[still, :2] = eye[still, :2] + 0.1 * ctx.size * heading / max(np.linalg.norm(heading), 1e-12)
+            target[still, :2] = eye[still, :2] + 0.1 * ctx.size * heading / max(
+                np.linalg.norm(heading), 1e-12
+            )
             horiz[still] = 0.1 * ctx.size
         target[:, 2] = eye[:, 2] - tan_down * horiz
         m = t.size
@@ -552,7 +663,11 @@ def _dive(shot: DiveShot, ctx: _Context):
     m0 = minimum(0.0)[0]
     start = np.empty(3)
     start[:2] = ctx.center[:2] + 0.5 * ctx.size * out - m0[:2]
-    start[2] = ctx.hi[2] + (shot.start_height if shot.start_height is not None else DIVE_START_HEIGHT * ctx.size) - m0[2]
+    start[2] = (
+        ctx.hi[2]
+        + (shot.start_height if shot.start_height is not None else DIVE_START_HEIGHT * ctx.size)
+        - m0[2]
+    )
     mid = np.array([*(DIVE_MID[0] * ctx.size * out), DIVE_MID[1] * ctx.size])
     side = shot.end_offset or DIVE_END_OFFSET * ctx.size
     depth = shot.depth or DIVE_DEPTH * ctx.size
@@ -567,7 +682,13 @@ def _dive(shot: DiveShot, ctx: _Context):
         t = np.atleast_1d(np.asarray(t, dtype=np.float64))
         target = minimum(t)
         m = t.size
-        return _Samples(target + offset(D * ease(name, t / D)), target, np.full(m, fov), np.zeros(m), np.repeat(hint[None], m, axis=0))
+        return _Samples(
+            target + offset(D * ease(name, t / D)),
+            target,
+            np.full(m, fov),
+            np.zeros(m),
+            np.repeat(hint[None], m, axis=0),
+        )
 
     return sample
 
@@ -612,7 +733,9 @@ def _keyframes(shot: KeyframeShot, ctx: _Context):
         if orient is None:
             return _Samples(eye, target_track(t), fovs(t), rolls(t), np.full((m, 2), np.nan))
         forward, up = orient(t)
-        return _Samples(eye, eye + dist(t)[:, None] * forward, fovs(t), rolls(t), np.full((m, 2), np.nan), up)
+        return _Samples(
+            eye, eye + dist(t)[:, None] * forward, fovs(t), rolls(t), np.full((m, 2), np.nan), up
+        )
 
     return sample
 
@@ -671,7 +794,12 @@ class CameraPath:
         for shot, start, end in zip(cfg.shots, self.starts, self.ends):
             local = self._sample_times(start, end)
             ctx = _Context(cfg, landscape, float(start), local)
-            info = {"sampler": _BUILDERS[type(shot)](shot, ctx), "lift": None, "local": local, "from": None}
+            info = {
+                "sampler": _BUILDERS[type(shot)](shot, ctx),
+                "lift": None,
+                "local": local,
+                "from": None,
+            }
             if cfg.transition > 0 and previous is not None:
                 info["from"], info["blend"] = previous, min(cfg.transition, shot.duration)
             self._shots.append(info)
@@ -679,26 +807,40 @@ class CameraPath:
             lift = None
             if not isinstance(shot, DiveShot):
                 # beside the grid there is no surface to keep clear of
-                ceiling = np.array([
-                    cell_max_height(x0, y0, z, e[None, :2])[0]
-                    if x0[0] <= e[0] <= x0[-1] and y0[0] <= e[1] <= y0[-1] else -np.inf
-                    for (x0, y0, z), e in zip(ctx.coarse(), s.eye)
-                ])
+                ceiling = np.array(
+                    [
+                        cell_max_height(x0, y0, z, e[None, :2])[0]
+                        if x0[0] <= e[0] <= x0[-1] and y0[0] <= e[1] <= y0[-1]
+                        else -np.inf
+                        for (x0, y0, z), e in zip(ctx.coarse(), s.eye)
+                    ]
+                )
                 need = np.maximum(ceiling + clearance - s.eye[:, 2], 0.0)
                 if np.any(need > 0):
                     dt = (end - start) / max(local.size - 1, 1)
                     lift = PchipInterpolator(local, upper_envelope(need, LIFT_SIGMA_S / dt))
                     s.eye[:, 2] += lift(local)
             forward = s.target - s.eye
-            forwards.append(forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-300))
+            forwards.append(
+                forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-300)
+            )
             times.append(start + local)
             hints.append(s.hint)
             cut = np.zeros(local.size, dtype=bool)
             cut[0] = info["from"] is None
             cuts.append(cut)
             info["lift"] = lift
-            previous = {"eye": s.eye[-1].copy(), "target": s.target[-1].copy(), "fov": float(s.fov[-1])}
-        heading = continuous_headings(np.concatenate(forwards), np.concatenate(times), np.concatenate(hints), np.concatenate(cuts))
+            previous = {
+                "eye": s.eye[-1].copy(),
+                "target": s.target[-1].copy(),
+                "fov": float(s.fov[-1]),
+            }
+        heading = continuous_headings(
+            np.concatenate(forwards),
+            np.concatenate(times),
+            np.concatenate(hints),
+            np.concatenate(cuts),
+        )
         split = np.cumsum([f.shape[0] for f in forwards])[:-1]
         for info, h in zip(self._shots, np.split(heading, split)):
             info["angle"] = np.unwrap(np.arctan2(h[:, 1], h[:, 0]))
@@ -733,7 +875,10 @@ class CameraPath:
     def spans(self) -> list[tuple[str, float, float]]:
         """``(tag, start, end)`` of every shot in film seconds, e.g. to label contact sheets."""
         tags = {cls: tag for tag, cls in SHOTS.items()}
-        return [(tags[type(s)], float(a), float(b)) for s, a, b in zip(self.cfg.shots, self.starts, self.ends)]
+        return [
+            (tags[type(s)], float(a), float(b))
+            for s, a, b in zip(self.cfg.shots, self.starts, self.ends)
+        ]
 
     @property
     def duration(self) -> float:
@@ -768,9 +913,13 @@ class CameraPath:
             up = s.up[0]
         else:
             angle = np.interp(local, info["local"], info["angle"])
-            up = up_vectors(forward[None], np.array([[np.cos(angle), np.sin(angle)]]), s.roll[:1])[0]
+            up = up_vectors(forward[None], np.array([[np.cos(angle), np.sin(angle)]]), s.roll[:1])[
+                0
+            ]
         x0, y0, z = self.landscape.coarse_at(float(np.clip(time, 0.0, self.duration)))
-        near, far = clip_planes(eye, self.lo, self.hi, np.asarray(x0), np.asarray(y0), np.asarray(z))
+        near, far = clip_planes(
+            eye, self.lo, self.hi, np.asarray(x0), np.asarray(y0), np.asarray(z)
+        )
         far = max(far, dist * 1.01 + near)
         return CameraPose(
             eye=tuple(map(float, eye)),

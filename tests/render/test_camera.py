@@ -169,7 +169,9 @@ def test_bilinear_height_is_exact_on_planes_and_cell_max_is_above():
     z = 0.5 * X - 0.25 * Y + 1.0
     rng = np.random.default_rng(0)
     xy = rng.uniform([-1, -2], [1, 2], size=(200, 2))
-    np.testing.assert_allclose(bilinear_height(x0, y0, z, xy), 0.5 * xy[:, 0] - 0.25 * xy[:, 1] + 1.0, atol=1e-12)
+    np.testing.assert_allclose(
+        bilinear_height(x0, y0, z, xy), 0.5 * xy[:, 0] - 0.25 * xy[:, 1] + 1.0, atol=1e-12
+    )
     bowl = X**2 + Y**2
     assert np.all(cell_max_height(x0, y0, bowl, xy) >= bilinear_height(x0, y0, bowl, xy) - 1e-12)
 
@@ -187,7 +189,9 @@ def test_smooth_track_keeps_still_targets_and_damps_jitter():
     still = np.tile([[0.3, -0.2, 0.1]], (t.size, 1))
     np.testing.assert_allclose(smooth_track(t, still, 0.5), still, atol=1e-12)
     jitter = still + 0.05 * np.random.default_rng(2).standard_normal(still.shape)
-    assert np.std(np.diff(smooth_track(t, jitter, 0.5), axis=0)) < 0.2 * np.std(np.diff(jitter, axis=0))
+    assert np.std(np.diff(smooth_track(t, jitter, 0.5), axis=0)) < 0.2 * np.std(
+        np.diff(jitter, axis=0)
+    )
 
 
 def test_clip_planes_cover_the_bounds_and_never_cut_the_surface():

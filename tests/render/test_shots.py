@@ -69,7 +69,7 @@ def _film(*shots, **camera) -> tuple[CameraPath, Bowl, list[CameraPose], np.ndar
     cfg = CameraConfig(shots=tuple(shots), **camera)
     bowl = Bowl(camera_duration(cfg))
     path = CameraPath(cfg, bowl, FPS)
-    times = np.arange(int(round(camera_duration(cfg) * FPS)) + 1) / FPS
+    times = np.arange(round(camera_duration(cfg) * FPS) + 1) / FPS
     return path, bowl, [path.pose_at(float(t)) for t in times], times
 
 
@@ -82,24 +82,30 @@ def _arrays(poses):
 
 
 def _angles(a: np.ndarray) -> np.ndarray:
-    cos = np.sum(a[1:] * a[:-1], axis=1) / (np.linalg.norm(a[1:], axis=1) * np.linalg.norm(a[:-1], axis=1))
+    cos = np.sum(a[1:] * a[:-1], axis=1) / (
+        np.linalg.norm(a[1:], axis=1) * np.linalg.norm(a[:-1], axis=1)
+    )
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
 def _preset(tag: str):
     if tag == "keyframes":
-        return KeyframeShot(duration=2.0, times=(0.0, 1.0, 2.0), positions=(-2, -2, 1.5, 0, -2.5, 2.5, 2, -2, 1.5))
+        return KeyframeShot(
+            duration=2.0, times=(0.0, 1.0, 2.0), positions=(-2, -2, 1.5, 0, -2.5, 2.5, 2, -2, 1.5)
+        )
     return SHOTS[tag](duration=2.0)
 
 
 @pytest.mark.parametrize("tag", sorted(SHOTS))
 def test_every_preset_gives_finite_sane_poses_for_its_whole_duration(tag):
-    path, _, poses, _ = _film(_preset(tag))
+    _path, _, poses, _ = _film(_preset(tag))
     eye, target, up, forward = _arrays(poses)
     assert len(poses) == int(2.0 * FPS) + 1
     for arr in (eye, target, up):
         assert np.all(np.isfinite(arr))
-    assert np.all(np.abs(np.sum(np.asarray(up) * forward, axis=1)) < 0.999)  # up never along the view
+    assert np.all(
+        np.abs(np.sum(np.asarray(up) * forward, axis=1)) < 0.999
+    )  # up never along the view
     near = np.array([p.near for p in poses])
     far = np.array([p.far for p in poses])
     assert np.all(near > 0) and np.all(far > near)
@@ -115,7 +121,7 @@ def test_shots_play_in_order_and_durations_sum():
         OrbitShot(duration=2.0, radius=3.0, target="minimum"),
         StillShot(duration=1.5, position=(0.0, -4.0, 3.0)),
     )
-    path, bowl, poses, times = _film(*shots)
+    path, _bowl, poses, times = _film(*shots)
     assert camera_duration(path.cfg) == pytest.approx(4.5)
     assert path.duration == pytest.approx(4.5)
     eye, target, _, forward = _arrays(poses)
@@ -132,9 +138,9 @@ def test_shots_play_in_order_and_durations_sum():
 def test_transition_eases_between_shots_instead_of_cutting():
     shots = (OrbitShot(duration=1.0, radius=3.0, turns=0.1), TopShot(duration=2.0))
     _, _, cut, _ = _film(*shots)
-    _, _, eased, times = _film(*shots, transition=1.0)
+    _, _, eased, _times = _film(*shots, transition=1.0)
     k = int(FPS)  # first frame of the second shot
-    jump = lambda poses: np.linalg.norm(np.subtract(poses[k].eye, poses[k - 1].eye))  # noqa: E731
+    jump = lambda poses: np.linalg.norm(np.subtract(poses[k].eye, poses[k - 1].eye))
     assert jump(cut) > 1.0
     # the second shot starts exactly where the orbit ended (azimuth -90 + 36 degrees)
     az, el = np.radians(-54.0), np.radians(30.0)
@@ -144,7 +150,7 @@ def test_transition_eases_between_shots_instead_of_cutting():
     eye, _, up, forward = _arrays(eased)
     steps = np.linalg.norm(np.diff(eye, axis=0), axis=1)
     # ~4 units in 1 s with smootherstep: peak ~7.5 units/s, ~0.31 per frame; a cut is one jump
-    assert np.max(steps[k - 1:]) < 0.4
+    assert np.max(steps[k - 1 :]) < 0.4
     # a fast 1 s swing from 30 degrees down to straight down: quick, but no spike
     turn = _angles(up)
     assert np.max(turn) < 10.0 and np.max(_angles(forward)) < 8.0
@@ -154,20 +160,23 @@ def test_transition_eases_between_shots_instead_of_cutting():
 
 def test_flyby_keeps_its_clearance_over_each_frames_surface():
     clearance = 0.15
-    path, bowl, poses, times = _film(FlybyShot(duration=4.0, clearance=clearance))
+    _path, bowl, poses, times = _film(FlybyShot(duration=4.0, clearance=clearance))
     eye, _, _, forward = _arrays(poses)
     for t, e in zip(times, eye):
         x0, y0, z = bowl.coarse_at(float(t))
         assert e[2] - bilinear_height(x0, y0, z, e[None, :2])[0] >= clearance - 1e-9
     # it does follow the terrain: it is never far above what it needs
-    lows = [e[2] - bilinear_height(*bowl.coarse_at(float(t)), e[None, :2])[0] for t, e in zip(times, eye)]
+    lows = [
+        e[2] - bilinear_height(*bowl.coarse_at(float(t)), e[None, :2])[0]
+        for t, e in zip(times, eye)
+    ]
     assert min(lows) < 3 * clearance
     assert np.max(_angles(forward)) < 5.0  # smooth view along the flight
 
 
 def test_dive_ends_below_the_minimum_looking_up():
-    path, bowl, poses, times = _film(DiveShot(duration=6.0))
-    eye, target, _, forward = _arrays(poses)
+    _path, bowl, poses, times = _film(DiveShot(duration=6.0))
+    eye, _target, _, forward = _arrays(poses)
     minimum = bowl.landmarks_at(float(times[-1]))["minimum"]
     assert eye[-1, 2] < minimum[2]
     assert forward[-1, 2] > 0.0
@@ -177,14 +186,17 @@ def test_dive_ends_below_the_minimum_looking_up():
 
 def test_orientation_is_continuous_through_a_top_view():
     # a spinning top view, and a keyed swing over the zenith of the center
-    path, _, poses, _ = _film(OrbitShot(duration=2.0, elevation=90.0, turns=0.25, ease="linear"))
+    _path, _, poses, _ = _film(OrbitShot(duration=2.0, elevation=90.0, turns=0.25, ease="linear"))
     _, _, up, forward = _arrays(poses)
     assert np.all(forward[:, 2] < -0.999)
     steps = _angles(up)
     assert np.max(steps) < 3.0 and np.sum(steps) == pytest.approx(90.0, abs=1.0)
 
     swing = KeyframeShot(
-        duration=3.0, times=(0.0, 1.5, 3.0), targets=(0, 0, 1) * 3, timing="even",
+        duration=3.0,
+        times=(0.0, 1.5, 3.0),
+        targets=(0, 0, 1) * 3,
+        timing="even",
         positions=(-2.0, 0.3, 3.0, 0.0, 0.0, 4.0, 2.0, -0.3, 3.0),
     )
     _, _, poses, _ = _film(swing)
@@ -200,7 +212,7 @@ def test_top_view_has_image_top_along_heading():
 
 
 def test_track_follows_the_moving_ball_smoothly():
-    path, bowl, poses, times = _film(TrackShot(duration=3.0), target_smoothing=0.3)
+    _path, bowl, poses, times = _film(TrackShot(duration=3.0), target_smoothing=0.3)
     _, target, _, _ = _arrays(poses)
     balls = np.array([bowl.landmarks_at(float(t))["ball"] for t in times])
     assert np.max(np.linalg.norm(target - balls, axis=1)) < 0.05
@@ -211,7 +223,9 @@ def test_track_follows_the_moving_ball_smoothly():
 def test_non_dive_shots_stay_above_the_surface():
     # a low orbit around the minimum would graze the bowl's wall: it is lifted clear
     clear = 0.05
-    path, bowl, poses, times = _film(OrbitShot(duration=3.0, radius=0.8, elevation=2.0, target="minimum"), min_clearance=clear)
+    _path, bowl, poses, times = _film(
+        OrbitShot(duration=3.0, radius=0.8, elevation=2.0, target="minimum"), min_clearance=clear
+    )
     eye, _, _, _ = _arrays(poses)
     for t, e in zip(times, eye):
         x0, y0, z = bowl.coarse_at(float(t))
@@ -227,8 +241,12 @@ def test_non_dive_shots_stay_above_the_surface():
 
 def test_spline_orientation_keyframes_turn_smoothly():
     shot = KeyframeShot(
-        duration=2.0, times=(0.0, 1.0, 2.0), orient="spline", rolls=(0.0, 30.0, 0.0),
-        positions=(0, -3, 1.5, 0, -3, 1.5, 0, -3, 1.5), targets=(-1, 0, 0.5, 0, 0, 0.5, 1, 0, 0.5),
+        duration=2.0,
+        times=(0.0, 1.0, 2.0),
+        orient="spline",
+        rolls=(0.0, 30.0, 0.0),
+        positions=(0, -3, 1.5, 0, -3, 1.5, 0, -3, 1.5),
+        targets=(-1, 0, 0.5, 0, 0, 0.5, 1, 0, 0.5),
     )
     _, _, poses, _ = _film(shot)
     _, _, up, forward = _arrays(poses)
@@ -250,7 +268,9 @@ def test_yaml_shots_build_through_the_scene_loader():
         OrbitShot(duration=10.0, turns=0.5, target="ball"),
         TopShot(duration=2.0),
         DollyShot(duration=3.0, target="point", target_point=(0.2, -0.1)),
-        KeyframeShot(duration=4.0, times=(0.0, 4.0), positions=(0, -3, 1, 3, 0, 1), rolls=(0.0, 10.0)),
+        KeyframeShot(
+            duration=4.0, times=(0.0, 4.0), positions=(0, -3, 1, 3, 0, 1), rolls=(0.0, 10.0)
+        ),
     )
     assert cfg.fov == 40.0
     assert camera_duration(cfg) == 19.0
@@ -269,28 +289,56 @@ def test_poses_over_the_real_mesh_stage_surface():
 
     a = b = np.linspace(-1.0, 1.0, 17)
     A, B = np.meshgrid(a, b)
-    loss = np.stack([0.05 + (1 + 0.3 * s) * ((A - 0.05 * s) ** 2 + (B + 0.04 * s) ** 2) for s in range(4)])
-    seq = SurfaceSequence(a=a, b=b, loss=loss, epochs=np.arange(4.0), steps=np.arange(4), labels=list("abcd"),
-                          ball=np.array([[0.05 * s, -0.04 * s] for s in range(4)]))
-    cfg = CameraConfig(shots=(FlybyShot(duration=1.5, clearance=0.05), DiveShot(duration=1.5), TrackShot(duration=1.0)))
+    loss = np.stack(
+        [0.05 + (1 + 0.3 * s) * ((A - 0.05 * s) ** 2 + (B + 0.04 * s) ** 2) for s in range(4)]
+    )
+    seq = SurfaceSequence(
+        a=a,
+        b=b,
+        loss=loss,
+        epochs=np.arange(4.0),
+        steps=np.arange(4),
+        labels=list("abcd"),
+        ball=np.array([[0.05 * s, -0.04 * s] for s in range(4)]),
+    )
+    cfg = CameraConfig(
+        shots=(
+            FlybyShot(duration=1.5, clearance=0.05),
+            DiveShot(duration=1.5),
+            TrackShot(duration=1.0),
+        )
+    )
     surface = FilmSurface(seq, MeshConfig(resolution=32), camera_duration(cfg), FPS)
     path = CameraPath(cfg, surface, FPS)
     for i in range(surface.n_frames + 1):
         t = i / FPS
         pose = path.pose_at(t)
-        assert np.all(np.isfinite(pose.eye)) and np.all(np.isfinite(pose.up)) and 0 < pose.near < pose.far
+        assert (
+            np.all(np.isfinite(pose.eye))
+            and np.all(np.isfinite(pose.up))
+            and 0 < pose.near < pose.far
+        )
         if t < 1.5:
             x0, y0, z = surface.coarse_at(t)
-            assert pose.eye[2] - bilinear_height(x0, y0, z, np.array([pose.eye[:2]]))[0] >= 0.05 - 1e-6
+            assert (
+                pose.eye[2] - bilinear_height(x0, y0, z, np.array([pose.eye[:2]]))[0] >= 0.05 - 1e-6
+            )
     end = path.pose_at(3.0 - 1e-6)  # the dive's last instant (3.0 starts the track shot)
-    assert end.eye[2] < surface.landmarks_at(3.0 - 1e-6)["minimum"][2] and end.target[2] > end.eye[2]
+    assert (
+        end.eye[2] < surface.landmarks_at(3.0 - 1e-6)["minimum"][2] and end.target[2] > end.eye[2]
+    )
 
 
 @pytest.mark.parametrize(
     "shot, key",
     [
         (KeyframeShot(times=(0.0, 2.0, 1.0), positions=(0, 0, 1) * 3), "times"),
-        (KeyframeShot(times=(0.0, 1.0), positions=(0, 0, 1, 1, 1, 1), targets=(0, 0, 1, 0, 0, 0)), "targets"),
+        (
+            KeyframeShot(
+                times=(0.0, 1.0), positions=(0, 0, 1, 1, 1, 1), targets=(0, 0, 1, 0, 0, 0)
+            ),
+            "targets",
+        ),
         (KeyframeShot(times=(0.0, 1.0), positions=(0, 0, 1, 1, 1)), "positions"),
         (KeyframeShot(times=(0.0, 1.0), positions=(0, 0, 1, 1, 1, 1), fovs=(30.0,)), "fovs"),
         (KeyframeShot(times=(0.0, 1.0), positions=(0, 0, 1, 1, 1, 1), fovs=(30.0, 175.0)), "fovs"),
@@ -301,7 +349,10 @@ def test_poses_over_the_real_mesh_stage_surface():
         (OrbitShot(duration=0.0), "duration"),
         (OrbitShot(target="point"), "target_point"),
         (OrbitShot(target="ball", target_point=(0.0, 0.0)), "target_point"),
-        (StillShot(position=(0.0, 0.0, 1.0), target="point", target_point=(0.0, 0.0, 1.0)), "position"),
+        (
+            StillShot(position=(0.0, 0.0, 1.0), target="point", target_point=(0.0, 0.0, 1.0)),
+            "position",
+        ),
         (OrbitShot(ease="bounce"), "ease"),
     ],
 )
