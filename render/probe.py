@@ -55,6 +55,8 @@ class VideoInfo:
     codec: str
     #: codec profile as ffmpeg names it (``High``, ``Main 10``, ``HQ``, ``4444``) or ``""``.
     codec_profile: str
+    #: container tag (``avc1``, ``hvc1``, ``apch``) or ``""``.
+    codec_tag: str
     pix_fmt: str
     width: int
     height: int
@@ -110,6 +112,7 @@ def _parse_video_stream(rest: str) -> dict:
     codec = head[0]
     prof = re.match(r"\w+ \(([^)]*)\)", parts[0])
     codec_profile = prof.group(1) if prof and "/" not in prof.group(1) else ""
+    fourcc = re.search(r"\((\w{4}) / 0x[0-9A-Fa-f]+\)", parts[0])
     pix = re.match(r"(\w+)(?:\((.*)\))?", parts[1])
     pix_fmt = pix.group(1)
     rng = space = prim = trc = None
@@ -128,6 +131,7 @@ def _parse_video_stream(rest: str) -> dict:
     return {
         "codec": codec,
         "codec_profile": codec_profile,
+        "codec_tag": fourcc.group(1) if fourcc else "",
         "pix_fmt": pix_fmt,
         "width": int(size.group(1)),
         "height": int(size.group(2)),
@@ -203,7 +207,7 @@ def probe(path: str | Path) -> VideoInfo:
     )
     if video is None:
         if audio is not None:  # an audio-only file: still useful (its duration)
-            return VideoInfo("", "", "", 0, 0, 0, Fraction(0), seconds, None, None, None, None,
+            return VideoInfo("", "", "", "", 0, 0, 0, Fraction(0), seconds, None, None, None, None,
                              True, audio.group("codec"), int(audio.group("rate")))
         raise ValueError(f"{path}: no video stream ({text.strip().splitlines()[-1]})")
     v = _parse_video_stream(video.group("rest"))
@@ -217,6 +221,7 @@ def probe(path: str | Path) -> VideoInfo:
     return VideoInfo(
         codec=v["codec"],
         codec_profile=v["codec_profile"],
+        codec_tag=v["codec_tag"],
         pix_fmt=v["pix_fmt"],
         width=v["width"],
         height=v["height"],

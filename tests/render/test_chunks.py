@@ -135,6 +135,7 @@ def test_other_codecs_join_without_reencoding(tmp_path, profile):
     assert info.frames == N
     assert info.fps.numerator == 24000 and info.fps.denominator == 1001
     assert info.codec == {"master": "hevc", "edit": "prores"}[profile]
+    assert info.codec_tag == {"master": "hvc1", "edit": "apch"}[profile]  # Apple players need hvc1
     assert info.color_transfer == "bt709"
 
 

@@ -51,6 +51,7 @@ def test_parse_stream_line_colour_tags():
         "[SAR 1:1 DAR 16:9], 262 kb/s, 30 fps, 30 tbr, 15360 tbn (default)"
     )
     assert (one["codec"], one["codec_profile"], one["pix_fmt"]) == ("h264", "High", "yuv420p")
+    assert one["codec_tag"] == "avc1"
     assert (one["width"], one["height"]) == (320, 180)
     assert (one["color_range"], one["color_space"], one["color_primaries"], one["color_transfer"]) == (
         "tv", "bt709", "bt709", "bt709")
