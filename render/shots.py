@@ -391,7 +391,7 @@ def validate_camera(cfg: CameraConfig) -> None:
 # ---------------------------------------------------------------------------- presets
 
 #: automatic sizes, as fractions of the plane size (Bounds.size) unless said otherwise.
-AUTO_FIT_MARGIN = 1.0  # framing distance: the bounds' sphere fills the vertical fov
+AUTO_FIT_MARGIN = 0.7  # framing distance: 0.7 x where the bounds' sphere fills the vertical fov
 FLYBY_CLEARANCE = 0.06
 FLYBY_PATH = (
     (-0.45, -0.3),
