@@ -39,11 +39,13 @@ from render.encode import (
     EncodeSpec,
     VideoWriter,
     audio_args,
+    encode_spec,
     partial_path,
     publish,
     remove,
     run_ffmpeg,
 )
+from render.output import OutputConfig
 from render.probe import FRAME_GLOB, count_frames
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "join_segments",
     "render_chunked",
     "make_executor",
+    "render_film",
 ]
 
 RenderRange = Callable[[int, int], Iterator[np.ndarray]]
@@ -282,3 +285,32 @@ def make_executor(workers: int) -> concurrent.futures.Executor | None:
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn")
     )
+
+
+def render_film(
+    cfg: OutputConfig,
+    path: str | Path,
+    n_frames: int,
+    render_range: RenderRange,
+    work_dir: str | Path,
+    *,
+    alpha: bool = False,
+    preview: bool = False,
+    progress: bool = True,
+) -> Path:
+    """What the pipeline calls: the ``output:`` config, frames, a work folder -> a film.
+
+    Builds the :class:`~render.encode.EncodeSpec`, cuts the film into
+    ``cfg.chunk_seconds`` chunks, renders them in this process (``workers: 1``) or a
+    spawn pool of ``cfg.workers`` processes, and joins them into ``path``. Frames from
+    ``render_range`` must have the size ``encode_spec(cfg, path, preview=preview).size``.
+    """
+    spec = encode_spec(cfg, path, alpha=alpha, preview=preview)
+    executor = make_executor(cfg.workers)
+    try:
+        return render_chunked(spec, n_frames, render_range, work_dir,
+                              chunk_frames=cfg.chunk_frames(), executor=executor,
+                              progress=progress, keep_segments=cfg.keep_chunks)
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)

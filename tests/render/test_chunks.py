@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.chunks import FrameSource, chunk_ranges, plan_chunks, render_chunked
+from render.chunks import FrameSource, chunk_ranges, plan_chunks, render_chunked, render_film
 from render.encode import encode_spec
 from render.output import OutputConfig
 from render.probe import probe, read_frames
@@ -249,3 +249,15 @@ def test_render_killed_mid_chunk_resumes(tmp_path):
     errors = [np.abs(x.astype(int) - y).mean() for x, y in zip(decoded(film), gradient_frames(0, N))]
     assert len(errors) == N and max(errors) < 2.0
     assert list(work.iterdir()) == []
+
+
+def test_render_film_from_config_with_progress(tmp_path, capsys):
+    cfg = OutputConfig(size=(W, H), fps="10", chunk_seconds=1.0, preset="ultrafast", nvenc="off",
+                       keep_chunks=True)
+    path = cfg.output_path("scene", tmp_path)
+    out = render_film(cfg, path, 25, gradient_frames, tmp_path / "work")
+    assert out == tmp_path / "scene.mp4"
+    assert probe(out).frames == 25
+    assert len(list((tmp_path / "work").glob("seg-*.mp4"))) == 3  # chunks of 10, 10, 5 kept
+    err = capsys.readouterr().err
+    assert "rendering scene.mp4: 25/25 frames (100%)" in err

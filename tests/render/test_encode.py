@@ -241,3 +241,17 @@ def test_writer_rejects_bad_frames_and_empty_films(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         writer.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sixteen_bit_frames_feed_ten_bit_master(tmp_path):
+    spec = encode_spec(small("master", crf=4), tmp_path / "deep.mp4")
+    y, x = np.mgrid[0:H, 0:W]
+    ramp = np.stack([x * 65535 // (W - 1), y * 65535 // (H - 1), np.full_like(x, 30000)], -1)
+    with VideoWriter(spec) as writer:
+        for _ in range(3):
+            writer.write(ramp.astype(np.uint16))
+    assert probe(spec.path).pix_fmt == "yuv420p10le"
+    back = next(read_frames(spec.path, depth=16)).astype(np.int64)
+    # about one 10-bit step (64 in 16-bit units) on average; the same ramp sent as
+    # 8-bit frames lands near 265, so this fails if the pipe drops to 8 bits
+    assert np.abs(back - ramp).mean() < 2 * 64
