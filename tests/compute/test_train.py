@@ -330,3 +330,29 @@ def test_own_loop_example_runs_and_loads(tmp_path, monkeypatch, capsys):
         with torch.no_grad():
             losses.append(float(loss(model(ds.x), ds.y)))
     assert losses[-1] < 0.6 * losses[0]
+
+
+def test_scene_keys_build_and_train(tmp_path):
+    from render.scene import load_scene
+
+    (tmp_path / "s.yaml").write_text(
+        "name: t\n"
+        "compute:\n"
+        "  model: {kind: cnn, width: 2, depth: 2, batchnorm: true, activation: silu}\n"
+        "  data: {kind: shapes, samples: 48, classes: 3, image_size: 8}\n"
+        "  train:\n"
+        "    batch_size: 16\n"
+        "    epochs: 2\n"
+        "    schedule: piecewise\n"
+        "    piecewise: [0, 0.0, 2, 0.2]\n"
+        "    capture: {every: 3, unit: step}\n"
+    )
+    comp = load_scene(tmp_path / "s.yaml").compute
+    assert comp.train.piecewise == (0.0, 0.0, 2.0, 0.2)
+    assert comp.train.capture == CaptureConfig(every=3, unit="step")
+    ds = build_data(comp.data)
+    torch.manual_seed(comp.train.seed)
+    model = build_model(comp.model, ds.in_shape, ds.n_classes)
+    states = list(train_states(model, ds, comp.train, progress=False))
+    assert [s.step for s in states] == [0, 3, 6]
+    assert [s.values["lr"] for s in states] == pytest.approx([0.0, 0.1, 0.2])  # 3 steps per epoch
