@@ -53,12 +53,16 @@ __all__ = [
     "inner",
     "norm",
     "NORM_EPS",
+    "COLLINEAR_TOL",
 ]
 
 Direction = dict  # str -> torch.Tensor
 
 #: added to a block norm before dividing, so an all-zero random block stays zero, not NaN.
 NORM_EPS = 1e-10
+#: three points whose second side is shorter than this fraction of the first, once its
+#: component along the first is removed, count as one line (float32 weights: ~1e-7 noise).
+COLLINEAR_TOL = 1e-5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,7 +320,7 @@ def three_point_plane(
     c = inner(v, d1) / n1**2
     vo = {k: v[k] - c * d1[k] for k in v}
     nvo = norm(vo)
-    if nvo <= 1e-12 * n1:
+    if nvo <= COLLINEAR_TOL * n1:
         raise ValueError("directions.points: the three points lie on one line")
     d2 = {k: t * (n1 / nvo) for k, t in vo.items()}
     coords = np.array([[0.0, 0.0], [1.0, 0.0], [c, nvo / n1]])
