@@ -85,6 +85,11 @@ class AimedShot(Shot):
         None, "With target: point, [a, b] on the surface or [a, b, h] in world units."
     )
 
+    avoid_surface: bool = option(
+        True,
+        "Lift the camera above the surface by camera.min_clearance (false: allow views from below).",
+    )
+
     def check(self) -> None:
         if self.target == "point":
             if self.target_point is None or len(self.target_point) not in (2, 3):
@@ -411,6 +416,8 @@ STILL_VIEW = (-60.0, 30.0)  # azimuth, elevation of the automatic still
 LIFT_SIGMA_S = 0.25
 #: samples per shot, to follow terrain and targets and keep the heading continuous.
 MIN_SHOT_SAMPLES, MAX_SHOT_SAMPLES = 16, 20000
+#: keep a shot's coarse surfaces in memory up to this many height values (else re-read).
+COARSE_CACHE_VALUES = 10_000_000
 #: shortest distance from eye to target; a target closer than this is pushed ahead.
 MIN_LOOK_DISTANCE = 1e-6
 
@@ -453,10 +460,13 @@ class _Context:
         self._coarse: list | None = None
 
     def coarse(self) -> list:
-        """Coarse surfaces at every sample time (computed once)."""
-        if self._coarse is None:
-            self._coarse = [self.landscape.coarse_at(self.start + t) for t in self.local]
-        return self._coarse
+        """Coarse surfaces at every sample time (kept when small enough, else re-read)."""
+        if self._coarse is not None:
+            return self._coarse
+        grids = [self.landscape.coarse_at(self.start + t) for t in self.local]
+        if sum(np.size(g[2]) for g in grids) <= COARSE_CACHE_VALUES:
+            self._coarse = grids
+        return grids
 
     def heights(self, xy: np.ndarray, ceiling: bool) -> np.ndarray:
         """Surface height under ``xy`` (m, 2) at each sample time; cell maxima if ``ceiling``."""
@@ -760,9 +770,10 @@ class CameraPath:
 
     Built once per film from the camera section and the landscape: each shot is sampled
     at the film's frame times (landmarks and terrain read from the landscape's coarse
-    grids), moving targets are smoothed, shots other than ``dive`` are lifted smoothly
-    above the surface by ``min_clearance``, and a continuous heading is worked out over
-    the whole film so that the view never flips at the zenith or the nadir.
+    grids), moving targets are smoothed, shots other than ``dive`` (and those with
+    ``avoid_surface: false``) are lifted smoothly above the surface by
+    ``min_clearance``, and a continuous heading is worked out over the whole film so
+    that the view never flips at the zenith or the nadir.
     :meth:`pose_at` is then cheap and depends only on the time (frames can be rendered
     in any order, in any process).
 
@@ -805,7 +816,7 @@ class CameraPath:
             self._shots.append(info)
             s = self._sampled(len(self._shots) - 1, local)
             lift = None
-            if not isinstance(shot, DiveShot):
+            if not isinstance(shot, DiveShot) and getattr(shot, "avoid_surface", True):
                 # beside the grid there is no surface to keep clear of
                 ceiling = np.array(
                     [

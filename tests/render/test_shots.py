@@ -239,6 +239,17 @@ def test_non_dive_shots_stay_above_the_surface():
         assert p.near < dist
 
 
+def test_avoid_surface_false_allows_views_from_below():
+    under = {"duration": 1.0, "radius": 0.5, "elevation": -30.0, "turns": 0.1, "target": "minimum"}
+    _, bowl, lifted, times = _film(OrbitShot(**under))
+    _, _, below, _ = _film(OrbitShot(**under, avoid_surface=False))
+    for t, up, down in zip(times, lifted, below):
+        x0, y0, z = bowl.coarse_at(float(t))
+        assert up.eye[2] > bilinear_height(x0, y0, z, np.array([up.eye[:2]]))[0]
+        assert down.eye[2] < bilinear_height(x0, y0, z, np.array([down.eye[:2]]))[0]
+        assert np.subtract(down.target, down.eye)[2] > 0  # looking up at the minimum
+
+
 def test_spline_orientation_keyframes_turn_smoothly():
     shot = KeyframeShot(
         duration=2.0,
