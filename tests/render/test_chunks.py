@@ -127,16 +127,23 @@ def test_wrong_frame_count_from_render_range_is_an_error(tmp_path):
     assert not spec.path.exists()
 
 
-@pytest.mark.parametrize("profile", ["master", "edit"])
-def test_other_codecs_join_without_reencoding(tmp_path, profile):
-    spec = encode_spec(lossless(profile, fps="24000/1001"), tmp_path / f"film.{profile}")
+@pytest.mark.parametrize("profile", ["web", "master", "edit"])
+def test_codecs_join_without_reencoding_frame_exact(tmp_path, profile):
+    # preset medium: B-frames and reordering, the case where a careless join drops or
+    # repeats frames at segment boundaries
+    preset = None if profile == "edit" else "medium"
+    cfg = OutputConfig(size=(W, H), profile=profile, fps="24000/1001", preset=preset, nvenc="off")
+    spec = encode_spec(cfg, cfg.output_path("film", tmp_path))
     render_chunked(spec, N, gradient_frames, tmp_path / "work", chunk_frames=CHUNK, progress=False)
     info = probe(spec.path)
     assert info.frames == N
     assert info.fps.numerator == 24000 and info.fps.denominator == 1001
-    assert info.codec == {"master": "hevc", "edit": "prores"}[profile]
-    assert info.codec_tag == {"master": "hvc1", "edit": "apch"}[profile]  # Apple players need hvc1
+    assert info.duration == pytest.approx(N * 1001 / 24000, abs=0.01)
+    assert info.codec == {"web": "h264", "master": "hevc", "edit": "prores"}[profile]
+    assert info.codec_tag == {"web": "avc1", "master": "hvc1", "edit": "apch"}[profile]
     assert info.color_transfer == "bt709"
+    errors = [np.abs(x.astype(int) - y).mean() for x, y in zip(decoded(spec.path), gradient_frames(0, N))]
+    assert len(errors) == N and max(errors) < 3.0  # each decoded frame is its own source frame
 
 
 def test_frames_profile_chunks_number_globally(tmp_path):
