@@ -30,6 +30,30 @@ def gradient_frames(start: int, stop: int):
         yield f
 
 
+def gl_frames(start: int, stop: int):
+    """Frames drawn by a real GL context built here, in whichever process runs the chunk.
+
+    A worker cannot inherit a context, so each call builds its own (what the pipeline's
+    ``render_range`` does); rows are flipped to top-first, as the renderer delivers them.
+    """
+    import moderngl
+
+    ctx = moderngl.create_context(standalone=True, backend="egl")
+    try:
+        fbo = ctx.simple_framebuffer((W, H), components=3)
+        fbo.use()
+        for i in range(start, stop):
+            ctx.scissor = None
+            ctx.clear(0.1, 0.02 * i, 0.5)
+            ctx.scissor = (4 * i, 10, 20, 30)  # a box moving right, x in GL's bottom-up rows
+            ctx.clear(1.0, 1.0, 0.0)
+            pixels = np.frombuffer(fbo.read(components=3), np.uint8).reshape(H, W, 3)
+            assert ctx.error == "GL_NO_ERROR"
+            yield np.ascontiguousarray(pixels[::-1])
+    finally:
+        ctx.release()
+
+
 class FailingAt:
     """Yields frames but raises once it reaches ``fail_at`` (a crash mid-film)."""
 
@@ -172,13 +196,13 @@ def test_audio_is_muxed_at_the_join(tmp_path):
     assert info.duration == pytest.approx(N / 25, abs=0.08)
 
 
-def test_process_pool_renders_the_same_film(tmp_path):
+def test_process_pool_with_gl_in_workers_renders_the_same_film(tmp_path):
     serial = encode_spec(lossless(), tmp_path / "serial.mp4")
-    render_chunked(serial, N, gradient_frames, tmp_path / "w1", chunk_frames=CHUNK, progress=False)
+    render_chunked(serial, N, gl_frames, tmp_path / "w1", chunk_frames=CHUNK, progress=False)
     pooled = encode_spec(lossless(), tmp_path / "pooled.mp4")
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        render_chunked(pooled, N, FrameSource(gradient_frames), tmp_path / "w2",
+        render_chunked(pooled, N, FrameSource(gl_frames), tmp_path / "w2",
                        chunk_frames=CHUNK, executor=pool, progress=False)
         with pytest.raises(ValueError, match="picklable"):
             render_chunked(pooled, N, lambda s, e: gradient_frames(s, e), tmp_path / "w3",
@@ -186,6 +210,9 @@ def test_process_pool_renders_the_same_film(tmp_path):
     a, b = decoded(serial.path), decoded(pooled.path)
     assert len(a) == len(b) == N
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    # the yellow box is where frame 20 drew it: bottom-left GL rows 10..39 = top rows 56..85
+    box = a[20][H - 40 + 2:H - 10 - 2, 80 + 2:100 - 2].astype(int)
+    assert np.abs(box - [255, 255, 0]).max() < 12
 
 
 KILLED_RENDER = """
