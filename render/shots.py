@@ -24,7 +24,19 @@ import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
 from compute.options import option, rule_of
-from render.camera import EASINGS, ease, smooth_track
+from render.camera import (
+    EASINGS,
+    OrientationSpline,
+    SplineTrack,
+    bilinear_height,
+    cell_max_height,
+    clip_planes,
+    continuous_headings,
+    ease,
+    smooth_track,
+    up_vectors,
+    upper_envelope,
+)
 from render.frame import CameraPose, Topology
 
 __all__ = [
@@ -470,7 +482,6 @@ class _Context:
 
     def heights(self, xy: np.ndarray, ceiling: bool) -> np.ndarray:
         """Surface height under ``xy`` (m, 2) at each sample time; cell maxima if ``ceiling``."""
-        from render.camera import bilinear_height, cell_max_height
 
         f = cell_max_height if ceiling else bilinear_height
         return np.array([f(x0, y0, z, p[None])[0] for (x0, y0, z), p in zip(self.coarse(), xy)])
@@ -613,7 +624,6 @@ def _still(shot: StillShot, ctx: _Context):
 
 
 def _flyby(shot: FlybyShot, ctx: _Context):
-    from render.camera import SplineTrack, upper_envelope
 
     fov = _fov(shot, ctx.cfg)
     if shot.waypoints:
@@ -664,7 +674,6 @@ def _flyby(shot: FlybyShot, ctx: _Context):
 
 
 def _dive(shot: DiveShot, ctx: _Context):
-    from render.camera import SplineTrack
 
     fov = _fov(shot, ctx.cfg)
     D = shot.duration
@@ -704,7 +713,6 @@ def _dive(shot: DiveShot, ctx: _Context):
 
 
 def _keyframes(shot: KeyframeShot, ctx: _Context):
-    from render.camera import OrientationSpline, SplineTrack, continuous_headings, up_vectors
 
     n = len(shot.times)
     times = np.asarray(shot.times, dtype=np.float64)
@@ -787,7 +795,6 @@ class CameraPath:
     """
 
     def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float) -> None:
-        from render.camera import cell_max_height, continuous_headings, upper_envelope
 
         validate_camera(cfg)
         if not fps > 0:
@@ -902,7 +909,6 @@ class CameraPath:
 
     def pose_at(self, time: float) -> CameraPose:
         """The camera at film ``time`` seconds (clamped to the film)."""
-        from render.camera import clip_planes, up_vectors
 
         i = self.shot_at(time)
         info = self._shots[i]
