@@ -624,7 +624,6 @@ def _still(shot: StillShot, ctx: _Context):
 
 
 def _flyby(shot: FlybyShot, ctx: _Context):
-
     fov = _fov(shot, ctx.cfg)
     if shot.waypoints:
         way = np.reshape(shot.waypoints, (-1, 2)).astype(np.float64)
@@ -674,7 +673,6 @@ def _flyby(shot: FlybyShot, ctx: _Context):
 
 
 def _dive(shot: DiveShot, ctx: _Context):
-
     fov = _fov(shot, ctx.cfg)
     D = shot.duration
     minimum = ctx.landmark("minimum")
@@ -713,7 +711,6 @@ def _dive(shot: DiveShot, ctx: _Context):
 
 
 def _keyframes(shot: KeyframeShot, ctx: _Context):
-
     n = len(shot.times)
     times = np.asarray(shot.times, dtype=np.float64)
     eases = shot.ease or "linear"
@@ -795,7 +792,6 @@ class CameraPath:
     """
 
     def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float) -> None:
-
         validate_camera(cfg)
         if not fps > 0:
             raise ValueError(f"fps: must be > 0, got {fps}")
@@ -909,7 +905,6 @@ class CameraPath:
 
     def pose_at(self, time: float) -> CameraPose:
         """The camera at film ``time`` seconds (clamped to the film)."""
-
         i = self.shot_at(time)
         info = self._shots[i]
         local = float(np.clip(time - self.starts[i], 0.0, self.ends[i] - self.starts[i]))
