@@ -356,3 +356,12 @@ def test_scene_keys_build_and_train(tmp_path):
     states = list(train_states(model, ds, comp.train, progress=False))
     assert [s.step for s in states] == [0, 3, 6]
     assert [s.values["lr"] for s in states] == pytest.approx([0.0, 0.1, 0.2])  # 3 steps per epoch
+
+
+def test_divergent_training_keeps_going_and_reports_non_finite_loss():
+    ds = _small(samples=64)
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=1e30, momentum=0.0)
+    states = list(train_states(_model(ds), ds, cfg, progress=False))
+    assert len(states) == 3  # no crash: the film shows the blow-up
+    assert math.isfinite(states[0].values["train_loss"])
+    assert not math.isfinite(states[-1].values["train_loss"])
