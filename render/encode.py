@@ -369,8 +369,10 @@ class VideoWriter:
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame, dtype=frame.dtype.newbyteorder("<")).data)
         except BrokenPipeError:
+            self._proc.wait()
+            message = self._error()
             self.abort()
-            raise RuntimeError(f"ffmpeg stopped while encoding {self.path}: {self._error()}") from None
+            raise RuntimeError(f"ffmpeg stopped while encoding {self.path}: {message}") from None
         self.frames_written += 1
 
     def close(self) -> Path:
@@ -411,6 +413,8 @@ class VideoWriter:
                 pass
         remove(self._tmp)
         remove(self._tmp.with_name(self._tmp.name + ".mux"))
+        if self._log is not None:
+            self._log.close()
         self._closed = True
 
 

@@ -255,3 +255,15 @@ def test_sixteen_bit_frames_feed_ten_bit_master(tmp_path):
     # about one 10-bit step (64 in 16-bit units) on average; the same ramp sent as
     # 8-bit frames lands near 265, so this fails if the pipe drops to 8 bits
     assert np.abs(back - ramp).mean() < 2 * 64
+
+
+def test_ffmpeg_failure_is_reported_with_its_message(tmp_path):
+    import dataclasses
+
+    spec = encode_spec(small("web"), tmp_path / "film.mp4")
+    broken = dataclasses.replace(spec, codec_args=spec.codec_args + ("-profile:v", "nonsense"))
+    with pytest.raises(RuntimeError, match="ffmpeg.*(nonsense|profile)"):
+        with VideoWriter(broken) as writer:
+            for frame in gradient_frames(0, 20):
+                writer.write(frame)
+    assert list(tmp_path.iterdir()) == []
