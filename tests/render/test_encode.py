@@ -267,3 +267,22 @@ def test_ffmpeg_failure_is_reported_with_its_message(tmp_path):
             for frame in gradient_frames(0, 20):
                 writer.write(frame)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_nvenc_variants_replace_software_codecs(tmp_path, monkeypatch):
+    """The spec built when the trial encode succeeds (forced here: no NVIDIA driver in CI)."""
+    import render.encode
+
+    monkeypatch.setattr(render.encode, "nvenc_available", lambda codec="h264_nvenc": True)
+    web = encode_spec(OutputConfig(crf=20), tmp_path / "w.mp4")
+    assert (web.codec, web.pix_fmt, web.preset) == ("h264_nvenc", "yuv420p", None)
+    assert web.codec_args[web.codec_args.index("-cq") + 1] == "20"
+    assert "-crf" not in web.codec_args
+    master = encode_spec(OutputConfig(profile="master"), tmp_path / "m.mp4")
+    assert (master.codec, master.pix_fmt) == ("hevc_nvenc", "p010le")
+    assert "hvc1" in master.codec_args and "main10" in master.codec_args
+    assert "-x265-params" not in master.codec_args
+    edit = encode_spec(OutputConfig(profile="edit"), tmp_path / "e.mov")
+    assert edit.codec == "prores_ks"  # no hardware ProRes: stays in software
+    off = encode_spec(OutputConfig(nvenc="off"), tmp_path / "o.mp4")
+    assert off.codec == "libx264"
