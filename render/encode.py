@@ -34,6 +34,7 @@ from render.probe import FRAME_PATTERN, ffmpeg_exe, probe
 
 __all__ = [
     "EncodeSpec",
+    "render_chunked",
     "encode_spec",
     "VideoWriter",
     "nvenc_available",
@@ -61,7 +62,7 @@ class EncodeSpec:
     path : final file (or folder, for the frames profile).
     size : ``(width, height)`` the frames must have.
     fps : exact frame rate.
-    profile : profile name (``web``...; a preview is always ``web``).
+    profile : profile name (``web``, ``master``, ``edit``, ``frames``).
     codec, pix_fmt, muxer : ffmpeg encoder, stored pixel format and muxer.
     crf, preset : quality and speed (None where the codec has none).
     alpha : frames carry alpha and the profile keeps it (ProRes 4444, RGBA PNG).
@@ -137,15 +138,15 @@ def encode_spec(
     ----------
     alpha : the renderer draws a transparent background (RGBA frames). ProRes becomes
         4444 and PNGs RGBA; H.264/H.265 have no alpha and drop it.
-    preview : a quick look: always the ``web`` profile, at ``cfg.preview_height`` and
-        ``cfg.preview_preset`` speed.
+    preview : a quick look in the same profile, at ``cfg.preview_height`` (or less) and,
+        for x264/x265, ``cfg.preview_preset`` speed.
 
     Raises
     ------
     ValueError
         ``nvenc: on`` without a working NVENC, or an ``audio`` file that does not exist.
     """
-    profile = PROFILES["web"] if preview else cfg.profile_spec
+    profile = cfg.profile_spec
     codec, pix_fmt = profile.codec, profile.pix_fmt
     extra = profile.args
     preset = (cfg.preview_preset if preview else cfg.preset) or profile.default_preset
@@ -194,6 +195,16 @@ def encode_spec(
         codec_args=_codec_args(codec, crf, preset, extra),
         bt709=profile.bt709,
     )
+
+
+def __getattr__(name: str):
+    # render_chunked lives in render.chunks (which imports this module); it is also
+    # reachable here because the pipeline API lists it with the encoder.
+    if name == "render_chunked":
+        from render.chunks import render_chunked
+
+        return render_chunked
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def video_filter(spec: EncodeSpec) -> str:

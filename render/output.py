@@ -27,6 +27,7 @@ __all__ = [
     "OutputConfig",
     "parse_fps",
     "even_size",
+    "profile_extension",
 ]
 
 #: Named resolutions: the frame height; the width follows the aspect of ``size``.
@@ -160,6 +161,18 @@ def parse_fps(value: str | int | float | Fraction) -> Fraction:
     return fps
 
 
+def profile_extension(profile: str, *, transparent: bool = False) -> str:
+    """File extension of a profile with its dot (``".mp4"``), ``""`` for a PNG folder.
+
+    ``transparent`` does not change the container (ProRes 4444 is still ``.mov``); it is
+    accepted so callers need not know which profiles keep alpha.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"output.profile: {profile!r} is not one of {', '.join(PROFILES)}")
+    ext = PROFILES[profile].ext
+    return f".{ext}" if ext else ""
+
+
 def even_size(width: float, height: float) -> tuple[int, int]:
     """Round a frame size to the nearest even integers (4:2:0 chroma needs even sides)."""
     return max(2, 2 * int(round(width / 2))), max(2, 2 * int(round(height / 2)))
@@ -201,7 +214,7 @@ class OutputConfig:
     png_depth: int = option(8, "bits per channel of the frames profile's PNGs", choices=(8, 16))
     preview_height: int = option(540, "frame height of --preview renders", min=64, max=2160)
     preview_preset: str = option(
-        "veryfast", "x264 preset of --preview renders", choices=X26X_PRESETS
+        "veryfast", "x264/x265 preset of --preview renders", choices=X26X_PRESETS
     )
     keep_chunks: bool = option(False, "keep the chunk segments after they are joined")
 
@@ -274,14 +287,10 @@ class OutputConfig:
     def output_path(self, scene_name: str, out_dir: str | Path, *, preview: bool = False) -> Path:
         """Where the film goes: ``out_dir/<filename or scene name>.<ext>``.
 
-        A preview is always a web MP4 (see :func:`render.encode.encode_spec`) named
-        ``<name>.preview.mp4`` so it never overwrites the real film.
+        A preview is named ``<name>-preview.<ext>`` so it never overwrites the real film.
         """
         out_dir = Path(out_dir)
         if self.filename and not preview:
             return out_dir / self.filename
         stem = Path(self.filename).stem if self.filename else scene_name
-        if preview:
-            return out_dir / f"{stem}.preview.{PROFILES['web'].ext}"
-        ext = self.profile_spec.ext
-        return out_dir / (f"{stem}.{ext}" if ext else stem)
+        return out_dir / (stem + ("-preview" if preview else "") + profile_extension(self.profile))

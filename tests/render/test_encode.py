@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from render.encode import VideoWriter, encode_spec, nvenc_available, output_args
-from render.output import PROFILES, OutputConfig, parse_fps
+from render.output import PROFILES, OutputConfig, parse_fps, profile_extension
 from render.probe import ffmpeg_exe, probe, read_audio, read_frames
 
 W, H = 320, 180
@@ -82,7 +82,7 @@ def test_output_path_and_profile_registry(tmp_path):
     assert OutputConfig().output_path("tunnel", tmp_path) == tmp_path / "tunnel.mp4"
     assert OutputConfig(profile="edit").output_path("tunnel", tmp_path) == tmp_path / "tunnel.mov"
     assert OutputConfig(profile="frames").output_path("tunnel", tmp_path) == tmp_path / "tunnel"
-    assert OutputConfig(profile="edit").output_path("t", tmp_path, preview=True).name == "t.preview.mp4"
+    assert OutputConfig(profile="edit").output_path("t", tmp_path, preview=True).name == "t-preview.mov"
     assert OutputConfig(filename="x.mp4").output_path("tunnel", tmp_path).name == "x.mp4"
     assert set(PROFILES) == {"web", "master", "edit", "frames"}
     assert all(p.description for p in PROFILES.values())
@@ -95,7 +95,9 @@ def test_encode_spec_defaults_and_preview(tmp_path):
     assert args[args.index("-movflags") + 1] == "+faststart"
     assert args[args.index("-color_primaries") + 1] == "bt709"
     preview = encode_spec(OutputConfig(profile="master", nvenc="off"), tmp_path / "p.mp4", preview=True)
-    assert (preview.codec, preview.preset, preview.size) == ("libx264", "veryfast", (960, 540))
+    assert (preview.codec, preview.preset, preview.size) == ("libx265", "veryfast", (960, 540))
+    assert profile_extension("edit", transparent=True) == ".mov"
+    assert profile_extension("frames") == ""
     master = encode_spec(OutputConfig(profile="master", nvenc="off"), tmp_path / "m.mp4")
     assert master.codec_args[master.codec_args.index("-tag:v") + 1] == "hvc1"
     with pytest.raises(ValueError, match="output.audio"):
