@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from render.output import PROFILES, OutputConfig
+from render.output import OutputConfig
 from render.probe import FRAME_PATTERN, ffmpeg_exe, probe
 
 __all__ = [
