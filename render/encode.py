@@ -178,6 +178,13 @@ def encode_spec(
             audio = None
         elif not Path(audio).is_file():
             raise ValueError(f"output.audio: {audio!r} is not a file")
+        else:
+            try:
+                sound = probe(audio).has_audio
+            except ValueError:
+                sound = False
+            if not sound:
+                raise ValueError(f"output.audio: ffmpeg finds no audio stream in {audio!r}")
     return EncodeSpec(
         path=Path(path),
         size=cfg.frame_size(preview=preview),

@@ -102,6 +102,9 @@ def test_encode_spec_defaults_and_preview(tmp_path):
     assert master.codec_args[master.codec_args.index("-tag:v") + 1] == "hvc1"
     with pytest.raises(ValueError, match="output.audio"):
         encode_spec(OutputConfig(audio=str(tmp_path / "missing.wav"), nvenc="off"), tmp_path / "a.mp4")
+    (tmp_path / "noise.wav").write_bytes(b"not a sound file at all")
+    with pytest.raises(ValueError, match="output.audio: ffmpeg finds no audio"):
+        encode_spec(OutputConfig(audio=str(tmp_path / "noise.wav"), nvenc="off"), tmp_path / "a.mp4")
 
 
 def test_nvenc_probe_is_cached_and_on_requires_it(tmp_path):
