@@ -21,7 +21,15 @@ import torch
 from .options import option
 from .userspec import call_with_accepted, load_object
 
-__all__ = ["DATA_KINDS", "SHAPE_CLASSES", "DataConfig", "Dataset", "build_data", "eval_subset"]
+__all__ = [
+    "DATA_KINDS",
+    "SHAPE_CLASSES",
+    "DataConfig",
+    "Dataset",
+    "build_data",
+    "eval_subset",
+    "split_holdout",
+]
 
 #: one-line description of each data kind (``lossfilm --help`` lists them).
 DATA_KINDS: dict[str, str] = {
@@ -50,6 +58,9 @@ SHAPE_CLASSES = (
 #: noise std of each generated kind when the scene leaves ``noise`` unset.
 DEFAULT_NOISE = {"spirals": 0.03, "moons": 0.1, "blobs": 0.3, "shapes": 0.5}
 
+#: second seed word of the hold-out draw, so it never repeats the generator's stream.
+HOLDOUT_STREAM = 7
+
 #: spiral arms wind this many turns from the centre to the rim.
 SPIRAL_TURNS = 1.75
 
@@ -77,6 +88,13 @@ class DataConfig:
     factory: str | None = option(
         None,
         "user data as 'package.module:function' returning (x, y); gets samples, seed if accepted",
+    )
+    holdout: float = option(
+        0.0,
+        "fraction held out of training; reported per state as test_loss / test_accuracy",
+        min=0.0,
+        max=1.0,
+        exclusive_max=True,
     )
 
     def __post_init__(self) -> None:
@@ -111,6 +129,9 @@ class Dataset:
         Shape of one sample: ``(features,)`` or ``(channels, height, width)``.
     description : dict
         JSON-able summary for the manifest (kind, size, seed...).
+    test_x : (M, *in_shape) float32 tensor or None
+        Held-out samples (``holdout``): never trained on, only measured.
+    test_y : (M,) int64 tensor or None
     """
 
     x: torch.Tensor
@@ -118,6 +139,8 @@ class Dataset:
     n_classes: int
     in_shape: tuple[int, ...]
     description: dict = dataclasses.field(default_factory=dict)
+    test_x: torch.Tensor | None = None
+    test_y: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         self.x = torch.as_tensor(self.x).to(torch.float32).contiguous()
@@ -128,14 +151,27 @@ class Dataset:
             raise ValueError("data: the data set is empty")
         self.in_shape = tuple(int(s) for s in self.x.shape[1:])
         self.n_classes = int(self.n_classes)
+        if (self.test_x is None) != (self.test_y is None):
+            raise ValueError("data: give both test_x and test_y, or neither")
+        if self.test_x is not None:
+            self.test_x = torch.as_tensor(self.test_x).to(torch.float32).contiguous()
+            self.test_y = torch.as_tensor(self.test_y).to(torch.int64).reshape(-1).contiguous()
+            if tuple(self.test_x.shape[1:]) != self.in_shape:
+                raise ValueError(
+                    f"data: test samples have shape {tuple(self.test_x.shape[1:])},"
+                    f" training samples {self.in_shape}"
+                )
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
     def fingerprint(self) -> str:
-        """sha256 over shapes, dtypes and bytes of ``x`` and ``y``: names this exact data."""
+        """sha256 over shapes, dtypes and bytes of ``x``, ``y`` (and the held-out part)."""
         h = hashlib.sha256()
-        for t in (self.x, self.y):
+        tensors = (
+            (self.x, self.y) if self.test_x is None else (self.x, self.y, self.test_x, self.test_y)
+        )
+        for t in tensors:
             arr = t.detach().cpu().contiguous().numpy()
             h.update(f"{arr.dtype.str}{arr.shape}".encode())
             h.update(arr.tobytes())
@@ -297,6 +333,18 @@ def _cap(x: np.ndarray, y: np.ndarray, samples: int, seed: int) -> tuple[np.ndar
     return x[idx], y[idx]
 
 
+def split_holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, test)`` with ``round(fraction·n)`` seeded rows held out.
+
+    Both stay in data order. At least one row is kept for training.
+    """
+    n_test = min(round(fraction * n), n - 1) if fraction > 0 else 0
+    rng = np.random.default_rng([seed, HOLDOUT_STREAM])
+    held = np.zeros(n, dtype=bool)
+    held[rng.choice(n, n_test, replace=False)] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
+
+
 def build_data(cfg: DataConfig) -> Dataset:
     """Build the data set a scene describes.
 
@@ -348,15 +396,21 @@ def build_data(cfg: DataConfig) -> Dataset:
         elif seen_classes > n_classes:
             raise ValueError(f"{key}: labels reach {seen_classes - 1} but n_classes is {n_classes}")
         x, y = _cap(x, y, cfg.samples, cfg.seed)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    train, test = split_holdout(len(y), cfg.holdout, cfg.seed)
     ds = Dataset(
-        x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
-        y=torch.from_numpy(np.asarray(y, dtype=np.int64)),
+        x=torch.from_numpy(x[train]),
+        y=torch.from_numpy(y[train]),
         n_classes=int(n_classes),
         in_shape=(),
+        test_x=torch.from_numpy(x[test]) if test.size else None,
+        test_y=torch.from_numpy(y[test]) if test.size else None,
     )
     ds.description = {
         "kind": cfg.kind,
         "samples": len(ds),
+        "holdout_samples": int(test.size),
         "in_shape": list(ds.in_shape),
         "n_classes": ds.n_classes,
         "seed": cfg.seed,

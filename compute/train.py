@@ -127,7 +127,8 @@ class CapturedState:
         CPU clones of ``model.state_dict()`` (parameters and buffers).
     values : dict of str -> float
         ``train_loss``, ``train_accuracy`` (whole data set, eval mode), ``lr`` (the rate
-        of the schedule at this epoch), ``weight_norm`` (L2 norm of all parameters).
+        of the schedule at this epoch), ``weight_norm`` (L2 norm of all parameters), and
+        ``test_loss``, ``test_accuracy`` on the held-out samples when the data has them.
     """
 
     index: int
@@ -267,6 +268,9 @@ def train_states(
     device = torch.device(device or "cpu")
     model.to(device).train()
     x, y = dataset.x.to(device), dataset.y.to(device)
+    held_out = dataset.test_x is not None and len(dataset.test_y) > 0
+    if held_out:
+        test_x, test_y = dataset.test_x.to(device), dataset.test_y.to(device)
     n = len(y)
     starts = batch_starts(n, cfg.batch_size)
     steps_per_epoch = len(starts)
@@ -285,18 +289,21 @@ def train_states(
                 sum(float(p.detach().double().pow(2).sum()) for p in model.parameters())
             )
         label = f"step {step}" if by_step else f"epoch {epoch:g}"
+        values = {
+            "train_loss": train_loss,
+            "train_accuracy": accuracy,
+            "lr": lr_at(cfg, epoch),
+            "weight_norm": norm,
+        }
+        if held_out:
+            values["test_loss"], values["test_accuracy"] = _metrics(model, loss_fn, test_x, test_y)
         return CapturedState(
             index=index,
             epoch=float(epoch),
             step=int(step),
             label=label,
             state=_snapshot(model),
-            values={
-                "train_loss": train_loss,
-                "train_accuracy": accuracy,
-                "lr": lr_at(cfg, epoch),
-                "weight_norm": norm,
-            },
+            values=values,
         )
 
     index = 0

@@ -169,3 +169,20 @@ def test_eval_subset_is_fixed_seeded_and_a_subset():
     assert torch.equal(xa, ds.x) and torch.equal(ya, ds.y)
     with pytest.raises(ValueError, match="eval.samples"):
         eval_subset(ds, -1, seed=0)
+
+
+def test_holdout_splits_disjointly_and_deterministically():
+    full = build_data(DataConfig(samples=200, seed=3))
+    held = build_data(DataConfig(samples=200, seed=3, holdout=0.25))
+    again = build_data(DataConfig(samples=200, seed=3, holdout=0.25))
+    assert len(held) == 150 and held.test_x.shape == (50, 2) and held.test_y.shape == (50,)
+    assert held.description["holdout_samples"] == 50
+    assert torch.equal(held.test_x, again.test_x) and held.fingerprint() == again.fingerprint()
+    assert held.fingerprint() != full.fingerprint()
+    # the two parts partition the full set, labels travelling with their samples
+    both = torch.cat([held.x, held.test_x])
+    order = torch.argsort(both[:, 0])
+    assert torch.equal(both[order], full.x[torch.argsort(full.x[:, 0])])
+    labels = torch.cat([held.y, held.test_y])[order]
+    assert torch.equal(labels, full.y[torch.argsort(full.x[:, 0])])
+    assert full.test_x is None

@@ -365,3 +365,20 @@ def test_divergent_training_keeps_going_and_reports_non_finite_loss():
     assert len(states) == 3  # no crash: the film shows the blow-up
     assert math.isfinite(states[0].values["train_loss"])
     assert not math.isfinite(states[-1].values["train_loss"])
+
+
+def test_holdout_is_measured_not_trained_on():
+    ds = build_data(DataConfig(samples=120, holdout=0.25))
+    states = list(
+        train_states(_model(ds), ds, TrainConfig(epochs=1, batch_size=30), progress=False)
+    )
+    assert states[-1].step == 3  # 90 training samples, 30 a batch
+    for s in states:
+        assert 0.0 <= s.values["test_accuracy"] <= 1.0
+        assert math.isfinite(s.values["test_loss"])
+    assert (
+        "test_loss"
+        not in next(
+            train_states(_model(_small(60)), _small(60), TrainConfig(), progress=False)
+        ).values
+    )
