@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"frame_at {frame_ms:.1f} ms: {verdict} the {FLOOR_MS:.0f} ms floor")
 
     if not args.no_record:
-        row = (f"| {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | mesh |"
+        row = (f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | mesh |"
                f" {cpu_model()}, {os.cpu_count()} cores | {ny}x{nx} from {args.grid}x{args.grid}"
                f" x {args.states} | frame_at {frame_ms:.1f} ms (upsample {used:.2f}, normals"
                f" {med['normals']:.1f}); upsampling vs RectBivariateSpline {ratio:.1f}x,"
-               f" vs dense BLAS {dense_ratio:.1f}x faster; load {os.getloadavg()[0]:.1f} |\n")
+               f" vs dense BLAS {dense_ratio:.1f}x faster | load {os.getloadavg()[0]:.1f}\n")
         if not RESULTS.exists():
             RESULTS.write_text("# Benchmark results\n\n")
         with RESULTS.open("a", encoding="utf-8") as fh:
