@@ -11,8 +11,6 @@ import numpy as np
 from render.timeline import StateInterpolator
 
 __all__ = [
-    "point_weights",
-    "surface_height",
     "lowest_point",
     "trajectory_points",
     "interpolate_values",
@@ -23,24 +21,6 @@ __all__ = [
 
 #: Points per state interval on the drawn trajectory, so its curve is as smooth as the ball's.
 TRAJECTORY_SAMPLES_PER_STATE = 8
-
-
-def point_weights(matrix_of, coords: np.ndarray, value: float) -> np.ndarray:
-    """(n,) weights of a 1-D interpolation at one point: ``matrix_of(coords, [value])[0]``."""
-    return np.asarray(matrix_of(coords, np.array([value], dtype=np.float64))[0], dtype=np.float64)
-
-
-def surface_height(z: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> float:
-    """Height of the interpolated surface at one point: ``wy @ z @ wx``.
-
-    Parameters
-    ----------
-    z : (ny0, nx0) float
-        Coarse heights.
-    wy : (ny0,) float, wx : (nx0,) float
-        Interpolation weights of the point along each axis (:func:`point_weights`).
-    """
-    return float(wy @ np.asarray(z, dtype=np.float64) @ wx)
 
 
 def lowest_point(

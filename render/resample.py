@@ -24,7 +24,6 @@ __all__ = [
     "spline_basis",
     "cubic_matrix",
     "gaussian_matrix",
-    "window_indices",
     "render_axes",
     "upsample",
     "grid_normals",
@@ -35,8 +34,6 @@ __all__ = [
 
 #: The render grid has at least this many points along its shorter axis.
 MIN_RENDER_POINTS = 2
-#: Points inside a crop window within this (relative to the grid step) count as inside.
-WINDOW_SLACK = 1e-9
 
 
 def cubic_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -139,14 +136,6 @@ def gaussian_matrix(n: int, sigma: float) -> np.ndarray:
     if sigma <= 0:
         return np.eye(n)
     return gaussian_filter1d(np.eye(n), sigma, axis=0, mode="nearest")
-
-
-def window_indices(coords: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Indices of the coarse points inside ``[lo, hi]`` (a crop window along one axis)."""
-    coords = np.asarray(coords, dtype=np.float64)
-    step = float(np.min(np.diff(coords))) if coords.size > 1 else 1.0
-    slack = WINDOW_SLACK * step
-    return np.flatnonzero((coords >= lo - slack) & (coords <= hi + slack))
 
 
 def render_axes(
