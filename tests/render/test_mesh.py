@@ -377,3 +377,14 @@ def test_non_finite_channel_values_stay_in_range():
     fs = FilmSurface(seq, MeshConfig(resolution=21, color="accuracy"), 4.0, 10)
     s = fs.frame_at(state_time(fs, 1)).scalar
     assert np.isfinite(s).all() and s.min() >= 0.0 and s.max() <= 1.0
+
+
+def test_one_diverged_state_is_a_flat_plane_at_the_ceiling():
+    seq = make_sequence(n_states=4)
+    seq.loss[3] = np.inf  # the run blew up at the last capture
+    fs = FilmSurface(seq, MeshConfig(resolution=17), 3.0, 10)
+    last = fs.frame_at(3.0)
+    assert last.invalid.all()
+    np.testing.assert_allclose(last.heights, fs.top, atol=1e-5)
+    assert np.isfinite(fs.frame_at(2.5).heights).all()
+    assert fs.frame_at(1.0).invalid is None
