@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scipy.interpolate import PchipInterpolator
+
 from render.timeline import StateInterpolator, TimeConfig, Timeline
 
 
@@ -108,3 +110,23 @@ def test_single_state_sequence():
     interp = StateInterpolator(np.ones((1, 2, 2)), "pchip")
     assert np.array_equal(interp(0.7), np.ones((2, 2)))
     assert Timeline(TimeConfig(), 3.0, np.zeros(1)).position_at(1.0) == 0.0
+
+
+def test_pchip_matches_scipy_between_states():
+    rng = np.random.default_rng(2)
+    values = np.cumsum(rng.normal(size=(9, 4, 3)), axis=0)
+    ours = StateInterpolator(values, "pchip")
+    ref = PchipInterpolator(np.arange(9.0), values, axis=0)
+    for p in np.linspace(0.0, 8.0, 57):
+        np.testing.assert_allclose(ours(p), ref(p), rtol=1e-12, atol=1e-12)
+    f32 = StateInterpolator(values.astype(np.float32), "pchip")
+    assert f32(3.3).dtype == np.float32
+    np.testing.assert_allclose(f32(3.3), ref(3.3), atol=1e-5)
+
+
+def test_pchip_slopes_across_blocks():
+    from render.timeline import SLOPE_BLOCK, pchip_slopes
+
+    values = np.random.default_rng(3).normal(size=(4, SLOPE_BLOCK + 7)).astype(np.float32)
+    ref = PchipInterpolator(np.arange(4.0), values, axis=0)(np.arange(4.0), 1)
+    np.testing.assert_allclose(pchip_slopes(values), ref, rtol=1e-5, atol=1e-5)
