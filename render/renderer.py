@@ -26,7 +26,7 @@ from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
 from render.text import layout_overlays
 
-__all__ = ["SurfaceRenderer", "light_matrix", "tile_matrix", "FLIP_Y"]
+__all__ = ["SurfaceRenderer", "render_still", "light_matrix", "tile_matrix", "grid_strip", "FLIP_Y"]
 
 log = logging.getLogger("lossfilm.renderer")
 
@@ -37,25 +37,85 @@ TRAJECTORY_LIFT = 0.004
 BALL_SUBDIVISIONS = 3
 #: polygon offset (factor, units) in the shadow pass, against shadow acne.
 SHADOW_POLYGON_OFFSET = (2.0, 4.0)
+#: the shadow pass draws a decimated copy of the grid at most this many vertices a side:
+#: shadows are soft (PCF) anyway, and triangle setup dominates the pass on llvmpipe.
+SHADOW_GRID = 256
+#: grids at least this many vertices a side look up shadows per vertex instead of per
+#: pixel: 9 filtered shadow taps per pixel dominated a 4K frame on llvmpipe, and a dense
+#: grid samples the (soft) shadow finely enough.
+VERTEX_SHADOW_GRID = 256
+#: primitive-restart index (moderngl enables GL_PRIMITIVE_RESTART_FIXED_INDEX).
+RESTART = 0xFFFFFFFF
 #: GL text textures kept alive between frames (recent strings reused, others released).
 TEXT_CACHE = 48
 FLIP_Y = np.diag([1.0, -1.0, 1.0, 1.0])
 
 
-def _shader(name: str) -> str:
-    src = (SHADER_DIR / name).read_text()
+def grid_strip(ny: int, nx: int, stride: int = 1) -> np.ndarray:
+    """Triangle-strip indices (one strip per row band, primitive restarts between) of a grid.
+
+    Same triangles as two per cell split along the (i, j)-(i+1, j+1) diagonal, counter-
+    clockwise from +z; a strip sends ~1/3 of the indices of a triangle list, which halves
+    the geometry cost on llvmpipe. ``stride`` > 1 skips rows and columns (shadow caster).
+
+    Returns
+    -------
+    (k,) uint32
+    """
+    rows = np.arange(0, ny, stride)
+    cols = np.arange(0, nx, stride)
+    if rows[-1] != ny - 1:
+        rows = np.append(rows, ny - 1)
+    if cols[-1] != nx - 1:
+        cols = np.append(cols, nx - 1)
+    lower, upper = rows[:-1, None] * nx, rows[1:, None] * nx
+    band = np.empty((rows.size - 1, 2 * cols.size + 1), dtype=np.uint32)
+    band[:, 0:-1:2] = upper + cols[None, :]
+    band[:, 1:-1:2] = lower + cols[None, :]
+    band[:, -1] = RESTART
+    return band.ravel()
+
+
+def is_standard_grid(indices: np.ndarray, ny: int, nx: int) -> bool:
+    """True when ``indices`` are exactly the triangles :func:`grid_strip` draws (any order)."""
+    if indices.shape != (2 * (ny - 1) * (nx - 1), 3):
+        return False
+    i, j = np.meshgrid(np.arange(ny - 1), np.arange(nx - 1), indexing="ij")
+    v00 = (i * nx + j).ravel()
+    ref = np.concatenate([np.stack([v00, v00 + 1, v00 + nx + 1], 1), np.stack([v00, v00 + nx + 1, v00 + nx], 1)])
+
+    def canonical(t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=np.int64)
+        k = np.argmin(t, axis=1)  # rotate so the smallest index leads: keeps the winding
+        t = np.stack([t[np.arange(len(t)), (k + r) % 3] for r in range(3)], axis=1)
+        return t[np.lexsort(t.T[::-1])]
+
+    return bool(np.array_equal(canonical(indices), canonical(ref)))
+
+
+def _shader(name: str, _seen: frozenset = frozenset()) -> str:
+    """Shader source with ``#include "file"`` lines replaced (each file at most once)."""
     lines = []
-    for line in src.splitlines():
+    for line in (SHADER_DIR / name).read_text().splitlines():
         if line.startswith("#include"):
-            lines.append((SHADER_DIR / line.split('"')[1]).read_text())
+            inc = line.split('"')[1]
+            if inc not in _seen:
+                lines.append(_shader(inc, _seen | {name, inc}))
         else:
             lines.append(line)
     return "\n".join(lines)
 
 
-def _program(ctx: moderngl.Context, vert: str, frag: str, geom: str | None = None):
-    return ctx.program(vertex_shader=_shader(vert), fragment_shader=_shader(frag),
-                       geometry_shader=_shader(geom) if geom else None)
+def _program(ctx: moderngl.Context, vert: str, frag: str, geom: str | None = None,
+             defines: tuple[str, ...] = ()):
+    """Compile a program; ``defines`` are inserted after ``#version`` (feature switches)."""
+    def src(name: str) -> str:
+        text = _shader(name)
+        version, rest = text.split("\n", 1)
+        return "\n".join([version, *(f"#define {d}" for d in defines), rest])
+
+    return ctx.program(vertex_shader=src(vert), fragment_shader=src(frag),
+                       geometry_shader=src(geom) if geom else None)
 
 
 def _set(prog: moderngl.Program, name: str, value) -> None:
@@ -74,6 +134,12 @@ def light_direction(azimuth: float, elevation: float) -> np.ndarray:
     """(3,) unit vector from the scene toward a directional light."""
     az, el = np.radians(azimuth), np.radians(elevation)
     return np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+
+
+def fill_direction(key: np.ndarray) -> np.ndarray:
+    """(3,) unit vector toward the fill light: opposite azimuth to the key, from higher up."""
+    d = np.array([-key[0], -key[1], max(abs(key[2]), 0.3) + 0.6])
+    return d / np.linalg.norm(d)
 
 
 def light_matrix(lo: np.ndarray, hi: np.ndarray, direction: np.ndarray) -> np.ndarray:
@@ -163,9 +229,15 @@ class SurfaceRenderer:
 
     # ---- construction -------------------------------------------------------------
     def _build_programs(self) -> None:
-        ctx = self.ctx
-        self.prog_surface = _program(ctx, "surface.vert", "surface.frag")
-        self.prog_ball = _program(ctx, "ball.vert", "ball.frag")
+        ctx, cfg = self.ctx, self.cfg
+        shadows = ("SHADOWS",) if cfg.light.shadows else ()
+        features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled),
+                                          ("FOG", cfg.fog > 0)) if on]
+        if shadows and max(self.topology.shape) >= VERTEX_SHADOW_GRID:
+            features.append("VERTEX_SHADOWS")
+        self.prog_surface = _program(ctx, "surface.vert", "surface.frag", defines=(*shadows, *features))
+        self.prog_ball = _program(ctx, "ball.vert", "ball.frag",
+                                  defines=(*shadows, *(["FOG"] if cfg.fog > 0 else [])))
         self.prog_depth_surface = _program(ctx, "depth_surface.vert", "depth.frag")
         self.prog_depth_ball = _program(ctx, "depth_ball.vert", "depth.frag")
         self.prog_line = _program(ctx, "line.vert", "line.frag", "line.geom")
@@ -182,13 +254,21 @@ class SurfaceRenderer:
         self.vbo_s = ctx.buffer(reserve=n * 4, dynamic=True)
         self.vbo_bad = ctx.buffer(reserve=n, dynamic=True)
         self.vbo_bad.write(np.zeros(n, np.uint8).tobytes())
-        indices = np.ascontiguousarray(topo.indices, dtype=np.uint32)
+        ny, nx = topo.shape
+        if is_standard_grid(topo.indices, ny, nx):
+            self._surface_mode = moderngl.TRIANGLE_STRIP
+            indices = grid_strip(ny, nx)
+            shadow = grid_strip(ny, nx, max(1, int(np.ceil(max(ny, nx) / SHADOW_GRID))))
+        else:  # any other triangulation is drawn as given
+            self._surface_mode = moderngl.TRIANGLES
+            indices = shadow = np.ascontiguousarray(topo.indices, dtype=np.uint32).ravel()
         self.ibo = ctx.buffer(indices.tobytes())
+        self.ibo_shadow = ctx.buffer(shadow.tobytes())
         self.vao_surface = ctx.vertex_array(self.prog_surface, [
             (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
             (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")], self.ibo, index_element_size=4)
         self.vao_depth_surface = ctx.vertex_array(self.prog_depth_surface, [
-            (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h")], self.ibo, index_element_size=4)
+            (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h")], self.ibo_shadow, index_element_size=4)
         sphere = trimesh.creation.icosphere(subdivisions=BALL_SUBDIVISIONS)
         self.vbo_ball = ctx.buffer(np.asarray(sphere.vertices, np.float32).tobytes())
         self.ibo_ball = ctx.buffer(np.asarray(sphere.faces, np.uint32).tobytes())
@@ -244,7 +324,7 @@ class SurfaceRenderer:
         g = cfg.grid
         common = {
             "u_key_dir": self._key_dir, "u_key_color": linear_rgb(light.color)[:3] * light.intensity,
-            "u_fill": light.fill, "u_rim": light.rim, "u_ambient": light.ambient,
+            "u_fill": light.fill, "u_fill_dir": fill_direction(self._key_dir), "u_rim": light.rim, "u_ambient": light.ambient,
             "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
             "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
             "u_tonemap": 1 if cfg.tonemap == "filmic" else 0, "u_fog_density": cfg.fog,
@@ -262,11 +342,9 @@ class SurfaceRenderer:
             _set(p, name, unit)
         _set(self.prog_ball, "u_shadow_map", 1)
         _set(p, "u_bad_color", linear_rgb(cfg.invalid_color)[:3])
-        _set(p, "u_contours", int(c.enabled))
         _set(p, "u_contour_lo", float(zlo))
         _set(p, "u_contour_step", float(step))
         _set(p, "u_contour_color", np.concatenate([linear_rgb(c.color)[:3], [c.opacity]]))
-        _set(p, "u_grid", int(g.enabled))
         _set(p, "u_grid_lo", self._lo[:2])
         _set(p, "u_grid_step", np.maximum(self._hi[:2] - self._lo[:2], 1e-9) / g.count)
         _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
@@ -324,7 +402,7 @@ class SurfaceRenderer:
             self.fbo_shadow.use()
             self.fbo_shadow.clear(depth=1.0)
             ctx.polygon_offset = SHADOW_POLYGON_OFFSET
-            self.vao_depth_surface.render(moderngl.TRIANGLES)
+            self.vao_depth_surface.render(self._surface_mode)
             if show_ball:
                 _set(self.prog_depth_ball, "u_center", center)
                 _set(self.prog_depth_ball, "u_radius", radius)
@@ -351,7 +429,7 @@ class SurfaceRenderer:
         _set(self.prog_surface, "u_eye", eye)
         for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
             _set(self.prog_surface, name, width * px_scale)
-        self.vao_surface.render(moderngl.TRIANGLES)
+        self.vao_surface.render(self._surface_mode)
         if show_ball:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
                 _set(self.prog_ball, k, v)
@@ -463,6 +541,13 @@ class SurfaceRenderer:
         for name, obj in list(vars(self).items()):
             if name not in ("ctx", "_outer_fbo") and hasattr(obj, "release") and not isinstance(obj, np.ndarray):
                 obj.release()
+
+
+def render_still(*args, **kwargs) -> np.ndarray:
+    """Render a still of any size; see :func:`render.tiles.render_still`."""
+    from render.tiles import render_still as _render_still  # tiles builds on this module
+
+    return _render_still(*args, **kwargs)
 
 
 def _unpremultiply(img: np.ndarray) -> None:

@@ -7,6 +7,6 @@ uniform vec3 u_ball_color;   // linear
 uniform float u_glow;
 out vec4 f_color;
 void main() {
-    vec3 c = shade(u_ball_color, normalize(v_n), v_pos, v_light, u_glow, false);
+    vec3 c = shade(u_ball_color, normalize(v_n), v_pos, v_light, u_glow, false, -1.0);
     f_color = vec4(finish(apply_fog(c, v_pos)), 1.0);
 }

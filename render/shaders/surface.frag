@@ -3,20 +3,21 @@
 
 in vec3 v_pos;
 in vec3 v_n;
-in float v_s;
-in float v_bad;
+in vec3 v_attr;
+#if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
 in vec4 v_light;
+#else
+const vec4 v_light = vec4(0.0);
+#endif
 
 uniform sampler2D u_cmap;    // 256 x 1, linear rgb
 uniform vec3 u_bad_color;    // linear
 
-uniform int u_contours;
 uniform float u_contour_lo;
 uniform float u_contour_step;
 uniform float u_contour_width;   // px
 uniform vec4 u_contour_color;    // linear rgb, opacity
 
-uniform int u_grid;
 uniform vec2 u_grid_lo;
 uniform vec2 u_grid_step;
 uniform float u_grid_width;      // px
@@ -34,6 +35,7 @@ float line_coverage(float f, float width) {
 }
 
 void main() {
+    float v_s = v_attr.x, v_bad = v_attr.y, v_shadow = v_attr.z;
     vec3 n = normalize(v_n);
     if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
     vec3 albedo = texture(u_cmap, vec2(clamp(v_s, 0.0, 1.0), 0.5)).rgb;
@@ -41,15 +43,19 @@ void main() {
         float l = dot(albedo, vec3(0.2126, 0.7152, 0.0722));
         albedo = mix(albedo, mix(vec3(l), u_bad_color, 0.7), clamp(v_bad, 0.0, 1.0));
     }
-    if (u_grid == 1) {
+#if defined(GRID)
+    {
         vec2 g = (v_pos.xy - u_grid_lo) / u_grid_step;
         float c = max(line_coverage(g.x, u_grid_width), line_coverage(g.y, u_grid_width));
         albedo = mix(albedo, u_grid_color.rgb, c * u_grid_color.a);
     }
-    if (u_contours == 1) {
+#endif
+#if defined(CONTOURS)
+    {
         float c = line_coverage((v_pos.z - u_contour_lo) / u_contour_step, u_contour_width);
         albedo = mix(albedo, u_contour_color.rgb, c * u_contour_color.a);
     }
-    vec3 c = shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing);
+#endif
+    vec3 c = shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, v_shadow);
     f_color = vec4(finish(apply_fog(c, v_pos)), 1.0);
 }
