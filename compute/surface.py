@@ -48,6 +48,9 @@ __all__ = [
 
 #: modules whose output is affine in (weight, bias) jointly: safe for the first-layer trick.
 AFFINE_FIRST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+#: linear layers narrower than PAD_MAX outputs are padded to a multiple of PAD_ROWS rows.
+PAD_ROWS = 16
+PAD_MAX = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,26 +222,54 @@ def choose_method(model: nn.Module, bn_mode: str = "eval") -> str:
 
 
 class _Point:
-    """Fills preallocated tensors with ``origin + a·d1 + b·d2`` for the perturbed keys."""
+    """Fills preallocated tensors with ``origin + b·d2 + a·d1`` for the perturbed keys.
+
+    ``origin + b·d2`` is kept per grid row (tiles run row by row, ``b`` fixed), so a point
+    costs one fused add per tensor.
+    """
 
     def __init__(self, origin, d1, d2, keys, fresh: set):
         self.origin, self.d1, self.d2 = origin, d1, d2
         # keys whose directions are both zero (biases under ignore=biasbn) stay at the origin
         self.moving = [k for k in keys if k in d1 and (bool(d1[k].any()) or bool(d2[k].any()))]
         self.bufs = {k: torch.empty_like(origin[k]) for k in self.moving}
+        self.rows = {k: torch.empty_like(origin[k]) for k in self.moving}
         self.fresh = fresh  # keys a module mutates in place (BN stats in recompute mode)
+        self.b = None
+
+    def set_row(self, b: float) -> None:
+        if b != self.b:
+            for k in self.moving:
+                torch.add(self.origin[k], self.d2[k], alpha=b, out=self.rows[k])
+            self.b = b
 
     def values(self, a: float, b: float, keys) -> dict:
+        self.set_row(b)
         out = {}
         for k in keys:
             if k in self.bufs:
                 buf = self.bufs[k]
-                torch.add(self.origin[k], self.d1[k], alpha=a, out=buf)
-                buf.add_(self.d2[k], alpha=b)
+                torch.add(self.rows[k], self.d1[k], alpha=a, out=buf)
                 out[k] = buf.clone() if k in self.fresh else buf
             else:
                 out[k] = self.origin[k].clone() if k in self.fresh else self.origin[k]
         return out
+
+
+def _fast_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``F.cross_entropy(out, y)`` (mean, class indices) as ``mean(logsumexp) − mean(out[y])``.
+
+    The same number to float rounding at less than half the cost on CPU (measured:
+    74 µs vs 170 µs for ``(2048, 10)``), which matters when a point costs ~0.5 ms.
+    """
+    return torch.logsumexp(out, 1).mean() - out.gather(1, y.unsqueeze(1)).mean()
+
+
+def _loss_for(loss_fn: Callable, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if loss_fn is torch.nn.functional.cross_entropy and out.dim() == 2 and y.dim() == 1 \
+            and y.dtype == torch.int64:
+        return _fast_cross_entropy(out, y)
+    return loss_fn(out, y)
 
 
 def evaluate_tile(
@@ -323,7 +354,7 @@ def evaluate_tile(
             for c, (s, e) in enumerate(chunks):
                 out = run.forward(a, b, c) if run else functional_call(model, point.values(a, b, origin), (x[s:e],))
                 w = (e - s) / n
-                tot_l += float(loss_fn(out, y[s:e])) * w
+                tot_l += float(_loss_for(loss_fn, out, y[s:e])) * w
                 if acc is not None:
                     tot_a += _accuracy(out, y[s:e]) * w
             loss[i] = tot_l
@@ -341,48 +372,80 @@ def _accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
 
 
 class _SequentialRunner:
-    """First-layer products precomputed once; the rest of the stack per point."""
+    """First-layer products precomputed once; the rest of the stack per point.
+
+    Linear layers write into preallocated outputs (``addmm(out=)``: no 1 MB allocation per
+    layer per point) and ReLUs run in place on them. A small output layer is padded with
+    zero rows to a multiple of :data:`PAD_ROWS`: BLAS runs a ``(n, 128) @ (128, 16)``
+    product about twice as fast as ``(128, 10)`` (measured), and the padded columns are
+    sliced away.
+    """
 
     def __init__(self, model: nn.Sequential, point: _Point, x: torch.Tensor, chunks) -> None:
         self.point = point
         names = list(model._modules)
         first = next(i for i, m in enumerate(model) if _has_state(m))
-        self.prefix = [model[i] for i in range(first)]
-        fname = names[first]
-        fmod = model[first]
+        fname, fmod = names[first], model[first]
         self.rest = [(names[i] + ".", model[i]) for i in range(first + 1, len(model))]
         pk = [fname + "." + k for k, _ in fmod.named_parameters()]
         o, d1, d2 = point.origin, point.d1, point.d2
+        zero = {k: torch.zeros_like(o[k]) for k in pk}
 
         def affine(src, h):
-            return functional_call(fmod, {k.split(".", 1)[1]: src(k) for k in pk}, (h,))
+            return functional_call(fmod, {k.split(".", 1)[1]: src.get(k, zero[k]) for k in pk}, (h,))
 
-        zero = {k: torch.zeros_like(o[k]) for k in pk}
         self.base = []
         for s, e in chunks:
             h = x[s:e]
-            for m in self.prefix:
-                h = m(h)
-            p0 = affine(lambda k: o[k], h)
-            p1 = affine(lambda k: d1.get(k, zero[k]), h)
-            p2 = affine(lambda k: d2.get(k, zero[k]), h)
-            self.base.append((p0, p1, p2, torch.empty_like(p0)))
+            for i in range(first):
+                h = model[i](h)
+            p0, p1, p2 = affine(o, h), affine(d1, h), affine(d2, h)
+            self.base.append([p0, p1, p2, torch.empty_like(p0), torch.empty_like(p0)])
+        self.b = [None] * len(chunks)
         self.rest_keys = [
             [p + k for k, _ in m.named_parameters()] + [p + k for k, _ in m.named_buffers()]
             for p, m in self.rest
         ]
+        self.all_keys = [k for ks in self.rest_keys for k in ks]
+        self.outs: dict = {}
+        self.padded: dict = {}
+
+    def _linear(self, j: int, chunk: int, h: torch.Tensor, w: torch.Tensor, bias) -> torch.Tensor:
+        rows = w.shape[0]
+        pad = -rows % PAD_ROWS if rows < PAD_MAX else 0
+        if pad:
+            buf = self.padded.get(j)
+            if buf is None:
+                buf = self.padded[j] = w.new_zeros((rows + pad, w.shape[1]))
+            buf[:rows].copy_(w)
+            w = buf
+        key = (j, chunk)
+        out = self.outs.get(key)
+        if out is None or out.shape[0] != h.shape[0]:
+            out = self.outs[key] = h.new_empty((h.shape[0], rows + pad))
+        if bias is None:
+            torch.mm(h, w.t(), out=out)
+        else:
+            torch.addmm(torch.nn.functional.pad(bias, (0, pad)) if pad else bias, h, w.t(), out=out)
+        return out[:, :rows] if pad else out
 
     def forward(self, a: float, b: float, chunk: int) -> torch.Tensor:
-        p0, p1, p2, z = self.base[chunk]
-        torch.add(p0, p1, alpha=a, out=z)
-        z.add_(p2, alpha=b)
-        h = z
-        vals = self.point.values(a, b, [k for ks in self.rest_keys for k in ks])
-        for (prefix, m), ks in zip(self.rest, self.rest_keys):
-            if not ks:
-                h = m(h)
-            elif type(m) is nn.Linear:
-                h = torch.nn.functional.linear(h, vals[prefix + "weight"], vals.get(prefix + "bias"))
+        p0, p1, p2, q, z = self.base[chunk]
+        if self.b[chunk] != b:
+            torch.add(p0, p2, alpha=b, out=q)
+            self.b[chunk] = b
+        torch.add(q, p1, alpha=a, out=z)
+        h, owned = z, True
+        vals = self.point.values(a, b, self.all_keys)
+        for j, ((prefix, m), ks) in enumerate(zip(self.rest, self.rest_keys)):
+            if type(m) is nn.ReLU:
+                h = h.relu_() if owned else torch.relu(h)
+                owned = True
+            elif not ks:
+                h, owned = m(h), False
+            elif type(m) is nn.Linear and h.dim() == 2:
+                h = self._linear(j, chunk, h, vals[prefix + "weight"], vals.get(prefix + "bias"))
+                owned = h.is_contiguous()
             else:
-                h = functional_call(m, {k[len(prefix):]: vals[k] for k in ks}, (h,))
+                h, owned = functional_call(m, {k[len(prefix):]: vals[k] for k in ks}, (h,)), False
         return h
