@@ -140,6 +140,13 @@ def _clear(folder: Path) -> None:
         (folder / name).unlink(missing_ok=True)
 
 
+def _remove_temporaries(folder: Path) -> None:
+    """Delete half-written temporaries a killed run left behind (never read, only litter)."""
+    for name in ("weights", "directions", "surfaces", "data"):
+        for p in (folder / name).rglob(".*.tmp"):
+            p.unlink(missing_ok=True)
+
+
 def _read_manifest(folder: Path) -> dict | None:
     try:
         with open(folder / st.MANIFEST, encoding="utf-8") as f:
@@ -304,6 +311,7 @@ def compute_sequence(
         _say(progress, f"{folder}: configuration changed, recomputing")
         _clear(folder)
         old = None
+    _remove_temporaries(folder)
     kind, workers = parse_executor(executor or cfg.executor)
     device = resolve_device(cfg.device)
     land = cfg.landscape

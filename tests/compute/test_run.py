@@ -128,6 +128,7 @@ def test_kill_9_during_a_pool_run_then_rerun(tmp_path):
     assert not s.complete
     compute_sequence(dataclasses.replace(cfg, executor="serial"), tmp_path, progress=False)
     resumed = arrays(tmp_path)
+    assert not list(tmp_path.rglob("*.tmp"))  # a killed write leaves no litter after the rerun
     fresh = compute_sequence(dataclasses.replace(cfg, executor="serial"), tmp_path / "fresh", progress=False)
     # pool workers run 1 thread each, the serial rerun 2: same numbers to float rounding
     np.testing.assert_allclose(resumed, arrays(fresh), rtol=1e-6)

@@ -1,0 +1,245 @@
+"""Surface-evaluation benchmark (BENCHMARKS.md workload 1): grid points per second.
+
+Workload: an MLP 64→128→128→10 (ReLU) in eval mode, 2048 samples of 64 features,
+cross-entropy, a 51×51 grid in [-1, 1]² along two filter-normalized directions, float32 on
+CPU. Sides, run alternately in one process, each the median of ``--repeats`` runs:
+
+``lossfilm``       ``compute.surface.evaluate_tile`` with ``method='auto'`` (here the
+                   ``sequential`` path: first-layer products precomputed once)
+``lossfilm-loop``  ``evaluate_tile(method='loop')``: one ``functional_call`` per point
+``vmap``           ``torch.vmap`` over batches of 64 grid points of a ``functional_call``
+                   (the batched design this project measured and did not keep)
+``plain``          a loop that loads each perturbed state dict and calls the model
+``loss-landscapes`` the peer, ``random_plane(model, Loss, distance=1, steps=51,
+                   normalization='filter')`` on the same model and tensors (skipped with a
+                   message when ``pip install loss-landscapes==3.0.6`` was not done)
+
+What differs: the peer draws its own (uniform) directions and scales its grid by its
+``distance`` rule; the number of points, model, data and precision are the same.
+Also measures float32 ``torch.mm`` 2048³ GFLOP/s and the fraction the evaluation reaches
+(FLOPs per point = 2 × samples × multiply-adds of the network).
+
+Run: ``.venv/bin/python benchmarks/surface.py [--repeats 5] [--steps 51]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.nn import functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from compute.directions import DirectionsConfig, perturbable, random_plane  # noqa: E402
+from compute.surface import evaluate_tile, grid_axis  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10
+VMAP_BATCH = 64
+#: the floor this project holds itself to against the peer (points/s ratio)
+FLOOR_RATIO = 1.5
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def workload(seed: int = 0):
+    torch.manual_seed(seed)
+    layers, prev = [], FEATURES
+    for w in WIDTHS:
+        layers += [nn.Linear(prev, w), nn.ReLU()]
+        prev = w
+    model = nn.Sequential(*layers, nn.Linear(prev, CLASSES)).eval()
+    x = torch.randn(SAMPLES, FEATURES)
+    y = torch.randint(0, CLASSES, (SAMPLES,))
+    return model, x, y
+
+
+def macs() -> int:
+    dims = (FEATURES, *WIDTHS, CLASSES)
+    return sum(a * b for a, b in zip(dims, dims[1:]))
+
+
+def matmul_gflops(n: int = 2048, reps: int = 3) -> float:
+    a = torch.randn(n, n)
+    a @ a
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ a
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def side_ours(method):
+    def run(model, x, y, origin, d1, d2, coords):
+        return evaluate_tile(model, origin, d1, d2, coords, x, y, F.cross_entropy,
+                             method=method, accuracy=False).loss
+    return run
+
+
+def side_vmap(model, x, y, origin, d1, d2, coords):
+    def point(ab):
+        p = {k: origin[k] + ab[0] * d1[k] + ab[1] * d2[k] if k in d1 else origin[k] for k in origin}
+        return F.cross_entropy(functional_call(model, p, (x,)), y)
+
+    f = torch.vmap(point)
+    c = torch.as_tensor(coords, dtype=torch.float32)
+    with torch.inference_mode():
+        return torch.cat([f(c[i : i + VMAP_BATCH]) for i in range(0, len(c), VMAP_BATCH)]).numpy()
+
+
+def side_plain(model, x, y, origin, d1, d2, coords):
+    m = copy.deepcopy(model)
+    out = np.empty(len(coords))
+    with torch.no_grad():
+        for i, (a, b) in enumerate(coords):
+            m.load_state_dict({k: origin[k] + a * d1[k] + b * d2[k] if k in d1 else origin[k] for k in origin})
+            out[i] = F.cross_entropy(m(x), y).item()
+    return out
+
+
+def side_peer(steps):
+    import loss_landscapes
+    import loss_landscapes.metrics
+
+    def run(model, x, y, origin, d1, d2, coords):
+        metric = loss_landscapes.metrics.Loss(F.cross_entropy, x, y)
+        return loss_landscapes.random_plane(model, metric, distance=1, steps=steps,
+                                            normalization="filter", deepcopy_model=True)
+    return run
+
+
+def per_architecture(repeats: int, points: int = 48) -> dict[str, dict[str, float]]:
+    """Loop vs vmap on the zoo's conv nets (not Sequential: no first-layer trick there)."""
+    from compute.models import ModelConfig, build_model
+
+    out = {}
+    for kind in ("cnn", "resnet"):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(kind=kind, depth=1, width=8), (1, 16, 16), 4).eval()
+        x, y = torch.randn(512, 1, 16, 16), torch.randint(0, 4, (512,))
+        origin = {k: v.clone() for k, v in model.state_dict().items()}
+        d1, d2 = random_plane(perturbable(model), DirectionsConfig(seed=1))
+        coords = np.random.default_rng(0).uniform(-1, 1, (points, 2))
+        sides = {"lossfilm": side_ours("auto"), "vmap": side_vmap}
+        times = {k: [] for k in sides}
+        for fn in sides.values():
+            fn(model, x, y, origin, d1, d2, coords[:2])
+        for r in range(repeats):
+            for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
+                t = time.perf_counter()
+                sides[name](model, x, y, origin, d1, d2, coords)
+                times[name].append(time.perf_counter() - t)
+        out[kind] = {k: points / statistics.median(v) for k, v in times.items()}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=51)
+    ap.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    args = ap.parse_args(argv)
+
+    model, x, y = workload()
+    origin = {k: v.clone() for k, v in model.state_dict().items()}
+    d1, d2 = random_plane(perturbable(model), DirectionsConfig(seed=1))
+    axis = grid_axis(-1.0, 1.0, args.steps)
+    aa, bb = np.meshgrid(axis, axis)
+    coords = np.stack([aa.ravel(), bb.ravel()], 1)
+    n = len(coords)
+
+    sides = {"lossfilm": side_ours("auto"), "lossfilm-loop": side_ours("loop"),
+             "vmap": side_vmap, "plain": side_plain}
+    try:
+        import loss_landscapes  # noqa: F401
+
+        sides["loss-landscapes"] = side_peer(args.steps)
+    except ImportError:
+        print("loss-landscapes not installed: peer skipped (pip install loss-landscapes==3.0.6)")
+
+    # same numbers first: our paths against the plain reference, on a few points
+    few = coords[:: max(1, n // 17)]
+    ref = side_plain(model, x, y, origin, d1, d2, few)
+    for name in ("lossfilm", "lossfilm-loop", "vmap"):
+        err = np.max(np.abs(np.asarray(sides[name](model, x, y, origin, d1, d2, few)) - ref) / ref)
+        print(f"check {name:14s} max rel. difference to plain: {err:.1e}")
+
+    for fn in sides.values():  # warm-up
+        fn(model, x, y, origin, d1, d2, coords[:8])
+    times = {k: [] for k in sides}
+    for r in range(args.repeats):
+        order = list(sides) if r % 2 == 0 else list(sides)[::-1]  # alternate sides
+        for name in order:
+            t = time.perf_counter()
+            sides[name](model, x, y, origin, d1, d2, coords)
+            times[name].append(time.perf_counter() - t)
+    gflops = matmul_gflops()
+    flops_point = 2 * SAMPLES * macs()
+    rate = {k: n / statistics.median(v) for k, v in times.items()}
+
+    print(f"\nworkload 1: MLP {FEATURES}→{'→'.join(map(str, WIDTHS))}→{CLASSES}, {SAMPLES} samples,"
+          f" {args.steps}×{args.steps} grid, float32, {torch.get_num_threads()} threads,"
+          f" median of {args.repeats}")
+    print("(GFLOP/s are nominal, 2 × samples × network multiply-adds per point: the first-layer\n trick skips about a third of them, so lossfilm's figure can pass the mm rate)")
+    print(f"{'side':16s} {'points/s':>10s} {'s/grid':>8s} {'GFLOP/s':>8s} {'of mm':>6s}")
+    for k in sides:
+        g = rate[k] * flops_point / 1e9
+        print(f"{k:16s} {rate[k]:10.0f} {n / rate[k]:8.2f} {g:8.1f} {g / gflops:6.0%}")
+    print(f"torch.mm 2048³ float32: {gflops:.1f} GFLOP/s")
+    peer = rate.get("loss-landscapes")
+    ratio_text = ""
+    if peer:
+        ratio = rate["lossfilm"] / peer
+        verdict = "meets" if ratio >= FLOOR_RATIO else "BELOW"
+        ratio_text = f"; {ratio:.2f}x loss-landscapes ({verdict} the {FLOOR_RATIO}x floor)"
+        print(f"lossfilm / loss-landscapes: {ratio:.2f}x ({verdict} the {FLOOR_RATIO}x floor)")
+    print(f"lossfilm / plain loop: {rate['lossfilm'] / rate['plain']:.2f}x")
+    arch = per_architecture(max(3, args.repeats // 2))
+    print("\nper architecture (512 samples of 1×16×16, 4 classes), points/s:")
+    for kind, r in arch.items():
+        print(f"  {kind:8s} lossfilm (loop) {r['lossfilm']:7.0f}   vmap {r['vmap']:7.0f}")
+    arch_text = ", ".join(f"{k} loop {r['lossfilm']:.0f} vs vmap {r['vmap']:.0f}" for k, r in arch.items())
+
+    if not args.no_record:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        ours_g = rate["lossfilm"] * flops_point / 1e9
+        row = (
+            f"- {stamp} | surface | {cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+            f" | workload 1, {args.steps}x{args.steps}, median of {args.repeats}:"
+            f" lossfilm {rate['lossfilm']:.0f} pts/s, lossfilm-loop {rate['lossfilm-loop']:.0f},"
+            f" vmap {rate['vmap']:.0f}, plain {rate['plain']:.0f}"
+            + (f", loss-landscapes {peer:.0f}" if peer else ", loss-landscapes not installed")
+            + ratio_text
+            + f" | mm {gflops:.0f} GFLOP/s, lossfilm reaches {ours_g / gflops:.0%} | {arch_text}\n"
+        )
+        if not RESULTS.exists():
+            RESULTS.write_text("# Benchmark results\n\n")
+        with RESULTS.open("a", encoding="utf-8") as f:
+            f.write(row)
+        print(f"appended to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
