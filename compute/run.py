@@ -357,6 +357,14 @@ def compute_sequence(
     t0 = time.perf_counter()
     fitted, dir_desc = _build_planes(cfg, folder, states)
     timings["directions_s"] = time.perf_counter() - t0
+    if land.around == "current":
+        for s in states:
+            s["values"]["origin_loss"] = s["values"]["eval_loss"]
+    else:  # one origin for all states: the loss there, for overlays that compare
+        shared = st.load_tensors(folder / states[0]["origin"])
+        origin_loss, _ = _eval_at(model, shared, x, y, loss_fn, device)
+        for s in states:
+            s["values"]["origin_loss"] = origin_loss
     a, b = grid_axes(land.grid, fitted)
     blocks = plan_tiles(b.size, a.size, land.eval.points_per_tile)
     for s in states:
@@ -396,6 +404,7 @@ def _tensor_hash(*tensors: torch.Tensor) -> str:
 
 
 def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles) -> None:
+    _CACHE.clear()  # this process may have cached an older store at the same path
     states, blocks = manifest["states"], [tuple(t) for t in manifest["tiles"]]
     nx = len(manifest["a"])
     todo = []

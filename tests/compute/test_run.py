@@ -158,3 +158,28 @@ def test_guards_and_hash(tmp_path):
         ComputeConfig(executor="threads")
     assert plan_tiles(5, 10, 20) == [(0, 2), (2, 4), (4, 5)]
     assert config_from_dict(ModelConfig, {"hidden": [4, 4]}).hidden == (4, 4)
+
+
+def test_checkpoints_on_a_fixed_three_point_plane(reference, tmp_path):
+    """States read from a checkpoint folder, sliced by the plane through three of them."""
+    ckpts = reference / "weights"
+    points = tuple(str(ckpts / f"{st.state_name(i)}.pt") for i in range(3))
+    base = tiny()
+    cfg = dataclasses.replace(
+        base,
+        checkpoints=str(ckpts),
+        landscape=dataclasses.replace(
+            base.landscape,
+            directions=DirectionsConfig(kind="three_point", points=points, margin=0.5),
+            around="fixed",
+        ),
+    )
+    compute_sequence(cfg, tmp_path, progress=False)
+    s = st.open(tmp_path)
+    seq = s.sequence()
+    assert seq.loss.shape == (3, 9, 9)
+    coords = st.load_tensors(tmp_path / "directions" / "shared.pt")["points"].numpy()
+    np.testing.assert_allclose(seq.ball, coords, atol=1e-5)  # each state sits on its point
+    assert seq.ball[0].tolist() == [0.0, 0.0] and seq.ball[1] == pytest.approx([1.0, 0.0], abs=1e-5)
+    assert s.a[0] < 0.0 < 1.0 < s.a[-1]  # grid fitted around the three points
+    np.testing.assert_allclose(seq.values["origin_loss"], seq.values["eval_loss"][0], rtol=1e-6)
