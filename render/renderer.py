@@ -40,10 +40,11 @@ SHADOW_POLYGON_OFFSET = (2.0, 4.0)
 #: the shadow pass draws a decimated copy of the grid at most this many vertices a side:
 #: shadows are soft (PCF) anyway, and triangle setup dominates the pass on llvmpipe.
 SHADOW_GRID = 256
-#: grids at least this many vertices a side look up shadows per vertex instead of per
-#: pixel: 9 filtered shadow taps per pixel dominated a 4K frame on llvmpipe, and a dense
-#: grid samples the (soft) shadow finely enough.
-VERTEX_SHADOW_GRID = 256
+#: grids at least this many vertices a side are lit (and shadowed) per vertex instead of
+#: per pixel: the fragment shader dominated a 4K frame on llvmpipe (9 filtered shadow
+#: taps, normalizations, pow), and a dense grid has a vertex every few pixels, finer than
+#: any change in the (soft) lighting.
+DENSE_GRID = 256
 #: primitive-restart index (moderngl enables GL_PRIMITIVE_RESTART_FIXED_INDEX).
 RESTART = 0xFFFFFFFF
 #: GL text textures kept alive between frames (recent strings reused, others released).
@@ -231,17 +232,20 @@ class SurfaceRenderer:
     def _build_programs(self) -> None:
         ctx, cfg = self.ctx, self.cfg
         shadows = ("SHADOWS",) if cfg.light.shadows else ()
-        features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled),
-                                          ("FOG", cfg.fog > 0)) if on]
-        if shadows and max(self.topology.shape) >= VERTEX_SHADOW_GRID:
-            features.append("VERTEX_SHADOWS")
-        self.prog_surface = _program(ctx, "surface.vert", "surface.frag", defines=(*shadows, *features))
-        self.prog_ball = _program(ctx, "ball.vert", "ball.frag",
-                                  defines=(*shadows, *(["FOG"] if cfg.fog > 0 else [])))
+        output = tuple(name for name, on in (("FILMIC", cfg.tonemap == "filmic"), ("DITHER", self.bits == 8),
+                                             ("FOG", cfg.fog > 0)) if on)
+        features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled)) if on]
+        if max(self.topology.shape) >= DENSE_GRID:
+            features.append("VERTEX_LIGHTING")
+            if shadows:
+                features.append("VERTEX_SHADOWS")
+        self.prog_surface = _program(ctx, "surface.vert", "surface.frag", defines=(*shadows, *output, *features))
+        self.prog_ball = _program(ctx, "ball.vert", "ball.frag", defines=(*shadows, *output))
         self.prog_depth_surface = _program(ctx, "depth_surface.vert", "depth.frag")
         self.prog_depth_ball = _program(ctx, "depth_ball.vert", "depth.frag")
         self.prog_line = _program(ctx, "line.vert", "line.frag", "line.geom")
-        self.prog_background = _program(ctx, "screen.vert", "background.frag")
+        self.prog_background = _program(ctx, "screen.vert", "background.frag",
+                                        defines=("DITHER",) if self.bits == 8 else ())
         self.prog_text = _program(ctx, "screen.vert", "text.frag")
 
     def _build_buffers(self) -> None:
@@ -327,7 +331,7 @@ class SurfaceRenderer:
             "u_fill": light.fill, "u_fill_dir": fill_direction(self._key_dir), "u_rim": light.rim, "u_ambient": light.ambient,
             "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
             "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
-            "u_tonemap": 1 if cfg.tonemap == "filmic" else 0, "u_fog_density": cfg.fog,
+            "u_fog_density": cfg.fog,
             "u_plane_size": self._plane, "u_fog_color": fog, "u_shadows": int(self.shadow_map is not None),
             "u_shadow_texel": 1.0 / (self.shadow_map.width if self.shadow_map else 1),
             "u_dither": 1.0 / 255.0 if self.bits == 8 else 0.0, "u_light_mvp": self._light_mvp,
@@ -414,13 +418,6 @@ class SurfaceRenderer:
         self.fbo.depth_mask = True
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
-        if not self.transparent:
-            ctx.disable(moderngl.DEPTH_TEST)
-            for k, v in screen.items():
-                _set(self.prog_background, k, v)
-            _set(self.prog_background, "u_rect", np.array([0.0, 0.0, image[0], image[1]]))
-            self.vao_background.render(moderngl.TRIANGLE_STRIP)
-            ctx.enable(moderngl.DEPTH_TEST)
 
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
         eye = np.asarray(pose.eye, np.float64)
@@ -435,6 +432,16 @@ class SurfaceRenderer:
                 _set(self.prog_ball, k, v)
             self.vao_ball.render(moderngl.TRIANGLES)
         ctx.front_face = "ccw"
+        if not self.transparent:
+            # after the surface, at the far plane, depth-tested: only uncovered pixels
+            # run the gradient shader
+            for k, v in screen.items():
+                _set(self.prog_background, k, v)
+            _set(self.prog_background, "u_rect", np.array([0.0, 0.0, image[0], image[1]]))
+            _set(self.prog_background, "u_depth", 1.0)
+            ctx.depth_func = "<="
+            self.vao_background.render(moderngl.TRIANGLE_STRIP)
+            ctx.depth_func = "<"
 
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA  # premultiplied "over"
@@ -468,6 +475,7 @@ class SurfaceRenderer:
             return
         for k, v in screen.items():
             _set(self.prog_text, k, v)
+        _set(self.prog_text, "u_depth", 0.0)
         used = set()
         for it in items:
             tex = self._text_textures.pop(it.key, None)

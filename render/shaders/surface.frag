@@ -1,8 +1,15 @@
 #version 330 core
 #include "common.glsl"
 
-in vec3 v_pos;
+#if defined(VERTEX_LIGHTING)
+in vec3 v_diffuse;
+in vec3 v_add;
+#else
 in vec3 v_n;
+#endif
+#if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
+in vec3 v_pos;
+#endif
 in vec3 v_attr;
 #if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
 in vec4 v_light;
@@ -35,9 +42,7 @@ float line_coverage(float f, float width) {
 }
 
 void main() {
-    float v_s = v_attr.x, v_bad = v_attr.y, v_shadow = v_attr.z;
-    vec3 n = normalize(v_n);
-    if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
+    float v_s = v_attr.x, v_bad = v_attr.y;
     vec3 albedo = texture(u_cmap, vec2(clamp(v_s, 0.0, 1.0), 0.5)).rgb;
     if (v_bad > 0.0) {
         float l = dot(albedo, vec3(0.2126, 0.7152, 0.0722));
@@ -56,6 +61,15 @@ void main() {
         albedo = mix(albedo, u_contour_color.rgb, c * u_contour_color.a);
     }
 #endif
-    vec3 c = shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, v_shadow);
-    f_color = vec4(finish(apply_fog(c, v_pos)), 1.0);
+#if defined(VERTEX_LIGHTING)
+    vec3 c = albedo * v_diffuse + v_add;
+#if defined(FOG)
+    c = mix(c, u_fog_color, v_attr.z);
+#endif
+#else
+    vec3 n = normalize(v_n);
+    if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
+    vec3 c = apply_fog(shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, v_attr.z), v_pos);
+#endif
+    f_color = vec4(finish(c), 1.0);
 }
