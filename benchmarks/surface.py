@@ -189,7 +189,11 @@ def main(argv=None) -> int:
         fn(model, x, y, origin, d1, d2, coords[:8])
     times = {k: [] for k in sides}
     for r in range(args.repeats):
-        order = list(sides) if r % 2 == 0 else list(sides)[::-1]  # alternate sides
+        # alternate the order, and keep lossfilm next to the peer so their pair sees one load
+        order = list(sides) if r % 2 == 0 else list(sides)[::-1]
+        if "loss-landscapes" in order:
+            order.remove("lossfilm")
+            order.insert(order.index("loss-landscapes") + (r % 2 == 0), "lossfilm")
         for name in order:
             t = time.perf_counter()
             sides[name](model, x, y, origin, d1, d2, coords)
@@ -210,10 +214,15 @@ def main(argv=None) -> int:
     peer = rate.get("loss-landscapes")
     ratio_text = ""
     if peer:
+        # Load from other jobs drifts: the ratio of each repeat's adjacent pair is steadier
+        # than the ratio of medians, so that is the one judged against the floor.
+        paired = statistics.median(p / o for o, p in zip(times["lossfilm"], times["loss-landscapes"]))
         ratio = rate["lossfilm"] / peer
-        verdict = "meets" if ratio >= FLOOR_RATIO else "BELOW"
-        ratio_text = f"; {ratio:.2f}x loss-landscapes ({verdict} the {FLOOR_RATIO}x floor)"
-        print(f"lossfilm / loss-landscapes: {ratio:.2f}x ({verdict} the {FLOOR_RATIO}x floor)")
+        verdict = "meets" if paired >= FLOOR_RATIO else "BELOW"
+        ratio_text = (f"; vs loss-landscapes {ratio:.2f}x (medians), {paired:.2f}x (median of"
+                      f" paired repeats, {verdict} the {FLOOR_RATIO}x floor)")
+        print(f"lossfilm / loss-landscapes: {ratio:.2f}x of medians, {paired:.2f}x median of paired"
+              f" repeats ({verdict} the {FLOOR_RATIO}x floor)")
     print(f"lossfilm / plain loop: {rate['lossfilm'] / rate['plain']:.2f}x")
     arch = per_architecture(max(3, args.repeats // 2))
     print("\nper architecture (512 samples of 1×16×16, 4 classes), points/s:")
