@@ -36,6 +36,7 @@ __all__ = [
     "AXES",
     "Store",
     "open",
+    "is_complete",
     "state_name",
     "atomic_write",
     "write_json",
@@ -291,3 +292,11 @@ def _num(v) -> float:
 def open(folder: str | os.PathLike) -> Store:  # noqa: A001 - reads as compute.store.open
     """Open a surface store for reading."""
     return Store(folder)
+
+
+def is_complete(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` is a readable store with every state's surface on disk."""
+    try:
+        return Store(folder).complete
+    except (ValueError, OSError, KeyError):
+        return False

@@ -110,3 +110,13 @@ def test_wrong_schema_or_folder_raises(tmp_path):
     st.write_json(tmp_path / st.MANIFEST, m)
     with pytest.raises(ValueError, match="schema_version"):
         st.open(tmp_path)
+
+
+def test_is_complete_is_false_for_missing_partial_or_broken_stores(tmp_path):
+    assert not st.is_complete(tmp_path / "nothing")
+    make_store(tmp_path / "part", done=[0])
+    assert not st.is_complete(tmp_path / "part")
+    make_store(tmp_path / "full")
+    assert st.is_complete(tmp_path / "full")
+    (tmp_path / "full" / st.MANIFEST).write_text("{not json")
+    assert not st.is_complete(tmp_path / "full")
