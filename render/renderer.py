@@ -14,7 +14,6 @@ bottom-up readback order is the image's top-down order (front faces become clock
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import moderngl
 import numpy as np
@@ -22,15 +21,20 @@ import trimesh
 
 from render.colormaps import load_colormap, srgb_to_linear
 from render.frame import CameraPose, Frame, Topology
+from render.frusta import FLIP_Y, fill_direction, light_direction, light_matrix, tile_matrix
 from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
+from render.programs import program as _program
+from render.programs import set_uniform as _set
+from render.strips import RESTART, grid_strip, is_standard_grid
 from render.text import layout_overlays
 
-__all__ = ["SurfaceRenderer", "render_still", "light_matrix", "tile_matrix", "grid_strip", "FLIP_Y"]
+# light_matrix, tile_matrix, grid_strip... are re-exported for callers of the first API.
+__all__ = ["SurfaceRenderer", "render_still", "light_matrix", "tile_matrix", "grid_strip",
+           "is_standard_grid", "light_direction", "RESTART", "FLIP_Y"]
 
 log = logging.getLogger("lossfilm.renderer")
 
-SHADER_DIR = Path(__file__).resolve().parent / "shaders"
 #: world-space lift of the trajectory above the surface, per plane size (avoids z-fighting).
 TRAJECTORY_LIFT = 0.004
 #: subdivisions of the ball's icosphere (642 vertices: smooth at 4K sizes of a few % of height).
@@ -45,139 +49,8 @@ SHADOW_GRID = 256
 #: taps, normalizations, pow), and a dense grid has a vertex every few pixels, finer than
 #: any change in the (soft) lighting.
 DENSE_GRID = 256
-#: primitive-restart index (moderngl enables GL_PRIMITIVE_RESTART_FIXED_INDEX).
-RESTART = 0xFFFFFFFF
 #: GL text textures kept alive between frames (recent strings reused, others released).
 TEXT_CACHE = 48
-FLIP_Y = np.diag([1.0, -1.0, 1.0, 1.0])
-
-
-def grid_strip(ny: int, nx: int, stride: int = 1) -> np.ndarray:
-    """Triangle-strip indices (one strip per row band, primitive restarts between) of a grid.
-
-    Same triangles as two per cell split along the (i, j)-(i+1, j+1) diagonal, counter-
-    clockwise from +z; a strip sends ~1/3 of the indices of a triangle list, which halves
-    the geometry cost on llvmpipe. ``stride`` > 1 skips rows and columns (shadow caster).
-
-    Returns
-    -------
-    (k,) uint32
-    """
-    rows = np.arange(0, ny, stride)
-    cols = np.arange(0, nx, stride)
-    if rows[-1] != ny - 1:
-        rows = np.append(rows, ny - 1)
-    if cols[-1] != nx - 1:
-        cols = np.append(cols, nx - 1)
-    lower, upper = rows[:-1, None] * nx, rows[1:, None] * nx
-    band = np.empty((rows.size - 1, 2 * cols.size + 1), dtype=np.uint32)
-    band[:, 0:-1:2] = upper + cols[None, :]
-    band[:, 1:-1:2] = lower + cols[None, :]
-    band[:, -1] = RESTART
-    return band.ravel()
-
-
-def is_standard_grid(indices: np.ndarray, ny: int, nx: int) -> bool:
-    """True when ``indices`` are exactly the triangles :func:`grid_strip` draws (any order)."""
-    if indices.shape != (2 * (ny - 1) * (nx - 1), 3):
-        return False
-    i, j = np.meshgrid(np.arange(ny - 1), np.arange(nx - 1), indexing="ij")
-    v00 = (i * nx + j).ravel()
-    ref = np.concatenate([np.stack([v00, v00 + 1, v00 + nx + 1], 1), np.stack([v00, v00 + nx + 1, v00 + nx], 1)])
-
-    def canonical(t: np.ndarray) -> np.ndarray:
-        t = np.asarray(t, dtype=np.int64)
-        k = np.argmin(t, axis=1)  # rotate so the smallest index leads: keeps the winding
-        t = np.stack([t[np.arange(len(t)), (k + r) % 3] for r in range(3)], axis=1)
-        return t[np.lexsort(t.T[::-1])]
-
-    return bool(np.array_equal(canonical(indices), canonical(ref)))
-
-
-def _shader(name: str, _seen: frozenset = frozenset()) -> str:
-    """Shader source with ``#include "file"`` lines replaced (each file at most once)."""
-    lines = []
-    for line in (SHADER_DIR / name).read_text().splitlines():
-        if line.startswith("#include"):
-            inc = line.split('"')[1]
-            if inc not in _seen:
-                lines.append(_shader(inc, _seen | {name, inc}))
-        else:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-def _program(ctx: moderngl.Context, vert: str, frag: str, geom: str | None = None,
-             defines: tuple[str, ...] = ()):
-    """Compile a program; ``defines`` are inserted after ``#version`` (feature switches)."""
-    def src(name: str) -> str:
-        text = _shader(name)
-        version, rest = text.split("\n", 1)
-        return "\n".join([version, *(f"#define {d}" for d in defines), rest])
-
-    return ctx.program(vertex_shader=src(vert), fragment_shader=src(frag),
-                       geometry_shader=src(geom) if geom else None)
-
-
-def _set(prog: moderngl.Program, name: str, value) -> None:
-    """Set a uniform if the compiler kept it (unused uniforms are optimized away)."""
-    if name not in prog:
-        return
-    if isinstance(value, np.ndarray) and value.shape == (4, 4):
-        prog[name].write(np.ascontiguousarray(value.T, dtype=np.float32).tobytes())
-    elif isinstance(value, np.ndarray):
-        prog[name].value = tuple(float(v) for v in value.ravel())
-    else:
-        prog[name].value = value
-
-
-def light_direction(azimuth: float, elevation: float) -> np.ndarray:
-    """(3,) unit vector from the scene toward a directional light."""
-    az, el = np.radians(azimuth), np.radians(elevation)
-    return np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-
-
-def fill_direction(key: np.ndarray) -> np.ndarray:
-    """(3,) unit vector toward the fill light: opposite azimuth to the key, from higher up."""
-    d = np.array([-key[0], -key[1], max(abs(key[2]), 0.3) + 0.6])
-    return d / np.linalg.norm(d)
-
-
-def light_matrix(lo: np.ndarray, hi: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """(4, 4) orthographic world -> light clip matrix whose frustum holds the box [lo, hi].
-
-    The frustum is fit to the box's bounding sphere, so it does not change as the light
-    turns and the shadow map's texels are spent on the landscape only.
-    """
-    center = (lo + hi) / 2.0
-    radius = max(float(np.linalg.norm(hi - lo)) / 2.0, 1e-6)
-    up = (0.0, 0.0, 1.0) if abs(direction[2]) < 0.99 else (0.0, 1.0, 0.0)
-    pose = CameraPose(eye=tuple(center + direction * 2.0 * radius), target=tuple(center), up=up)
-    view = pose.view_matrix()
-    near, far = radius, 3.0 * radius
-    ortho = np.diag([1.0 / radius, 1.0 / radius, -2.0 / (far - near), 1.0])
-    ortho[2, 3] = -(far + near) / (far - near)
-    return ortho @ view
-
-
-def tile_matrix(image: tuple[int, int], rect: tuple[int, int, int, int]) -> np.ndarray:
-    """(4, 4) clip-space transform that shows only the pixel rectangle ``rect`` of an image.
-
-    Parameters
-    ----------
-    image : (W, H)
-        Final image size in pixels.
-    rect : (x, y, w, h)
-        Tile in pixels, origin at the image's top-left.
-    """
-    W, H = image
-    x, y, w, h = rect
-    x0, x1 = 2.0 * x / W - 1.0, 2.0 * (x + w) / W - 1.0
-    y1, y0 = 1.0 - 2.0 * y / H, 1.0 - 2.0 * (y + h) / H  # NDC y grows upward
-    m = np.eye(4)
-    m[0, 0], m[1, 1] = 2.0 / (x1 - x0), 2.0 / (y1 - y0)
-    m[0, 3], m[1, 3] = -(x1 + x0) / (x1 - x0), -(y1 + y0) / (y1 - y0)
-    return m
 
 
 class SurfaceRenderer:
@@ -319,7 +192,13 @@ class SurfaceRenderer:
         self._key_dir = light_direction(light.azimuth, light.elevation)
         self._light_mvp = light_matrix(self._lo, self._hi, self._key_dir)
         bg = cfg.background
-        top, bottom = linear_rgb(bg.top, "render.background.top"), linear_rgb(bg.bottom, "render.background.bottom")
+        top = linear_rgb(bg.top, "render.background.top")
+        bottom = top if bg.kind == "solid" else linear_rgb(bg.bottom, "render.background.bottom")
+        # a solid background is a clear (sRGB values, as the shaders write); no pass needed
+        self._clear = (0.0, 0.0, 0.0, 0.0)
+        if bg.kind == "solid":
+            r, g, b, _ = parse_color(bg.top, "render.background.top")
+            self._clear = (r, g, b, 1.0)
         fog = 0.5 * (top[:3] + bottom[:3]) if bg.kind != "transparent" else linear_rgb(light.sky_color)[:3]
         shininess = float(np.clip(2.0 / cfg.material.roughness ** 4 - 2.0, 1.0, 4096.0))
         zlo, zhi = self._lo[2], self._hi[2]
@@ -416,7 +295,7 @@ class SurfaceRenderer:
 
         self.fbo.use()
         self.fbo.depth_mask = True
-        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        self.fbo.clear(*self._clear, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
 
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
@@ -432,7 +311,7 @@ class SurfaceRenderer:
                 _set(self.prog_ball, k, v)
             self.vao_ball.render(moderngl.TRIANGLES)
         ctx.front_face = "ccw"
-        if not self.transparent:
+        if not self.transparent and self.cfg.background.kind == "gradient":
             # after the surface, at the far plane, depth-tested: only uncovered pixels
             # run the gradient shader
             for k, v in screen.items():

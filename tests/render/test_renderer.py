@@ -187,3 +187,55 @@ def test_text_layout_and_composite_stay_inside_the_image():
     img = np.zeros((360, 640, 3), np.uint8)
     composite(img, items)
     assert img.max() == 255
+
+
+def test_dense_grids_take_the_per_vertex_lighting_path_and_look_alike(ctx):
+    from render.renderer import DENSE_GRID
+
+    cfg = RenderConfig(overlays=NO_TEXT, ball=dataclasses.replace(RenderConfig().ball, enabled=False),
+                       trajectory=dataclasses.replace(RenderConfig().trajectory, enabled=False))
+    coarse = _render(ctx, synthetic_scene(DENSE_GRID - 1), cfg, size=(160, 90)).astype(float)
+    dense = _render(ctx, synthetic_scene(DENSE_GRID), cfg, size=(160, 90)).astype(float)
+    below = _render(ctx, synthetic_scene(DENSE_GRID), cfg, "below", size=(160, 90))
+    assert np.abs(coarse - dense).mean() < 4.0   # per-vertex and per-pixel lighting agree
+    assert below.mean() > 40
+
+
+def test_grid_strips_draw_exactly_the_grid_triangles():
+    from render.renderer import RESTART, grid_strip, is_standard_grid
+    from golden import grid_indices
+
+    ny, nx = 4, 5
+    strip = grid_strip(ny, nx)
+    tris = set()
+    for band in np.split(strip, np.flatnonzero(strip == RESTART) + 1):
+        band = band[band != RESTART]
+        for k in range(len(band) - 2):
+            t = band[k : k + 3] if k % 2 == 0 else band[[k + 1, k, k + 2]]  # strip winding
+            r = int(np.argmin(t))
+            tris.add(tuple(int(v) for v in np.roll(t, -r)))
+    ref = {tuple(int(v) for v in np.roll(t, -int(np.argmin(t)))) for t in grid_indices(ny, nx)}
+    assert tris == ref
+    assert is_standard_grid(grid_indices(ny, nx), ny, nx)
+    assert not is_standard_grid(grid_indices(ny, nx)[:, ::-1], ny, nx)  # other winding
+
+
+def test_light_frustum_holds_the_bounds_and_tiles_cover_the_image():
+    from render.renderer import light_direction, light_matrix, tile_matrix
+
+    lo, hi = np.array([-1.0, -2.0, 0.0]), np.array([3.0, 1.0, 0.5])
+    m = light_matrix(lo, hi, light_direction(200.0, 30.0))
+    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    clip = corners @ m.T
+    assert np.all(np.abs(clip[:, :3] / clip[:, 3:]) <= 1.0)
+    assert np.allclose(tile_matrix((640, 360), (0, 0, 640, 360)), np.eye(4))
+    # the top-left quarter tile maps the image's top-left corner (NDC -1, +1) to its own
+    quarter = tile_matrix((640, 360), (0, 0, 320, 180))
+    assert np.allclose(quarter @ [-1.0, 1.0, 0.0, 1.0], [-1.0, 1.0, 0.0, 1.0])
+    assert np.allclose(quarter @ [0.0, 0.0, 0.0, 1.0], [1.0, -1.0, 0.0, 1.0])
+
+
+def test_solid_background_is_exactly_its_color(ctx, scene):
+    img = _render(ctx, scene, RenderConfig(overlays=NO_TEXT, background=BackgroundConfig(kind="solid", top="#336699")))
+    assert img[0, 0].tolist() == [0x33, 0x66, 0x99]
+    assert img[-1, 0].tolist() == [0x33, 0x66, 0x99]
