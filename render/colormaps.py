@@ -23,6 +23,7 @@ __all__ = [
     "LUT_SIZE",
     "available_colormaps",
     "load_colormap",
+    "colormap_colors",
     "srgb_to_linear",
     "linear_to_srgb",
     "generate_builtin",
@@ -190,6 +191,29 @@ def load_colormap(name: str, directory: Path = COLORMAP_DIR) -> np.ndarray:
     out = _resample(table[:, :3]).astype(np.float32)
     out.setflags(write=False)
     return out
+
+
+def colormap_colors(name: str, scalar: np.ndarray) -> np.ndarray:
+    """Map colormap coordinates to colors (for mesh export and previews).
+
+    Parameters
+    ----------
+    scalar : (...,) float
+        Coordinates in [0, 1] (clipped; non-finite values map to the low end).
+
+    Returns
+    -------
+    (..., 3) uint8
+        sRGB colors, linearly interpolated between the 256 table entries.
+    """
+    lut = load_colormap(name)
+    t = np.nan_to_num(np.clip(np.asarray(scalar, dtype=np.float64), 0.0, 1.0), nan=0.0)
+    pos = t * (LUT_SIZE - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, LUT_SIZE - 1)
+    w = (pos - lo)[..., None]
+    rgb = lut[lo] * (1.0 - w) + lut[hi] * w
+    return np.rint(rgb * 255.0).astype(np.uint8)
 
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:

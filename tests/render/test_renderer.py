@@ -239,3 +239,15 @@ def test_solid_background_is_exactly_its_color(ctx, scene):
     img = _render(ctx, scene, RenderConfig(overlays=NO_TEXT, background=BackgroundConfig(kind="solid", top="#336699")))
     assert img[0, 0].tolist() == [0x33, 0x66, 0x99]
     assert img[-1, 0].tolist() == [0x33, 0x66, 0x99]
+
+
+def test_colormap_colors_for_export():
+    from render.colormaps import colormap_colors
+
+    s = np.array([[0.0, 0.5], [1.0, np.nan]], np.float32)
+    c = colormap_colors("viridis", s)
+    assert c.shape == (2, 2, 3) and c.dtype == np.uint8
+    lut = load_colormap("viridis")
+    assert c[0, 0].tolist() == np.rint(lut[0] * 255).astype(int).tolist()
+    assert c[1, 0].tolist() == np.rint(lut[-1] * 255).astype(int).tolist()
+    assert c[1, 1].tolist() == c[0, 0].tolist()  # non-finite -> low end
