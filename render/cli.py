@@ -146,7 +146,7 @@ def cmd_run(args, *, compute: bool = True) -> list[Path]:
     scene = _load(args)
     out = _out(args, scene)
     folder = _surfaces(args, scene, out, compute_if_missing=compute)
-    return [run_film(scene, out, _job(args, folder), preview=args.preview, force=args.force)]
+    return [run_film(scene, out, _job(args, folder), force=args.force)]
 
 
 def cmd_compute(args) -> list[Path]:

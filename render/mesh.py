@@ -98,6 +98,10 @@ def _bracketing(coords: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.arange(i0, max(i1, i0 + 1) + 1)
 
 
+#: position tolerance when looking up the film time of a captured state
+TIME_OF_STATE_TOLERANCE = 1e-9
+
+
 class FilmSurface:
     """The landscape of a whole film, read at any film time.
 
@@ -220,6 +224,26 @@ class FilmSurface:
         return bool(x0 <= px <= x1 and y0 <= py <= y1)
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def n_states(self) -> int:
+        return self.sequence.n_states
+
+    def time_of_state(self, state: int) -> float:
+        """The first film time at which the surface is exactly captured state ``state``.
+
+        The timeline is monotone, so bisection on :meth:`position_at` finds it.
+        """
+        if not 0 <= state < self.n_states:
+            raise ValueError(f"state {state} is not in 0..{self.n_states - 1}")
+        lo, hi = 0.0, self.duration
+        for _ in range(60):
+            mid = (lo + hi) / 2.0
+            if self.position_at(mid) < state - TIME_OF_STATE_TOLERANCE:
+                lo = mid
+            else:
+                hi = mid
+        return hi
 
     def position_at(self, time: float) -> float:
         """Fractional state position at film ``time`` seconds (clamped to the film)."""

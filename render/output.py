@@ -212,7 +212,7 @@ class OutputConfig:
     )
     filename: str | None = option(None, "output file (or folder) name; default <scene name>.<ext>")
     png_depth: int = option(8, "bits per channel of the frames profile's PNGs", choices=(8, 16))
-    preview_height: int = option(540, "frame height of --preview renders", min=64, max=2160)
+    preview_height: int = option(360, "frame height of --preview renders", min=64, max=2160)
     preview_preset: str = option(
         "veryfast", "x264/x265 preset of --preview renders", choices=X26X_PRESETS
     )

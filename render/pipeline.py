@@ -26,7 +26,6 @@ __all__ = ["Film", "compute_stage", "open_film", "run_film", "preview_scene", "s
 
 VERSION = "0.1.0"
 #: --preview: small, fast, same film.
-PREVIEW_SIZE = (640, 360)
 PREVIEW_FPS = "15"
 PREVIEW_MESH_RESOLUTION = 128
 
@@ -37,8 +36,12 @@ def say(message: str) -> None:
 
 
 def preview_scene(scene: Scene) -> Scene:
-    """The same film as a fast draft: 640×360, 15 fps, no MSAA, a coarser mesh."""
-    output = dataclasses.replace(scene.output, size=PREVIEW_SIZE, fps=PREVIEW_FPS)
+    """The same film as a fast draft: 15 fps, no MSAA, a coarser mesh.
+
+    The frame size of a preview is ``output.preview_height`` (360 by default, 640×360
+    for a 16:9 film), applied by the encoder's ``frame_size(preview=True)``.
+    """
+    output = dataclasses.replace(scene.output, fps=PREVIEW_FPS)
     render = dataclasses.replace(scene.render, msaa=0)
     mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, PREVIEW_MESH_RESOLUTION))
     return dataclasses.replace(scene, output=output, render=render, mesh=mesh)
@@ -147,7 +150,7 @@ class RenderJob:
         scene = load_scene(self.scene_path, self.overrides)
         if self.preview:
             scene = preview_scene(scene)
-        return open_film(scene, Path(self.folder))
+        return open_film(scene, Path(self.folder), size=scene.output.frame_size(preview=self.preview))
 
     def __call__(self, start: int, stop: int) -> Iterator[np.ndarray]:
         key = (self.scene_path, self.overrides, self.preview, self.folder)
@@ -157,32 +160,21 @@ class RenderJob:
 
 
 def film_path(scene: Scene, out: Path, preview: bool) -> Path:
-    from render.output import profile_extension
-
-    ext = profile_extension(scene.output.profile, transparent=_transparent(scene))
-    stem = scene.output.filename or scene.name
-    return out / (f"{stem}-preview{ext}" if preview else f"{stem}{ext}")
+    """Where the film goes; a preview never overwrites the real film."""
+    return scene.output.output_path(scene.name, out, preview=preview)
 
 
-def _transparent(scene: Scene) -> bool:
-    return getattr(scene.render, "background", "") == "transparent"
+def transparent(scene: Scene) -> bool:
+    return scene.render.background.kind == "transparent"
 
 
-def run_film(
-    scene: Scene,
-    out: Path,
-    job: RenderJob,
-    *,
-    preview: bool = False,
-    force: bool = False,
-) -> Path:
+def run_film(scene: Scene, out: Path, job: RenderJob, *, force: bool = False) -> Path:
     """Render and encode the whole film, chunked and resumable; returns the film's path."""
-    from render.encode import encode_spec, render_chunked
+    from render.chunks import render_film
 
     film = job.film()
-    path = film_path(film.scene, out, preview)
-    spec = encode_spec(film.scene.output, path, alpha=_transparent(film.scene), preview=preview)
-    render_key = stage_hash(film.scene, preview)
+    path = film_path(film.scene, out, job.preview)
+    render_key = stage_hash(film.scene, job.preview)
     work_dir = out / ".chunks" / render_key
     if force and work_dir.exists():
         shutil.rmtree(work_dir)
@@ -191,9 +183,12 @@ def run_film(
         f" ({film.duration:.1f} s of film) to {path}"
     )
     started = time.perf_counter()
-    chunk_frames = max(1, int(round(film.scene.output.chunk_seconds * film.fps)))
-    result = render_chunked(spec, film.n_frames, job, work_dir, chunk_frames=chunk_frames)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    result = render_film(
+        film.scene.output, path, film.n_frames, job, work_dir,
+        alpha=transparent(film.scene), preview=job.preview,
+    )
+    if not film.scene.output.keep_chunks:
+        shutil.rmtree(work_dir, ignore_errors=True)
     say(f"film written in {format_seconds(time.perf_counter() - started)}")
     return Path(result)
 
