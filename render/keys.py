@@ -78,19 +78,23 @@ def scenes_markdown(root: type, sections: dict[str, type]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for key, tname, default, doc in iter_keys(root):
-        if key in sections:
+        if key.split(".")[0] in sections:
             continue
-        lines.append(f"| `{key}` | {tname} | {_md(default)} | {doc} |")
+        lines.append(f"| `{key}` | {_md(tname)} | {_md(default)} | {_cell(doc)} |")
     for name, cls in sections.items():
         lines += ["", f"## `{name}`", "", (cls.__doc__ or "").strip(), "",
                   "| key | type | default | description |", "| --- | --- | --- | --- |"]
         for key, tname, default, doc in iter_keys(cls, f"{name}."):
-            lines.append(f"| `{key}` | {_md(tname)} | {_md(default)} | {doc} |")
+            lines.append(f"| `{key}` | {_md(tname)} | {_md(default)} | {_cell(doc)} |")
     return "\n".join(lines) + "\n"
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _md(text: str) -> str:
-    text = text.replace("|", "\\|")
+    text = _cell(text)
     return f"`{text}`" if text and not text.startswith("list of") and " " not in text else text
 
 
