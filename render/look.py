@@ -135,8 +135,9 @@ class GridConfig:
 class BallConfig:
     """The minimizer ball: a sphere resting on the surface at ``Frame.ball``.
 
-    Its center is ``ball + radius * (0, 0, 1)``, so its lowest point touches the
-    surface point of the minimizer.
+    Its center is ``ball + radius * n``, with ``n`` the surface normal at the ball: the
+    sphere touches the surface exactly at the minimizer's point and, on a slope, does not
+    sink into the uphill side (as ``ball + radius * up`` would).
     """
 
     enabled: bool = option(True, "draw the minimizer ball when the frame has one")

@@ -277,7 +277,10 @@ class SurfaceRenderer:
         self._upload(frame)
         show_ball = cfg.ball.enabled and frame.ball is not None
         radius = cfg.ball.radius * self._plane
-        center = (np.asarray(frame.ball, np.float64) + (0.0, 0.0, radius)) if show_ball else None
+        center = None
+        if show_ball:
+            ball = np.asarray(frame.ball, np.float64)
+            center = ball + radius * surface_normal_at(self.topology, frame.normals, ball[0], ball[1])
 
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
@@ -435,6 +438,19 @@ def render_still(*args, **kwargs) -> np.ndarray:
     from render.tiles import render_still as _render_still  # tiles builds on this module
 
     return _render_still(*args, **kwargs)
+
+
+def surface_normal_at(topology: Topology, normals: np.ndarray, x: float, y: float) -> np.ndarray:
+    """(3,) unit normal of the height field at world (x, y), bilinear between vertices."""
+    gx, gy = np.asarray(topology.x, np.float64), np.asarray(topology.y, np.float64)
+    j = int(np.clip(np.searchsorted(gx, x) - 1, 0, gx.size - 2))
+    i = int(np.clip(np.searchsorted(gy, y) - 1, 0, gy.size - 2))
+    u = float(np.clip((x - gx[j]) / max(gx[j + 1] - gx[j], 1e-12), 0.0, 1.0))
+    v = float(np.clip((y - gy[i]) / max(gy[i + 1] - gy[i], 1e-12), 0.0, 1.0))
+    c = normals[i : i + 2, j : j + 2].astype(np.float64)
+    n = (c[0, 0] * (1 - u) + c[0, 1] * u) * (1 - v) + (c[1, 0] * (1 - u) + c[1, 1] * u) * v
+    norm = np.linalg.norm(n)
+    return n / norm if norm > 0 and np.all(np.isfinite(n)) else np.array([0.0, 0.0, 1.0])
 
 
 def _unpremultiply(img: np.ndarray) -> None:

@@ -251,3 +251,14 @@ def test_colormap_colors_for_export():
     assert c[0, 0].tolist() == np.rint(lut[0] * 255).astype(int).tolist()
     assert c[1, 0].tolist() == np.rint(lut[-1] * 255).astype(int).tolist()
     assert c[1, 1].tolist() == c[0, 0].tolist()  # non-finite -> low end
+
+
+def test_ball_rests_along_the_surface_normal():
+    from render.renderer import surface_normal_at
+
+    topo, frame = synthetic_scene(16)
+    X, _ = np.meshgrid(topo.x, topo.y)
+    tilted = np.broadcast_to(np.array([-0.5, 0.0, 1.0], np.float32) / np.sqrt(1.25), (16, 16, 3))
+    n = surface_normal_at(topo, np.ascontiguousarray(tilted), 0.123, -0.4)
+    assert np.allclose(n, [-0.5 / np.sqrt(1.25), 0.0, 1.0 / np.sqrt(1.25)])
+    assert np.allclose(surface_normal_at(topo, np.zeros((16, 16, 3), np.float32), 0.0, 0.0), [0, 0, 1])
