@@ -1,0 +1,382 @@
+"""Benchmark: workload 2 of BENCHMARKS.md, a 4K frame of a 512x512-vertex height field.
+
+lossfilm's renderer against PyVista's offscreen plotter (VTK on EGL), same process,
+alternating, same surface, 3840x2160, 4x MSAA, one directional light, colormapped, read
+back to host memory; every frame first replaces the heights and colors (a film changes
+the surface every frame). Reports median seconds per frame without and with H.264
+encoding (imageio-ffmpeg, same settings for both), the fps ratio, and lossfilm's full
+look (shadows, fog, filmic, fill and rim lights, ball, trajectory, text) for reference.
+
+    python benchmarks/render.py [--reps 5] [--size 3840 2160] [--no-encode]
+    python benchmarks/render.py --docs-stills      # writes docs/still_{top,flyby,below}.png
+
+PyVista lives in the benchmark environment only (``pip install .[bench]``, or a venv
+such as ``build/venv-bench`` that sees the project's packages); without it the peer is
+skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from render.frame import Bounds, CameraPose, Frame, Topology  # noqa: E402
+from render.gl import create_context  # noqa: E402
+from render.look import (BackgroundConfig, BallConfig, LightConfig, OverlayConfig, RenderConfig,  # noqa: E402
+                         TrajectoryConfig)
+from render.renderer import SurfaceRenderer  # noqa: E402
+
+N = 512
+SIZE = (3840, 2160)
+MSAA = 4
+EYE, TARGET = (2.3, -2.1, 1.5), (0.0, 0.0, 0.05)
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def loss_like(n: int, phase: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A synthetic loss landscape: two basins in a bowl, ripples, log-scaled heights.
+
+    Returns x (n,), y (n,), z (n, n) float32 in world units (plane [-1, 1]^2).
+    """
+    x = np.linspace(-1.0, 1.0, n)
+    X, Y = np.meshgrid(x, x)
+    loss = (0.14 + 0.9 * (X**2 + 0.6 * Y**2)
+            - 0.07 * np.exp(-((X - 0.35) ** 2 + (Y + 0.2) ** 2) / 0.04)
+            - 0.05 * np.exp(-((X + 0.45) ** 2 + (Y - 0.35) ** 2) / 0.06)
+            + 0.05 * (np.sin(7 * X + phase) * np.cos(6 * Y)) ** 2
+            + 0.015 * np.sin(9 * X + 4 * Y + phase))
+    z = 0.28 * np.log(loss)
+    return x.astype(np.float32), x.astype(np.float32), (z - z.min()).astype(np.float32)
+
+
+def normals_of(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    gy, gx = np.gradient(z, y, x)
+    n = np.stack([-gx, -gy, np.ones_like(z)], axis=-1)
+    return (n / np.linalg.norm(n, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def make_scene(n: int = N, frames: int = 2):
+    """Topology and ``frames`` different frames of the synthetic landscape."""
+    x, y, z0 = loss_like(n)
+    zmax = float(z0.max()) * 1.1
+    i = np.arange(n * n, dtype=np.uint32).reshape(n, n)
+    a, b, c, d = i[:-1, :-1].ravel(), i[:-1, 1:].ravel(), i[1:, :-1].ravel(), i[1:, 1:].ravel()
+    indices = np.concatenate([np.stack([a, b, d], 1), np.stack([a, d, c], 1)]).astype(np.uint32)
+    topo = Topology(x=x, y=y, indices=indices, bounds=Bounds((-1.0, -1.0, 0.0), (1.0, 1.0, zmax)))
+    out = []
+    for k in range(frames):
+        _, _, z = loss_like(n, phase=0.4 * k)
+        t = np.linspace(0.0, 1.0, 80)
+        px, py = 0.85 * np.cos(2.5 * t) * (1 - t) + 0.35 * t, 0.85 * np.sin(2.5 * t) * (1 - t) - 0.2 * t
+        jx = np.clip(((px + 1) / 2 * (n - 1)).round().astype(int), 0, n - 1)
+        jy = np.clip(((py + 1) / 2 * (n - 1)).round().astype(int), 0, n - 1)
+        traj = np.stack([px, py, z[jy, jx]], axis=1).astype(np.float32)
+        out.append(Frame(index=k, time=k / 30.0, position=float(k), heights=z, normals=normals_of(z, x, y),
+                         scalar=np.clip(z / zmax, 0, 1).astype(np.float32),
+                         minimum=np.array([0.35, -0.2, float(z.min())], np.float32), ball=traj[-1].copy(),
+                         trajectory=traj, values={"epoch": 12 + k, "loss": 0.0423}, label=f"epoch {12 + k}"))
+    return topo, out
+
+
+def matched_look() -> RenderConfig:
+    """What PyVista draws: one directional light + ambient, colormap, MSAA, white background."""
+    return RenderConfig(
+        msaa=MSAA, fog=0.0, tonemap="none", background=BackgroundConfig(kind="solid", top="#ffffff"),
+        light=LightConfig(shadows=False, fill=0.0, rim=0.0, ambient=0.2, intensity=1.0, color="#ffffff"),
+        ball=BallConfig(enabled=False), trajectory=TrajectoryConfig(enabled=False),
+        overlays=OverlayConfig(counter="none", loss=False),
+    )
+
+
+def full_look() -> RenderConfig:
+    return RenderConfig(msaa=MSAA, overlays=OverlayConfig(title="Loss landscape", caption="lossfilm"))
+
+
+class Encoder:
+    """H.264 through imageio-ffmpeg into a temporary file (same settings for both sides)."""
+
+    def __init__(self, size: tuple[int, int], path: Path) -> None:
+        import imageio_ffmpeg
+
+        self.gen = imageio_ffmpeg.write_frames(str(path), size, fps=30, codec="libx264", pix_fmt_in="rgb24",
+                                               macro_block_size=1, output_params=["-preset", "veryfast", "-crf", "20"])
+        self.gen.send(None)
+
+    def __call__(self, image: np.ndarray) -> None:
+        self.gen.send(np.ascontiguousarray(image))
+
+    def close(self) -> None:
+        self.gen.close()
+
+
+class Ours:
+    def __init__(self, ctx, topo, frames, cfg, size):
+        self.ctx = ctx
+        self.r = SurfaceRenderer(ctx, topo, cfg, size)
+        self.frames = frames
+        self.out = np.empty((size[1], size[0], 3), np.uint8)
+        self.pose = CameraPose(eye=EYE, target=TARGET, fov_deg=40.0)
+        self.k = 0
+
+    def frame(self) -> np.ndarray:
+        self.r.render_into(self.frames[self.k % len(self.frames)], self.pose, self.out)
+        self.k += 1
+        return self.out
+
+    def close(self):
+        self.r.release()
+
+
+class PyVistaPeer:
+    """PyVista/VTK drawing the same triangles with the same normals and colors per frame.
+
+    The PolyData is built from lossfilm's own topology (not a StructuredGrid that
+    ``smooth_shading`` would copy), so replacing its points, normals and scalars each
+    frame really re-uploads them, as lossfilm does.
+    """
+
+    def __init__(self, topo, frames, size):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+        import pyvista as pv
+
+        X, Y = np.meshgrid(topo.x, topo.y)
+        self.xy = np.column_stack([X.ravel(), Y.ravel()]).astype(np.float32)
+        m = topo.indices.shape[0]
+        faces = np.hstack([np.full((m, 1), 3, np.int64), topo.indices.astype(np.int64)]).ravel()
+        self.frames = frames
+        self.poly = pv.PolyData(self._points(frames[0]), faces)
+        self.poly.point_data["s"] = frames[0].scalar.ravel()
+        self.poly.point_data.active_normals = frames[0].normals.reshape(-1, 3)
+        p = pv.Plotter(off_screen=True, window_size=size, lighting="none")
+        actor = p.add_mesh(self.poly, scalars="s", cmap="viridis", clim=(0, 1), show_scalar_bar=False,
+                           ambient=0.2, diffuse=1.0, specular=0.12)
+        actor.prop.interpolation = "phong"  # per-pixel lighting from the given normals
+        p.add_light(pv.Light(position=(-1.0, -1.0, 1.2), focal_point=(0, 0, 0), light_type="scene light",
+                             positional=False))
+        p.enable_anti_aliasing("msaa", multi_samples=MSAA)
+        p.camera_position = [EYE, TARGET, (0, 0, 1)]
+        p.camera.view_angle = 40.0
+        p.render()
+        self.p = p
+        caps = p.render_window.ReportCapabilities()
+        self.renderer_name = next((line.split(":", 1)[1] for line in caps.splitlines()
+                                   if "renderer string" in line), "VTK (EGL)")
+        self.k = 0
+
+    def _points(self, frame) -> np.ndarray:
+        return np.column_stack([self.xy, frame.heights.ravel()])
+
+    def frame(self) -> np.ndarray:
+        f = self.frames[self.k % len(self.frames)]
+        self.k += 1
+        self.poly.points = self._points(f)
+        self.poly.point_data.active_normals = f.normals.reshape(-1, 3)
+        self.poly.point_data["s"] = f.scalar.ravel()
+        self.p.render()
+        return self.p.screenshot(return_img=True)
+
+    def close(self):
+        self.p.close()
+
+
+def _peer_process(conn, size, encode_path) -> None:
+    """Child process: PyVista in its own process, so VTK's EGL context never meets ours."""
+    try:
+        topo, frames = make_scene(N, frames=2)
+        peer = PyVistaPeer(topo, frames, size)
+    except ImportError as exc:
+        conn.send(("missing", str(exc)))
+        return
+    conn.send(("ready", peer.renderer_name.strip()))
+    while True:
+        cmd = conn.recv()
+        if cmd == "stop":
+            break
+        if isinstance(cmd, tuple):  # ("encode", n): seconds per frame, encoder flushed
+            conn.send(encoded_seconds_per_frame(peer, size, Path(encode_path), cmd[1]))
+            continue
+        t = time.perf_counter()
+        peer.frame()
+        conn.send(time.perf_counter() - t)
+    peer.close()
+    conn.send("stopped")
+
+
+class RemotePeer:
+    """Drives :func:`_peer_process`; ``frame`` returns the seconds measured in the child."""
+
+    def __init__(self, size, encode_path):
+        import multiprocessing as mp
+
+        spawn = mp.get_context("spawn")
+        self.conn, child = spawn.Pipe()
+        self.proc = spawn.Process(target=_peer_process, args=(child, size, encode_path), daemon=True)
+        self.proc.start()
+        status, info = self.conn.recv()
+        if status == "missing":
+            self.proc.join()
+            raise ImportError(info)
+        self.renderer_name = info
+
+    def frame(self) -> float:
+        self.conn.send("frame")
+        return self.conn.recv()
+
+    def encoded(self, n: int) -> float:
+        self.conn.send(("encode", n))
+        return self.conn.recv()
+
+    def close(self):
+        self.conn.send("stop")
+        self.conn.recv()
+        self.proc.join()
+
+
+def encoded_seconds_per_frame(side, size, path: Path, n: int) -> float:
+    """Render ``n`` frames into H.264 and wait for the encoder to finish: wall s/frame."""
+    t = time.perf_counter()
+    encoder = Encoder(size, path)
+    for _ in range(n):
+        encoder(side.frame())
+    encoder.close()
+    return (time.perf_counter() - t) / n
+
+
+def timed(fn, reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def run(reps: int, size: tuple[int, int], encode: bool) -> None:
+    ctx = create_context()
+    gl_renderer = ctx.info["GL_RENDERER"]
+    topo, frames = make_scene(N, frames=2)
+    ours = Ours(ctx, topo, frames, matched_look(), size)
+    full = Ours(ctx, topo, frames, full_look(), size)
+    tmp = Path(tempfile.mkdtemp(prefix="lossfilm-bench-"))
+    try:
+        peer = RemotePeer(size, str(tmp / "peer.mp4") if encode else "")
+    except ImportError:
+        peer = None
+        print("PyVista not installed in this environment: peer skipped "
+              "(pip install '.[bench]', or run with build/venv-bench/bin/python)")
+    sides = {"lossfilm (matched look)": ours, "lossfilm (full look)": full}
+    if peer is not None:
+        sides["pyvista offscreen"] = peer
+    for side in sides.values():  # warm up: shader compilation, first uploads
+        side.frame()
+    times = {name: [] for name in sides}
+    for _ in range(reps):  # alternate sides so machine load drifts hit all of them alike
+        for name, side in sides.items():
+            times[name].append(peer.frame() if side is peer else timed(side.frame, 1)[0])
+    # with encoding: each side alone (an encoder left running would slow the others)
+    enc_times = {}
+    if encode:
+        for i, (name, side) in enumerate(sides.items()):
+            enc_times[name] = [peer.encoded(reps) if side is peer
+                               else encoded_seconds_per_frame(side, size, tmp / f"{i}.mp4", reps)]
+    med = {name: statistics.median(v) for name, v in times.items()}
+    med_enc = {name: statistics.median(v) for name, v in enc_times.items()}
+    print(f"\nworkload 2: {N}x{N} vertices, {size[0]}x{size[1]}, MSAA {MSAA}, readback; "
+          f"median of {reps}; GL: {gl_renderer}")
+    print(f"{'side':28s} {'s/frame':>9s} {'fps':>7s} {'s/frame+enc':>12s}")
+    for name in sides:
+        enc = f"{med_enc[name]:12.3f}" if name in med_enc else f"{'-':>12s}"
+        print(f"{name:28s} {med[name]:9.3f} {1 / med[name]:7.2f} {enc}")
+    ratio = med["pyvista offscreen"] / med["lossfilm (matched look)"] if peer else float("nan")
+    ratio_full = med["pyvista offscreen"] / med["lossfilm (full look)"] if peer else float("nan")
+    if peer:
+        print(f"fps ratio lossfilm/pyvista: matched look {ratio:.2f}x, full look {ratio_full:.2f}x "
+              f"(pyvista GL: {peer.renderer_name.strip()})")
+    for side in sides.values():
+        side.close()
+    ctx.release()
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n")
+    peer_part = (f"pyvista {med['pyvista offscreen']:.3f} s/frame; lossfilm/pyvista fps {ratio:.2f}x "
+                 f"(full look {ratio_full:.2f}x)" if peer else "pyvista skipped (not installed)")
+    enc_part = ""
+    if encode:
+        enc_part = " | with H.264 (veryfast, flushed): " + ", ".join(f"{k.split(' (')[0] + (' ' + k.split('(')[1][:-1] if '(' in k else '')} {v:.3f}" for k, v in med_enc.items()) + " s/frame"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    row = (f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | render | {cpu_model()}, "
+           f"{os.cpu_count()} cores, {gl_renderer} | {N}x{N} vertices {size[0]}x{size[1]} MSAA {MSAA} readback, "
+           f"median of {reps} | lossfilm matched look {med['lossfilm (matched look)']:.3f} s/frame, full look "
+           f"{med['lossfilm (full look)']:.3f}; {peer_part}{enc_part} | load {load:.1f}")
+    with RESULTS.open("a") as fh:
+        fh.write(row + "\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"appended to {RESULTS}")
+
+
+def docs_stills() -> None:
+    """Three 1920x1080 stills of the synthetic landscape for the README."""
+    from PIL import Image
+
+    from render.look import ContourConfig
+    from render.tiles import render_still
+
+    ctx = create_context()
+    topo, frames = make_scene(384, frames=1)
+    frame = frames[0]
+    looks = {
+        "top": (CameraPose(eye=(0.0, -0.02, 4.3), target=(0.0, 0.0, 0.0), up=(0.0, 1.0, 0.0), fov_deg=38.0),
+                RenderConfig(colormap="viridis", contours=ContourConfig(enabled=True, count=24),
+                             overlays=OverlayConfig(title="Top view", counter="epoch"))),
+        "flyby": (CameraPose(eye=(1.9, -2.0, 1.05), target=(0.0, 0.05, 0.12), fov_deg=40.0),
+                  RenderConfig(colormap="magma", overlays=OverlayConfig(title="Flyby", caption="lossfilm"))),
+        "below": (CameraPose(eye=(1.6, -1.9, -0.85), target=(0.0, 0.0, 0.2), fov_deg=42.0),
+                  RenderConfig(colormap="viridis", overlays=OverlayConfig(title="From below", loss=False))),
+    }
+    for name, (pose, cfg) in looks.items():
+        cfg = dataclasses.replace(cfg, ball=BallConfig(radius=0.012))  # the basin is narrow
+        img = render_still(ctx, topo, frame, pose, cfg, (1920, 1080), supersample=1)
+        path = ROOT / "docs" / f"still_{name}.png"
+        Image.fromarray(img).save(path, optimize=True)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    ctx.release()
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--size", type=int, nargs=2, default=SIZE)
+    ap.add_argument("--no-encode", action="store_true", help="skip the with-encoding measurement")
+    ap.add_argument("--docs-stills", action="store_true", help="write docs/still_*.png and exit")
+    args = ap.parse_args(argv)
+    if args.docs_stills:
+        docs_stills()
+        return
+    run(args.reps, tuple(args.size), not args.no_encode)
+
+
+if __name__ == "__main__":
+    main()
