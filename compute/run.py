@@ -45,6 +45,8 @@ AUTO_POINTS_PER_TILE = 600
 #: starting spawn workers (a torch import each) costs more than it saves. Measured on 2 cores
 #: (41×41 grid, 4 states, small MLP): serial with 2 threads 25.7 s, two 1-thread workers 14.4 s.
 AUTO_SERIAL_POINTS = 2_000
+#: grid points timed (after a warm-up) to estimate a run's duration before it starts.
+PROBE_POINTS = 24
 #: keys of the compute section that do not change the numbers (left out of the hash).
 _NOT_HASHED = ("executor", "device", "max_points")
 
@@ -403,6 +405,26 @@ def _tensor_hash(*tensors: torch.Tensor) -> str:
     return hsh.hexdigest()[:16]
 
 
+def _probe(folder: str, index: int, device: str) -> float:
+    """Seconds per grid point on this machine: a warm-up, then a few timed points."""
+    c = _loaded(folder, device)
+    s: st.Store = c["store"]
+    i = next(j for j, e in enumerate(s.states) if e["index"] == index)
+    d1, d2 = s.directions(i)
+    origin, ev = s.origin(i), s.manifest["eval"]
+    coords = np.stack([np.resize(s.a, PROBE_POINTS), np.full(PROBE_POINTS, s.b[0])], axis=1)
+
+    def run(k):
+        evaluate_tile(c["model"], origin, d1, d2, coords[:k], c["x"], c["y"], c["loss_fn"],
+                      accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
+                      batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device)
+
+    run(2)
+    t0 = time.perf_counter()
+    run(PROBE_POINTS)
+    return (time.perf_counter() - t0) / PROBE_POINTS
+
+
 def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles) -> None:
     _CACHE.clear()  # this process may have cached an older store at the same path
     states, blocks = manifest["states"], [tuple(t) for t in manifest["tiles"]]
@@ -427,29 +449,20 @@ def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_til
         n = max(1, min(n, len(todo)))
     all_points = len(states) * len(manifest["b"]) * nx
     est = ""
-    if todo:
-        # a short probe on the first task's state prices one point on this machine
-        _loaded(str(folder), device)  # load costs are paid once per worker, not per point
-        t0 = time.perf_counter()
-        evaluate_stored_tile(str(folder), todo[0][0], todo[0][1], todo[0][2], device)
-        per_point = (time.perf_counter() - t0) / ((todo[0][2] - todo[0][1]) * nx)
-        est = f", about {format_seconds(per_point * points / (n if kind == 'local' else 1))}"
-        done_first = [todo.pop(0)]
-    else:
-        done_first = []
+    if todo and progress:
+        per_point = _probe(str(folder), todo[0][0], device)
+        est = f", about {format_seconds(per_point * run_points / (n if kind == 'local' else 1))}"
     _say(progress, f"{all_points:,} evaluations ({len(states)} states × {len(manifest['b'])}×{nx}),"
                    f" {points:,} to do on {device} ({kind}{f' ×{n}' if kind == 'local' else ''}){est}")
     t0 = time.perf_counter()
     nonfinite = {s["index"]: s.get("nonfinite", 0) for s in states}
-    with Progress("surfaces", total_tiles, unit="tiles", done=total_tiles - len(todo) - len(done_first),
+    with Progress("surfaces", total_tiles, unit="tiles", done=total_tiles - len(todo),
                   enabled=progress) as bar:
 
         def finished(index):
             bar.advance()
             st.assemble_state(folder, index, blocks, nx)
 
-        for index, *_ in done_first:
-            finished(index)
         if kind == "serial":
             for index, r0, r1 in todo:
                 res = evaluate_stored_tile(str(folder), index, r0, r1, device)
