@@ -48,6 +48,9 @@ def _common(p: argparse.ArgumentParser, *, preview: bool = True) -> None:
     if preview:
         p.add_argument("--preview", action="store_true", help="fast draft: 640×360, 15 fps, no MSAA")
     p.add_argument(
+        "--tiny", action="store_true", help="smoke run in seconds: 3 epochs, 9×9 grid, 1.5 s at 160×90"
+    )
+    p.add_argument(
         "--executor",
         default=None,
         help="where surface tiles run: serial, local or local:N (default: the scene's compute.executor)",
@@ -110,9 +113,13 @@ def _when(p: argparse.ArgumentParser) -> None:
 def _load(args):
     from render.scene import load_scene
 
+    from render.pipeline import draft_scene
+
     if not args.scene.is_file():
         raise BadInput(f"{args.scene}: no such scene file")
-    return load_scene(args.scene, args.overrides)
+    scene = load_scene(args.scene, args.overrides)
+    # --preview changes only the film, never the surfaces: it is applied when frames are drawn.
+    return draft_scene(scene, tiny=args.tiny)
 
 
 def _out(args, scene) -> Path:
@@ -137,7 +144,10 @@ def _surfaces(args, scene, out: Path, *, compute_if_missing: bool = True) -> Pat
 def _job(args, folder: Path):
     from render.pipeline import RenderJob
 
-    return RenderJob(str(args.scene.resolve()), tuple(args.overrides), bool(getattr(args, "preview", False)), str(folder))
+    return RenderJob(
+        str(args.scene.resolve()), tuple(args.overrides), bool(getattr(args, "preview", False)),
+        str(folder), tiny=args.tiny,
+    )
 
 
 def cmd_run(args, *, compute: bool = True) -> list[Path]:
