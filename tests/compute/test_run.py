@@ -183,3 +183,21 @@ def test_checkpoints_on_a_fixed_three_point_plane(reference, tmp_path):
     assert seq.ball[0].tolist() == [0.0, 0.0] and seq.ball[1] == pytest.approx([1.0, 0.0], abs=1e-5)
     assert s.a[0] < 0.0 < 1.0 < s.a[-1]  # grid fitted around the three points
     np.testing.assert_allclose(seq.values["origin_loss"], seq.values["eval_loss"][0], rtol=1e-6)
+
+
+def test_line_between_two_checkpoints_is_one_row(reference, tmp_path):
+    ckpts = reference / "weights"
+    points = tuple(str(ckpts / f"{st.state_name(i)}.pt") for i in (0, 2))
+    base = tiny()
+    cfg = dataclasses.replace(
+        base,
+        checkpoints=str(ckpts),
+        landscape=dataclasses.replace(
+            base.landscape, directions=DirectionsConfig(kind="line", points=points), around="fixed"
+        ),
+    )
+    compute_sequence(cfg, tmp_path, progress=False)
+    seq = st.open(tmp_path).sequence()
+    assert seq.loss.shape == (3, 1, 9) and seq.b.tolist() == [0.0]
+    assert seq.ball[2] == pytest.approx([1.0, 0.0], abs=1e-5)
+    assert seq.a[0] < 0.0 and seq.a[-1] > 1.0
