@@ -110,6 +110,8 @@ class SurfaceRenderer:
         features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled)) if on]
         if max(self.topology.shape) >= DENSE_GRID:
             features.append("VERTEX_LIGHTING")
+            if not (cfg.contours.enabled or cfg.grid.enabled):  # lines need per-pixel albedo
+                features.append("VERTEX_COLOR")
             if shadows:
                 features.append("VERTEX_SHADOWS")
         self.prog_surface = _program(ctx, "surface.vert", "surface.frag", defines=(*shadows, *output, *features))

