@@ -84,7 +84,9 @@ class DirectionsConfig:
         "biasbn: 1-D parameters (biases, BatchNorm) get zero direction; none: perturb them too",
         choices=("biasbn", "none"),
     )
-    include_states: bool = option(False, "also perturb float buffers (BatchNorm running stats)")
+    include_states: bool = option(
+        False, "also perturb float buffers (BatchNorm running stats; 1-D, so only with ignore: none)"
+    )
     orthogonalize: bool = option(
         True, "make direction 2 orthogonal to direction 1 (kept exact through normalization)"
     )
@@ -113,6 +115,9 @@ def perturbable(model_or_state, include_states: bool = False) -> Direction:
     Returns
     -------
     dict of str -> Tensor, detached, in state-dict order.
+
+    Given only a state dict, buffers are recognized by the names of the standard
+    normalization layers (``running_mean``, ``running_var``, ``num_batches_tracked``).
     """
     if isinstance(model_or_state, torch.nn.Module):
         params = {k for k, _ in model_or_state.named_parameters()}
