@@ -281,6 +281,7 @@ def compute_sequence(
     progress: bool = True,
     executor: str | None = None,
     max_tiles: int | None = None,
+    fresh: bool = False,
 ) -> Path:
     """Compute (or finish) the surface sequence of ``cfg`` into ``folder``.
 
@@ -297,6 +298,9 @@ def compute_sequence(
         Overrides ``cfg.executor`` (``serial``, ``local``, ``local:N``, ``auto``).
     max_tiles : int, optional
         Stop after this many tiles (leaves a resumable, incomplete store; used by tests).
+    fresh : bool
+        Discard what the folder holds and recompute everything (``--force`` on the CLI).
+        Without it a rerun resumes: same ``config_hash``, only missing tiles are computed.
 
     Returns
     -------
@@ -309,8 +313,8 @@ def compute_sequence(
     folder.mkdir(parents=True, exist_ok=True)
     h = config_hash(cfg)
     old = _read_manifest(folder)
-    if old is not None and old.get("config_hash") != h:
-        _say(progress, f"{folder}: configuration changed, recomputing")
+    if old is not None and (fresh or old.get("config_hash") != h):
+        _say(progress, f"{folder}: {'recomputing as asked' if fresh else 'configuration changed, recomputing'}")
         _clear(folder)
         old = None
     _remove_temporaries(folder)

@@ -97,6 +97,10 @@ def test_resume_after_interruption_gives_identical_arrays(reference, tmp_path):
     mtime = st.surface_path(tmp_path, 0).stat().st_mtime_ns
     compute_sequence(cfg, tmp_path, progress=False)
     assert st.surface_path(tmp_path, 0).stat().st_mtime_ns == mtime
+    # fresh=True recomputes everything, to the same numbers
+    compute_sequence(cfg, tmp_path, progress=False, fresh=True)
+    assert st.surface_path(tmp_path, 0).stat().st_mtime_ns != mtime
+    np.testing.assert_array_equal(arrays(tmp_path), arrays(reference))
 
 
 def test_kill_9_during_a_pool_run_then_rerun(tmp_path):
