@@ -51,6 +51,8 @@ AFFINE_FIRST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 #: linear layers narrower than PAD_MAX outputs are padded to a multiple of PAD_ROWS rows.
 PAD_ROWS = 16
 PAD_MAX = 64
+#: grid points whose cross-entropy is reduced together (see _CrossEntropyBatch).
+LOSS_BATCH = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,6 +267,50 @@ def _fast_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(out, 1).mean() - out.gather(1, y.unsqueeze(1)).mean()
 
 
+def _fast_ce_applies(loss_fn: Callable, y: torch.Tensor) -> bool:
+    return loss_fn is torch.nn.functional.cross_entropy and y.dim() == 1 and y.dtype == torch.int64
+
+
+class _CrossEntropyBatch:
+    """Cross-entropy (and accuracy) of :data:`LOSS_BATCH` points' logits at once.
+
+    Per point, the reductions over a ``(n, C)`` logit matrix are a dozen tiny kernels whose
+    fixed cost rivals a layer's matrix product; stacking points amortizes it.
+    """
+
+    def __init__(self, y: torch.Tensor, chunks, n: int) -> None:
+        self.ys = [y[s:e] for s, e in chunks]
+        self.weights = [(e - s) / n for s, e in chunks]
+        self.slabs: list | None = None
+        self.index: list[int] = []
+
+    def add(self, i: int, outs: list) -> bool:
+        """Keep the logits of point ``i``; True when the batch is full."""
+        if self.slabs is None:
+            self.slabs = [o.new_empty((LOSS_BATCH, *o.shape)) for o in outs]
+        k = len(self.index)
+        for slab, o in zip(self.slabs, outs):
+            slab[k].copy_(o)
+        self.index.append(i)
+        return k + 1 == LOSS_BATCH
+
+    def flush(self, loss: np.ndarray, acc: np.ndarray | None) -> None:
+        k = len(self.index)
+        if k == 0:
+            return
+        tot_l = tot_a = 0.0
+        for slab, yc, w in zip(self.slabs, self.ys, self.weights):
+            z = slab[:k]
+            picked = z.gather(2, yc.view(1, -1, 1).expand(k, -1, 1)).squeeze(2)
+            tot_l = tot_l + (torch.logsumexp(z, 2) - picked).mean(1).double() * w
+            if acc is not None:
+                tot_a = tot_a + (z.argmax(2) == yc).double().mean(1) * w
+        loss[self.index] = tot_l.cpu().numpy()
+        if acc is not None:
+            acc[self.index] = tot_a.cpu().numpy()
+        self.index = []
+
+
 def _loss_for(loss_fn: Callable, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if loss_fn is torch.nn.functional.cross_entropy and out.dim() == 2 and y.dim() == 1 \
             and y.dtype == torch.int64:
@@ -349,10 +395,22 @@ def evaluate_tile(
     acc = np.empty(len(coords)) if accuracy else None
     with torch.inference_mode(), _modes(model, bn_mode):
         run = _SequentialRunner(model, point, x, chunks) if method == "sequential" else None
+
+        def forward(a, b, c):
+            if run is not None:
+                return run.forward(a, b, c)
+            return functional_call(model, point.values(a, b, origin), (x[chunks[c][0] : chunks[c][1]],))
+
+        batch = _CrossEntropyBatch(y, chunks, n) if _fast_ce_applies(loss_fn, y) else None
         for i, (a, b) in enumerate(coords):
+            outs = [forward(a, b, c) for c in range(len(chunks))]
+            if batch is not None and outs[0].dim() == 2:
+                if batch.add(i, outs) or i == len(coords) - 1:
+                    batch.flush(loss, acc)
+                continue
+            batch = None  # not (n, C) logits: per point from here on
             tot_l, tot_a = 0.0, 0.0
-            for c, (s, e) in enumerate(chunks):
-                out = run.forward(a, b, c) if run else functional_call(model, point.values(a, b, origin), (x[s:e],))
+            for out, (s, e) in zip(outs, chunks):
                 w = (e - s) / n
                 tot_l += float(_loss_for(loss_fn, out, y[s:e])) * w
                 if acc is not None:

@@ -190,3 +190,16 @@ def test_landscape_config_rejects_mismatched_kind_and_origin():
     with pytest.raises(ValueError, match="grid.range"):
         GridConfig(range=(1.0, -1.0))
     assert EvalConfig().bn_mode == "eval"
+
+
+def test_batched_cross_entropy_matches_per_point_losses():
+    # 37 points: two full batches of LOSS_BATCH and a remainder, against a loss the fast
+    # path does not recognize (so it is computed point by point with F.cross_entropy)
+    model = mlp()
+    x, y = data()
+    origin, d1, d2 = plane(model)
+    coords = np.random.default_rng(1).uniform(-1, 1, (37, 2))
+    fast = evaluate_tile(model, origin, d1, d2, coords, x, y, F.cross_entropy)
+    slow = evaluate_tile(model, origin, d1, d2, coords, x, y, lambda o, t: F.cross_entropy(o, t))
+    np.testing.assert_allclose(fast.loss, slow.loss, rtol=REL)
+    np.testing.assert_array_equal(fast.accuracy, slow.accuracy)
