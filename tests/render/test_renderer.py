@@ -262,3 +262,18 @@ def test_ball_rests_along_the_surface_normal():
     n = surface_normal_at(topo, np.ascontiguousarray(tilted), 0.123, -0.4)
     assert np.allclose(n, [-0.5 / np.sqrt(1.25), 0.0, 1.0 / np.sqrt(1.25)])
     assert np.allclose(surface_normal_at(topo, np.zeros((16, 16, 3), np.float32), 0.0, 0.0), [0, 0, 1])
+
+
+def test_golden_mismatch_fails_and_writes_a_diff_image(monkeypatch):
+    from PIL import Image
+
+    import golden
+
+    monkeypatch.delenv(golden.UPDATE_ENV, raising=False)
+    expected = np.asarray(Image.open(golden.GOLDEN_DIR / "default.png"))
+    wrong = expected.copy()
+    wrong[: wrong.shape[0] // 4] = 255 - wrong[: wrong.shape[0] // 4]  # a quarter changed
+    with pytest.raises(AssertionError, match="pixels differ"):
+        assert_matches_golden("default", wrong)
+    assert (golden.FAILURE_DIR / "default_diff.png").is_file()
+    assert_matches_golden("default", expected)  # and the stored image matches itself
