@@ -66,7 +66,7 @@ def test_output_config_sizes_and_validation():
     assert OutputConfig().frame_size() == (3840, 2160)
     assert OutputConfig(resolution="1080p").frame_size() == (1920, 1080)
     assert OutputConfig(size=(1000, 1000), resolution="720p").frame_size() == (720, 720)
-    assert OutputConfig().frame_size(preview=True) == (960, 540)
+    assert OutputConfig().frame_size(preview=True) == (640, 360)
     assert OutputConfig(fps=29.97).fps == "29.97"
     assert OutputConfig(fps=29.97).frame_rate() == Fraction(30000, 1001)
     assert OutputConfig(fps="24000/1001", chunk_seconds=2.0).chunk_frames() == 48
@@ -95,7 +95,7 @@ def test_encode_spec_defaults_and_preview(tmp_path):
     assert args[args.index("-movflags") + 1] == "+faststart"
     assert args[args.index("-color_primaries") + 1] == "bt709"
     preview = encode_spec(OutputConfig(profile="master", nvenc="off"), tmp_path / "p.mp4", preview=True)
-    assert (preview.codec, preview.preset, preview.size) == ("libx265", "veryfast", (960, 540))
+    assert (preview.codec, preview.preset, preview.size) == ("libx265", "veryfast", (640, 360))
     assert profile_extension("edit", transparent=True) == ".mov"
     assert profile_extension("frames") == ""
     master = encode_spec(OutputConfig(profile="master", nvenc="off"), tmp_path / "m.mp4")
