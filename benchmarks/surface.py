@@ -6,6 +6,8 @@ CPU. Sides, run alternately in one process, each the median of ``--repeats`` run
 
 ``lossfilm``       ``compute.surface.evaluate_tile`` with ``method='auto'`` (here the
                    ``sequential`` path: first-layer products precomputed once)
+``lossfilm xN``    the same in N spawn workers of one thread (N = cores), rows split
+                   between them: what ``compute.run``'s default local pool does
 ``lossfilm-loop``  ``evaluate_tile(method='loop')``: one ``functional_call`` per point
 ``vmap``           ``torch.vmap`` over batches of 64 grid points of a ``functional_call``
                    (the batched design this project measured and did not keep)
@@ -25,7 +27,9 @@ Run: ``.venv/bin/python benchmarks/surface.py [--repeats 5] [--steps 51]``
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import copy
+import multiprocessing
 import datetime
 import os
 import platform
@@ -94,6 +98,32 @@ def side_ours(method):
     def run(model, x, y, origin, d1, d2, coords):
         return evaluate_tile(model, origin, d1, d2, coords, x, y, F.cross_entropy,
                              method=method, accuracy=False).loss
+    return run
+
+
+_WORKER: dict = {}
+
+
+def _worker_init() -> None:
+    # what compute.run's local pool does: one thread per worker, workload built once
+    torch.set_num_threads(1)
+    model, x, y = workload()
+    origin = {k: v.clone() for k, v in model.state_dict().items()}
+    d1, d2 = random_plane(perturbable(model), DirectionsConfig(seed=1))
+    _WORKER.update(args=(model, x, y, origin, d1, d2))
+
+
+def _worker_tile(coords: np.ndarray) -> np.ndarray:
+    model, x, y, origin, d1, d2 = _WORKER["args"]
+    return side_ours("auto")(model, x, y, origin, d1, d2, coords)
+
+
+def side_pool(pool, workers: int):
+    """evaluate_tile in ``workers`` spawn processes of one thread, rows split between them."""
+
+    def run(model, x, y, origin, d1, d2, coords):
+        parts = np.array_split(coords, workers * 4)
+        return np.concatenate(list(pool.map(_worker_tile, parts)))
     return run
 
 
@@ -169,8 +199,11 @@ def main(argv=None) -> int:
     coords = np.stack([aa.ravel(), bb.ravel()], 1)
     n = len(coords)
 
-    sides = {"lossfilm": side_ours("auto"), "lossfilm-loop": side_ours("loop"),
-             "vmap": side_vmap, "plain": side_plain}
+    workers = os.cpu_count() or 1
+    ctx = multiprocessing.get_context("spawn")
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    sides = {"lossfilm": side_ours("auto"), f"lossfilm x{workers}": side_pool(pool, workers),
+             "lossfilm-loop": side_ours("loop"), "vmap": side_vmap, "plain": side_plain}
     try:
         import loss_landscapes  # noqa: F401
 
@@ -181,7 +214,7 @@ def main(argv=None) -> int:
     # same numbers first: our paths against the plain reference, on a few points
     few = coords[:: max(1, n // 17)]
     ref = side_plain(model, x, y, origin, d1, d2, few)
-    for name in ("lossfilm", "lossfilm-loop", "vmap"):
+    for name in ("lossfilm", f"lossfilm x{workers}", "lossfilm-loop", "vmap"):
         err = np.max(np.abs(np.asarray(sides[name](model, x, y, origin, d1, d2, few)) - ref) / ref)
         print(f"check {name:14s} max rel. difference to plain: {err:.1e}")
 
@@ -223,6 +256,12 @@ def main(argv=None) -> int:
                       f" paired repeats, {verdict} the {FLOOR_RATIO}x floor)")
         print(f"lossfilm / loss-landscapes: {ratio:.2f}x of medians, {paired:.2f}x median of paired"
               f" repeats ({verdict} the {FLOOR_RATIO}x floor)")
+    pool.shutdown()
+    pooled = rate[f"lossfilm x{workers}"]
+    if peer:
+        print(f"lossfilm x{workers} (compute's local pool: {workers} processes of 1 thread)"
+              f" / loss-landscapes: {pooled / peer:.2f}x of medians")
+        ratio_text += f"; lossfilm x{workers} {pooled:.0f} pts/s = {pooled / peer:.2f}x"
     print(f"lossfilm / plain loop: {rate['lossfilm'] / rate['plain']:.2f}x")
     arch = per_architecture(max(3, args.repeats // 2))
     print("\nper architecture (512 samples of 1×16×16, 4 classes), points/s:")

@@ -402,7 +402,7 @@ def evaluate_tile(
             return functional_call(model, point.values(a, b, origin), (x[chunks[c][0] : chunks[c][1]],))
 
         batch = _CrossEntropyBatch(y, chunks, n) if _fast_ce_applies(loss_fn, y) else None
-        for i, (a, b) in enumerate(coords):
+        for i, (a, b) in enumerate(coords.tolist()):  # Python floats: cheaper as alpha=
             outs = [forward(a, b, c) for c in range(len(chunks))]
             if batch is not None and outs[0].dim() == 2:
                 if batch.add(i, outs) or i == len(coords) - 1:
@@ -429,6 +429,23 @@ def _accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
     return float((out.argmax(dim=1) == y).to(torch.float64).mean())
 
 
+class _Weight:
+    """One Linear weight or bias of the moving point, in a buffer padded with zero rows."""
+
+    def __init__(self, point: _Point, key: str, pad: int) -> None:
+        o = point.origin[key]
+        self.point, self.key, self.moving = point, key, key in point.rows
+        self.padded = o.new_zeros((o.shape[0] + pad, *o.shape[1:]))
+        self.view = self.padded[: o.shape[0]]
+        self.view.copy_(o)  # the value at the origin; kept as is when the key does not move
+
+    def update(self, a: float) -> torch.Tensor:
+        """``origin + b·d2 + a·d1`` (``b`` set by ``point.set_row``), padded."""
+        if self.moving:
+            torch.add(self.point.rows[self.key], self.point.d1[self.key], alpha=a, out=self.view)
+        return self.padded
+
+
 class _SequentialRunner:
     """First-layer products precomputed once; the rest of the stack per point.
 
@@ -436,7 +453,7 @@ class _SequentialRunner:
     layer per point) and ReLUs run in place on them. A small output layer is padded with
     zero rows to a multiple of :data:`PAD_ROWS`: BLAS runs a ``(n, 128) @ (128, 16)``
     product about twice as fast as ``(128, 10)`` (measured), and the padded columns are
-    sliced away.
+    sliced away. The per-module plan is made once, so a point runs no type checks.
     """
 
     def __init__(self, model: nn.Sequential, point: _Point, x: torch.Tensor, chunks) -> None:
@@ -444,7 +461,6 @@ class _SequentialRunner:
         names = list(model._modules)
         first = next(i for i, m in enumerate(model) if _has_state(m))
         fname, fmod = names[first], model[first]
-        self.rest = [(names[i] + ".", model[i]) for i in range(first + 1, len(model))]
         pk = [fname + "." + k for k, _ in fmod.named_parameters()]
         o, d1, d2 = point.origin, point.d1, point.d2
         zero = {k: torch.zeros_like(o[k]) for k in pk}
@@ -460,50 +476,55 @@ class _SequentialRunner:
             p0, p1, p2 = affine(o, h), affine(d1, h), affine(d2, h)
             self.base.append([p0, p1, p2, torch.empty_like(p0), torch.empty_like(p0)])
         self.b = [None] * len(chunks)
-        self.rest_keys = [
-            [p + k for k, _ in m.named_parameters()] + [p + k for k, _ in m.named_buffers()]
-            for p, m in self.rest
-        ]
-        self.all_keys = [k for ks in self.rest_keys for k in ks]
-        self.outs: dict = {}
-        self.padded: dict = {}
-
-    def _linear(self, j: int, chunk: int, h: torch.Tensor, w: torch.Tensor, bias) -> torch.Tensor:
-        rows = w.shape[0]
-        pad = -rows % PAD_ROWS if rows < PAD_MAX else 0
-        if pad:
-            buf = self.padded.get(j)
-            if buf is None:
-                buf = self.padded[j] = w.new_zeros((rows + pad, w.shape[1]))
-            buf[:rows].copy_(w)
-            w = buf
-        key = (j, chunk)
-        out = self.outs.get(key)
-        if out is None or out.shape[0] != h.shape[0]:
-            out = self.outs[key] = h.new_empty((h.shape[0], rows + pad))
-        if bias is None:
-            torch.mm(h, w.t(), out=out)
-        else:
-            torch.addmm(torch.nn.functional.pad(bias, (0, pad)) if pad else bias, h, w.t(), out=out)
-        return out[:, :rows] if pad else out
+        self.plan = []
+        for i in range(first + 1, len(model)):
+            m, prefix = model[i], names[i] + "."
+            keys = [prefix + k for k, _ in m.named_parameters()] + [prefix + k for k, _ in m.named_buffers()]
+            if type(m) is nn.ReLU:
+                self.plan.append(("relu",))
+            elif not keys:
+                self.plan.append(("call", m))
+            elif type(m) is nn.Linear:
+                rows = m.out_features
+                pad = -rows % PAD_ROWS if rows < PAD_MAX else 0
+                bias = _Weight(point, prefix + "bias", pad) if m.bias is not None else None
+                self.plan.append(("linear", _Weight(point, prefix + "weight", pad), bias, rows, pad, {}))
+            else:
+                self.plan.append(("module", m, prefix, keys))
 
     def forward(self, a: float, b: float, chunk: int) -> torch.Tensor:
+        point = self.point
+        point.set_row(b)
         p0, p1, p2, q, z = self.base[chunk]
         if self.b[chunk] != b:
             torch.add(p0, p2, alpha=b, out=q)
             self.b[chunk] = b
         torch.add(q, p1, alpha=a, out=z)
         h, owned = z, True
-        vals = self.point.values(a, b, self.all_keys)
-        for j, ((prefix, m), ks) in enumerate(zip(self.rest, self.rest_keys)):
-            if type(m) is nn.ReLU:
+        for step in self.plan:
+            kind = step[0]
+            if kind == "relu":
                 h = h.relu_() if owned else torch.relu(h)
                 owned = True
-            elif not ks:
-                h, owned = m(h), False
-            elif type(m) is nn.Linear and h.dim() == 2:
-                h = self._linear(j, chunk, h, vals[prefix + "weight"], vals.get(prefix + "bias"))
-                owned = h.is_contiguous()
+            elif kind == "linear":
+                _, weight, bias, rows, pad, outs = step
+                if h.dim() != 2:
+                    h = torch.nn.functional.linear(h, weight.update(a)[:rows], bias and bias.update(a)[:rows])
+                    owned = True
+                    continue
+                out = outs.get(chunk)
+                if out is None or out.shape[0] != h.shape[0]:
+                    out = outs[chunk] = h.new_empty((h.shape[0], rows + pad))
+                w = weight.update(a)
+                if bias is None:
+                    torch.mm(h, w.t(), out=out)
+                else:
+                    torch.addmm(bias.update(a), h, w.t(), out=out)
+                h, owned = (out[:, :rows] if pad else out), True
+            elif kind == "call":
+                h, owned = step[1](h), False
             else:
-                h, owned = functional_call(m, {k[len(prefix):]: vals[k] for k in ks}, (h,)), False
+                _, m, prefix, keys = step
+                vals = point.values(a, b, keys)
+                h, owned = functional_call(m, {k[len(prefix):]: vals[k] for k in keys}, (h,)), False
         return h
