@@ -166,11 +166,21 @@ class FrameRenderer:
         self.renderer = SurfaceRenderer(
             self.ctx, film.surface.topology, film.scene.render, film.size, transparent=transparent
         )
+        self._buffer: np.ndarray | None = None
 
     def frames(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        """Frames ``start..stop-1``, each read back into one reused buffer.
+
+        A yielded array is overwritten by the next one: consume it (encode, copy) first.
+        At 4K this saves a 25 MB allocation per frame.
+        """
+        w, h = self.film.size
+        if self._buffer is None:
+            self._buffer = np.empty((h, w, self.renderer.components), np.uint8)
         for frame in self.film.surface.frames(start, stop):
             pose = self.film.camera.pose_at(frame.time)
-            yield self.renderer.render(frame, pose)
+            self.renderer.render_into(frame, pose, self._buffer)
+            yield self._buffer
 
     def release(self) -> None:
         self.renderer.release()
@@ -201,7 +211,8 @@ class RenderJob:
     def __call__(self, start: int, stop: int) -> Iterator[np.ndarray]:
         key = (self.scene_path, self.overrides, self.preview, self.folder, self.tiny)
         if key not in _WORKER_CACHE:
-            _WORKER_CACHE[key] = FrameRenderer(self.film())
+            film = self.film()
+            _WORKER_CACHE[key] = FrameRenderer(film, transparent=transparent(film.scene))
         return _WORKER_CACHE[key].frames(start, stop)
 
 
