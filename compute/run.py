@@ -183,6 +183,19 @@ def _states(cfg: ComputeConfig, model, dataset, loss_fn, device, progress):
         yield float(cs.epoch), int(cs.step), cs.label, cs.state, dict(cs.values)
 
 
+def _check_matches(reference: dict, state: dict, label: str) -> None:
+    """A state must fit the model built from ``compute.model`` (checkpoints can be anything)."""
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    if shapes != reference:
+        missing = sorted(set(reference) - set(shapes))[:4]
+        extra = sorted(set(shapes) - set(reference))[:4]
+        differ = [f"{k} {shapes[k]} vs {reference[k]}" for k in shapes if k in reference and shapes[k] != reference[k]][:3]
+        raise ValueError(
+            f"compute.checkpoints: state {label!r} does not fit compute.model: missing {missing},"
+            f" unexpected {extra}, shapes {differ}"
+        )
+
+
 def _expected_states(cfg: ComputeConfig, n_samples: int) -> int:
     if cfg.checkpoints:
         from compute.capture import scan_checkpoints
@@ -347,7 +360,9 @@ def compute_sequence(
     else:
         t0 = time.perf_counter()
         states = []
+        reference = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         for epoch, step, label, state, values in _states(cfg, model, dataset, loss_fn, device, progress):
+            _check_matches(reference, state, label)
             index = len(states)
             wpath = folder / "weights" / f"{st.state_name(index)}.pt"
             st.save_tensors(wpath, {k: v.detach().cpu() for k, v in state.items()})

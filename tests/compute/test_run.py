@@ -205,3 +205,9 @@ def test_line_between_two_checkpoints_is_one_row(reference, tmp_path):
     assert seq.loss.shape == (3, 1, 9) and seq.b.tolist() == [0.0]
     assert seq.ball[2] == pytest.approx([1.0, 0.0], abs=1e-5)
     assert seq.a[0] < 0.0 and seq.a[-1] > 1.0
+
+
+def test_checkpoints_of_another_architecture_are_refused(reference, tmp_path):
+    cfg = dataclasses.replace(tiny(), checkpoints=str(reference / "weights"), model=ModelConfig(hidden=(5,)))
+    with pytest.raises(ValueError, match="does not fit compute.model"):
+        compute_sequence(cfg, tmp_path, progress=False)
