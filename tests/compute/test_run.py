@@ -26,6 +26,7 @@ from compute.surface import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import CaptureConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
+KILL_POINTS = 51
 
 
 def tiny(points=9, kind="random", around="current", **grid) -> ComputeConfig:
@@ -105,14 +106,15 @@ def test_resume_after_interruption_gives_identical_arrays(reference, tmp_path):
 
 def test_kill_9_during_a_pool_run_then_rerun(tmp_path):
     """A process pool run killed with SIGKILL mid-way; the rerun finishes from the files."""
-    cfg = dataclasses.replace(tiny(points=21), executor="local:2")
+    # big enough (3 × 51² points) that the kill lands well before the end even on a fast machine
+    cfg = dataclasses.replace(tiny(points=KILL_POINTS), executor="local:2")
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(ROOT)!r})
         from tests.compute.test_run import tiny
         import dataclasses
         from compute.run import compute_sequence
         if __name__ == "__main__":
-            compute_sequence(dataclasses.replace(tiny(points=21), executor="local:2"),
+            compute_sequence(dataclasses.replace(tiny(points={KILL_POINTS}), executor="local:2"),
                              {str(tmp_path)!r}, progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, start_new_session=True,
@@ -122,7 +124,7 @@ def test_kill_9_during_a_pool_run_then_rerun(tmp_path):
         while time.monotonic() < deadline and proc.poll() is None:
             if len(list((tmp_path / "surfaces").rglob("*.npz"))) >= 2:
                 break
-            time.sleep(0.05)
+            time.sleep(0.005)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
