@@ -263,7 +263,7 @@ def main(argv=None) -> int:
               f" / loss-landscapes: {pooled / peer:.2f}x of medians")
         ratio_text += f"; lossfilm x{workers} {pooled:.0f} pts/s = {pooled / peer:.2f}x"
     print(f"lossfilm / plain loop: {rate['lossfilm'] / rate['plain']:.2f}x")
-    arch = per_architecture(max(3, args.repeats // 2))
+    arch = per_architecture(max(5, args.repeats))
     print("\nper architecture (512 samples of 1×16×16, 4 classes), points/s:")
     for kind, r in arch.items():
         print(f"  {kind:8s} lossfilm (loop) {r['lossfilm']:7.0f}   vmap {r['vmap']:7.0f}")
