@@ -19,6 +19,7 @@ what is done; the manifest's completeness fields summarize them.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import json
 import os
@@ -68,17 +69,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], N
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -152,7 +145,7 @@ def assemble_state(folder, index: int, blocks: list[tuple[int, int]], nx: int) -
                 parts.setdefault(k, []).append(z[k].reshape(-1, nx))
     _save_npz(out, {k: np.concatenate(v, axis=0).astype(np.float32) for k, v in parts.items()})
     for p in paths:
-        with _suppress():
+        with contextlib.suppress(OSError):
             p.unlink()
     return True
 
