@@ -112,7 +112,7 @@ def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str
         say(f"reusing stored surfaces {folder} (compute section unchanged)")
         return folder
     started = time.perf_counter()
-    compute_sequence(scene.compute, folder, force=force, executor=executor)
+    compute_sequence(scene.compute, folder, force=force, fresh=force, executor=executor)
     say(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
     return folder
 
