@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel")
     p.add_argument("--transparent", action="store_true", help="transparent background (RGBA)")
     p.add_argument("--supersample", type=int, default=1, help="render k× larger and downsample")
+    p.add_argument("--colorbar", action="store_true", help="add a colorbar with the loss scale (for papers)")
+    p.add_argument("--axes", action="store_true", help="label the plane's axes a and b with tick values")
     p.add_argument("-o", "--output", type=Path, default=None, help="PNG file to write")
     p = sub.add_parser("sheet", help="contact sheet: N evenly spaced frames with their times")
     _common(p)
@@ -217,6 +219,11 @@ def cmd_still(args) -> list[Path]:
     )
     from render.pipeline import say
 
+    if args.colorbar or args.axes:
+        from render.annotate import annotate_still
+
+        annotate_still(image, film.surface, frame, pose, scene.render.colormap,
+                       colorbar=args.colorbar, axes=args.axes)
     say(f"still {size[0]}×{size[1]} rendered in {time.perf_counter() - started:.1f} s")
     path = args.output or out / f"{scene.name}-t{t:06.2f}.png"
     write_png(path, image, still_metadata(scene, time=f"{t:.4f}", state_position=f"{frame.position:.4f}"))
