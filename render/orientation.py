@@ -170,4 +170,3 @@ class OrientationSpline:
         )
         r = self.spline(t) if self.spline is not None else Rotation.concatenate([self.rot] * t.size)
         return r.apply([0.0, 0.0, -1.0]), r.apply([0.0, 1.0, 0.0])
-
