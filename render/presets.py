@@ -155,18 +155,22 @@ def _progress(shot: Shot, cfg: CameraConfig, t: np.ndarray) -> np.ndarray:
     return ease(shot.ease or cfg.ease, np.atleast_1d(t) / shot.duration)
 
 
-def _orbit(shot: OrbitShot, ctx: ShotContext):
+def _circling(shot: OrbitShot | TrackShot, ctx: ShotContext, aim, distance: float, azimuth: float):
+    """Circle a moving target at ``distance``, turning ``turns`` from ``azimuth`` (orbit, track)."""
     fov = _fov(shot, ctx.cfg)
-    radius = shot.radius or ctx.fit_distance(fov)
-    aim = ctx.aim(shot)
 
     def sample(t):
-        az = shot.start_angle + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
+        az = azimuth + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
         target = aim(t)
-        eye = target + radius * _direction(az, shot.elevation)
+        eye = target + distance * _direction(az, shot.elevation)
         return Samples(eye, target, np.full(az.size, fov), np.zeros(az.size), _inward(az))
 
     return sample
+
+
+def _orbit(shot: OrbitShot, ctx: ShotContext):
+    radius = shot.radius or ctx.fit_distance(_fov(shot, ctx.cfg))
+    return _circling(shot, ctx, ctx.aim(shot), radius, shot.start_angle)
 
 
 def _top(shot: TopShot, ctx: ShotContext):
@@ -188,17 +192,8 @@ def _top(shot: TopShot, ctx: ShotContext):
 
 
 def _track(shot: TrackShot, ctx: ShotContext):
-    fov = _fov(shot, ctx.cfg)
     distance = shot.distance or TRACK_DISTANCE * ctx.size
-    ball = ctx.landmark("ball")
-
-    def sample(t):
-        az = shot.azimuth + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
-        target = ball(t)
-        eye = target + distance * _direction(az, shot.elevation)
-        return Samples(eye, target, np.full(az.size, fov), np.zeros(az.size), _inward(az))
-
-    return sample
+    return _circling(shot, ctx, ctx.landmark("ball"), distance, shot.azimuth)
 
 
 def _dolly(shot: DollyShot, ctx: ShotContext):
