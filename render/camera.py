@@ -20,13 +20,14 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import gaussian_filter1d
 
-# re-exported: these lived here before the orientation and terrain split
+# orientation and terrain names are re-exported: they lived here before the split
 from render.orientation import (
     OrientationSpline,
     continuous_headings,
     look_rotations,
     up_vectors,
 )
+from render.resample import grid_cells
 from render.terrain import bilinear_height, cell_max_height, clip_planes, upper_envelope
 
 __all__ = [
@@ -218,9 +219,7 @@ class SplineTrack:
 
     def _eased_time(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment index and eased local parameter of each time."""
-        tk = self.times
-        seg = np.clip(np.searchsorted(tk, t, side="right") - 1, 0, tk.size - 2)
-        u = np.clip((t - tk[seg]) / (tk[seg + 1] - tk[seg]), 0.0, 1.0)
+        seg, u = grid_cells(self.times, t)
         eased = np.empty_like(u)
         for name in set(self.eases):
             sel = np.array([self.eases[i] == name for i in seg], dtype=bool)

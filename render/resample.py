@@ -29,6 +29,7 @@ __all__ = [
     "grid_normals",
     "grid_triangles",
     "heights_at_points",
+    "grid_cells",
     "MIN_RENDER_POINTS",
 ]
 
@@ -246,6 +247,26 @@ def grid_triangles(ny: int, nx: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack([lower, upper], axis=1).reshape(-1, 3), dtype=np.uint32)
 
 
+def grid_cells(coords: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cell of an increasing grid that holds each value, and where in the cell it lies.
+
+    Parameters
+    ----------
+    coords : (n,) float, increasing, n >= 2
+    values : (m,) float
+
+    Returns
+    -------
+    index : (m,) int
+        Cell ``[coords[index], coords[index + 1]]``, in ``[0, n - 2]``.
+    fraction : (m,) float
+        Position within the cell in ``[0, 1]``; values outside the grid clamp to its ends.
+    """
+    index = np.clip(np.searchsorted(coords, values, side="right") - 1, 0, coords.size - 2)
+    lo, hi = coords[index], coords[index + 1]
+    return index, np.clip((values - lo) / (hi - lo), 0.0, 1.0)
+
+
 def heights_at_points(
     z: np.ndarray, ry: np.ndarray, rx: np.ndarray, x: np.ndarray, y: np.ndarray,
     px: np.ndarray, py: np.ndarray, lo: float = -np.inf, hi: float = np.inf,
@@ -276,10 +297,8 @@ def heights_at_points(
     y = np.asarray(y, dtype=np.float64)
     px = np.clip(np.atleast_1d(np.asarray(px, dtype=np.float64)), x[0], x[-1])
     py = np.clip(np.atleast_1d(np.asarray(py, dtype=np.float64)), y[0], y[-1])
-    j = np.clip(np.searchsorted(x, px, side="right") - 1, 0, x.size - 2)
-    i = np.clip(np.searchsorted(y, py, side="right") - 1, 0, y.size - 2)
-    u = (px - x[j]) / (x[j + 1] - x[j])
-    v = (py - y[i]) / (y[i + 1] - y[i])
+    j, u = grid_cells(x, px)
+    i, v = grid_cells(y, py)
     z = np.asarray(z, dtype=np.float64)
     row0 = ry[i].astype(np.float64) @ z
     row1 = ry[i + 1].astype(np.float64) @ z

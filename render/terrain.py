@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
+from render.resample import grid_cells
+
 __all__ = [
     "bilinear_height",
     "cell_max_height",
@@ -28,12 +30,6 @@ NEAR_FRACTION = 0.4
 NEAR_FAR_RATIO = 2e-5
 #: far plane = farthest corner of the bounds times this.
 FAR_MARGIN = 1.1
-
-
-def _cell(x0: np.ndarray, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    i = np.clip(np.searchsorted(x0, xq, side="right") - 1, 0, x0.size - 2)
-    f = np.clip((xq - x0[i]) / (x0[i + 1] - x0[i]), 0.0, 1.0)
-    return i, f
 
 
 def bilinear_height(x0: np.ndarray, y0: np.ndarray, z: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -53,8 +49,8 @@ def bilinear_height(x0: np.ndarray, y0: np.ndarray, z: np.ndarray, xy: np.ndarra
     (m,) float
     """
     xy = np.atleast_2d(xy)
-    i, fx = _cell(x0, xy[:, 0])
-    j, fy = _cell(y0, xy[:, 1])
+    i, fx = grid_cells(x0, xy[:, 0])
+    j, fy = grid_cells(y0, xy[:, 1])
     z00, z01 = z[j, i], z[j, i + 1]
     z10, z11 = z[j + 1, i], z[j + 1, i + 1]
     return (z00 * (1 - fx) + z01 * fx) * (1 - fy) + (z10 * (1 - fx) + z11 * fx) * fy
@@ -67,8 +63,8 @@ def cell_max_height(x0: np.ndarray, y0: np.ndarray, z: np.ndarray, xy: np.ndarra
     against any interpolation that stays within the cell's corners.
     """
     xy = np.atleast_2d(xy)
-    i, _ = _cell(x0, xy[:, 0])
-    j, _ = _cell(y0, xy[:, 1])
+    i, _ = grid_cells(x0, xy[:, 0])
+    j, _ = grid_cells(y0, xy[:, 1])
     return np.max(np.stack([z[j, i], z[j, i + 1], z[j + 1, i], z[j + 1, i + 1]]), axis=0)
 
 
