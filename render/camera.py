@@ -40,6 +40,7 @@ __all__ = [
     "clip_planes",
     "continuous_headings",
     "ease",
+    "hermite",
     "look_rotations",
     "smooth_track",
     "up_vectors",
@@ -88,9 +89,22 @@ def ease(name: str, u: np.ndarray | float) -> np.ndarray:
 # ---------------------------------------------------------------------- keyed tracks
 
 
-def _hermite(p0, p1, m0, m1, u):
-    """Cubic Hermite on rows: p*, m* (m, d); u (m,) -> (m, d)."""
-    u = u[:, None]
+def hermite(p0, p1, m0, m1, u):
+    """Cubic Hermite from ``p0`` to ``p1`` with end derivatives ``m0``, ``m1``, at ``u``.
+
+    Parameters
+    ----------
+    p0, p1, m0, m1 : array
+        Values and derivatives (per unit of ``u``) at both ends, all of one shape.
+    u : float or array
+        Parameter in [0, 1], broadcast against the values: a scalar for whole grids, or
+        ``(m, 1)`` for rows of ``(m, d)`` keys. A Python float keeps float32 values float32.
+
+    Returns
+    -------
+    array
+        The broadcast shape of the inputs.
+    """
     u2, u3 = u * u, u * u * u
     return (
         (2 * u3 - 3 * u2 + 1) * p0
@@ -98,6 +112,11 @@ def _hermite(p0, p1, m0, m1, u):
         + (-2 * u3 + 3 * u2) * p1
         + (u3 - u2) * m1
     )
+
+
+def _hermite(p0, p1, m0, m1, u):
+    """Cubic Hermite on rows: p*, m* (m, d); u (m,) -> (m, d)."""
+    return hermite(p0, p1, m0, m1, u[:, None])
 
 
 def catmull_rom_tangents(

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from compute.options import option
+from render.camera import hermite
 
 __all__ = [
     "TimeConfig", "Timeline", "StateInterpolator", "pchip_slopes", "INTERPOLATIONS", "MAPPINGS",
@@ -221,11 +222,8 @@ class StateInterpolator:
         else:
             # cubic Hermite on [k, k+1] with PCHIP's slopes: the same curve as scipy's
             # PchipInterpolator, from 2x the data instead of 8x (its float64 coefficients)
-            t2, t3 = w * w, w * w * w
             y0, y1 = self.values[k], self.values[k + 1]
-            d0, d1 = self._slopes[k], self._slopes[k + 1]
-            out = ((2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + w) * d0
-                   + (3 * t2 - 2 * t3) * y1 + (t3 - t2) * d1)
+            out = hermite(y0, y1, self._slopes[k], self._slopes[k + 1], w)
         return np.asarray(out, dtype=self.values.dtype)
 
     def bracket(self, position: float) -> tuple[int, int]:
