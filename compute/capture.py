@@ -27,7 +27,14 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["CheckpointInfo", "Recorder", "load_checkpoints", "parse_position", "scan_checkpoints"]
+__all__ = [
+    "CheckpointInfo",
+    "Recorder",
+    "load_checkpoints",
+    "parse_position",
+    "scan_checkpoints",
+    "snapshot_state",
+]
 
 #: file endings read when no pattern is given.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
@@ -63,6 +70,11 @@ def parse_position(name: str) -> tuple[float, str] | None:
             return float(found[-1]), unit
     numbers = _NUMBER_RE.findall(stem)
     return (float(numbers[-1]), "epoch") if numbers else None
+
+
+def snapshot_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model.state_dict()`` on the CPU that later training cannot change."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _is_state_dict(obj: Any) -> bool:
@@ -275,9 +287,7 @@ class Recorder:
             name = f"step_{int(step):09d}.pt"
         payload = {
             "format": FORMAT,
-            "state_dict": {
-                k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
-            },
+            "state_dict": snapshot_state(self.model),
             "epoch": None if epoch is None else float(epoch),
             "step": None if step is None else int(step),
             "label": label

@@ -7,6 +7,7 @@ import re
 import types
 import typing
 
+from compute.curvature import CurvatureConfig
 from compute.data import DataConfig
 from compute.models import ModelConfig
 from compute.options import option
@@ -39,6 +40,9 @@ class ComputeConfig:
     device: str = option("auto", "where to evaluate", choices=("auto", "cpu", "cuda", "mps"))
     max_points: int = option(
         DEFAULT_MAX_POINTS, "refuse runs with more grid evaluations than this (states × ny × nx)", min=1
+    )
+    curvature: CurvatureConfig = option(
+        CurvatureConfig(), "Hessian spectra per state and the |λmin/λmax| map (after the surfaces)"
     )
 
     def __post_init__(self) -> None:

@@ -25,6 +25,7 @@ import torch
 
 from compute import store as st
 from compute.config import ComputeConfig, parse_executor
+from compute.curvature import curvature_pass
 from compute.directions import (
     line_plane,
     pca_plane,
@@ -48,7 +49,7 @@ AUTO_SERIAL_POINTS = 2_000
 #: grid points timed (after a warm-up) to estimate a run's duration before it starts.
 PROBE_POINTS = 24
 #: keys of the compute section that do not change the numbers (left out of the hash).
-_NOT_HASHED = ("executor", "device", "max_points")
+_NOT_HASHED = ("executor", "device", "max_points", "curvature")  # curvature files hash their own
 
 
 def config_hash(cfg: ComputeConfig) -> str:
@@ -412,6 +413,7 @@ def compute_sequence(
     }
     st.write_json(folder / st.MANIFEST, manifest)
     _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles)
+    curvature_pass(cfg.curvature, folder, device=device, progress=progress)
     return folder
 
 

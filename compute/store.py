@@ -261,6 +261,7 @@ class Store:
             for k in surfaces[0]
             if k != "loss" and all(k in s for s in surfaces)
         }
+        channels.update(self._curvature_channels())
         names = sorted({k for s in self.states for k in s.get("values", {})})
         values = {
             k: np.array([_num(s.get("values", {}).get(k)) for s in self.states]) for k in names
@@ -276,6 +277,20 @@ class Store:
             values=values,
             channels=channels,
         )
+
+
+    def _curvature_channels(self) -> dict[str, np.ndarray]:
+        """``convexity (S, ny, nx)`` from the curvature pass's files, when it made them."""
+        info = self.manifest.get("curvature") or {}
+        out = {}
+        for name in info.get("channels", []) if info.get("complete") else []:
+            grids = []
+            for s in self.states:
+                path = self.folder / "curvature" / f"{state_name(s['index'])}.npz"
+                with np.load(path) as z:
+                    grids.append(z[name].astype(np.float32))
+            out[name] = np.stack(grids)
+        return out
 
 
 def _num(v) -> float:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
-from .capture import load_checkpoints
+from .capture import load_checkpoints, snapshot_state
 from .data import Dataset
 from .models import build_loss
 from .options import option
@@ -230,10 +230,6 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
 
 
-def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
 def train_states(
     model: nn.Module,
     dataset: Dataset,
@@ -302,7 +298,7 @@ def train_states(
             epoch=float(epoch),
             step=int(step),
             label=label,
-            state=_snapshot(model),
+            state=snapshot_state(model),
             values=values,
         )
 
