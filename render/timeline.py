@@ -205,17 +205,26 @@ class StateInterpolator:
         if method == "pchip" and self.n_states > 1:
             self._slopes = pchip_slopes(self.values)
 
-    def __call__(self, position: float) -> np.ndarray:
-        """Values at ``position`` (clamped to ``[0, S - 1]``), shape ``values.shape[1:]``."""
+    def _locate(self, position: float) -> tuple[int, float]:
+        """State ``k`` and weight ``w`` of state ``k + 1`` at ``position``; ``w = 0`` on a state.
+
+        Positions within ``KNOT_SNAP`` of a state snap to it, so a film that stops on a
+        state shows exactly that state's values.
+        """
         last = self.n_states - 1
         p = min(max(float(position), 0.0), float(last))
         k = int(np.floor(p))
         w = p - k
         if w <= KNOT_SNAP or k >= last:
-            return self.values[min(k, last)].copy()
+            return min(k, last), 0.0
         if 1.0 - w <= KNOT_SNAP:
-            return self.values[k + 1].copy()
-        if self.method == "hold":
+            return k + 1, 0.0
+        return k, w
+
+    def __call__(self, position: float) -> np.ndarray:
+        """Values at ``position`` (clamped to ``[0, S - 1]``), shape ``values.shape[1:]``."""
+        k, w = self._locate(position)
+        if w == 0.0 or self.method == "hold":
             return self.values[k].copy()
         if self.method == "linear":
             out = self.values[k] * (1.0 - w) + self.values[k + 1] * w
@@ -228,13 +237,7 @@ class StateInterpolator:
 
     def bracket(self, position: float) -> tuple[int, int]:
         """States whose values enter at ``position``: ``(k, k)`` on a state, else ``(k, k+1)``."""
-        last = self.n_states - 1
-        p = min(max(float(position), 0.0), float(last))
-        k = int(np.floor(p))
-        w = p - k
-        if w <= KNOT_SNAP or k >= last:
-            return min(k, last), min(k, last)
-        if 1.0 - w <= KNOT_SNAP or self.method == "hold":
-            k2 = k + 1 if 1.0 - w <= KNOT_SNAP else k
-            return k2, k2
+        k, w = self._locate(position)
+        if w == 0.0 or self.method == "hold":
+            return k, k
         return k, k + 1
