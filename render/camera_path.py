@@ -13,7 +13,7 @@ from scipy.interpolate import PchipInterpolator
 
 from render.camera import ease
 from render.frame import CameraPose
-from render.orientation import continuous_headings, up_vectors
+from render.orientation import continuous_headings, unit_vectors, up_vectors
 from render.presets import LIFT_SIGMA_S, Samples, ShotContext, shot_sampler
 from render.shots import SHOTS, CameraConfig, DiveShot, Landscape, validate_camera
 from render.terrain import cell_max_height, clip_planes, upper_envelope
@@ -93,10 +93,7 @@ class CameraPath:
                     dt = (end - start) / max(local.size - 1, 1)
                     lift = PchipInterpolator(local, upper_envelope(need, LIFT_SIGMA_S / dt))
                     s.eye[:, 2] += lift(local)
-            forward = s.target - s.eye
-            forwards.append(
-                forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-300)
-            )
+            forwards.append(unit_vectors(s.target - s.eye))
             times.append(start + local)
             hints.append(s.hint)
             cut = np.zeros(local.size, dtype=bool)

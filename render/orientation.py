@@ -17,6 +17,7 @@ __all__ = [
     "OrientationSpline",
     "continuous_headings",
     "look_rotations",
+    "unit_vectors",
     "up_vectors",
 ]
 
@@ -32,9 +33,14 @@ VERTICAL_LO = float(np.sin(np.radians(3.0)))
 VERTICAL_HI = float(np.sin(np.radians(40.0)))
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+#: norms below this count as zero: a zero vector stays zero instead of turning NaN.
+MIN_NORM = 1e-300
+
+
+def unit_vectors(v: np.ndarray) -> np.ndarray:
+    """Rows of ``v`` (..., d) scaled to unit length; zero rows stay zero."""
     n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(n, 1e-300)
+    return v / np.maximum(n, MIN_NORM)
 
 
 def continuous_headings(
@@ -81,7 +87,7 @@ def continuous_headings(
         has_hint = np.all(np.isfinite(hints[k]))
         if has_hint:
             # turn from the view's own direction to the hint as the view becomes vertical
-            hint = hints[k] / max(np.linalg.norm(hints[k]), 1e-300)
+            hint = hints[k] / max(np.linalg.norm(hints[k]), MIN_NORM)
             if n[k] > 1e-9:
                 own = fh[k] / n[k]
                 between = np.arctan2(own[0] * hint[1] - own[1] * hint[0], own @ hint) * (1.0 - w[k])
@@ -126,23 +132,23 @@ def up_vectors(
         Unit up vectors orthogonal to ``forward``; never parallel to it, also when the
         view is vertical.
     """
-    f = _unit(np.asarray(forward, dtype=np.float64))
+    f = unit_vectors(np.asarray(forward, dtype=np.float64))
     h = np.zeros_like(f)
     h[:, :2] = headings
     right = np.cross(h, [0.0, 0.0, 1.0])
     # right must be orthogonal to f: it is, up to the heading's lag near vertical
-    right = _unit(right - np.sum(right * f, axis=1, keepdims=True) * f)
+    right = unit_vectors(right - np.sum(right * f, axis=1, keepdims=True) * f)
     up = np.cross(right, f)
     roll = np.radians(np.broadcast_to(np.asarray(roll_deg, dtype=np.float64), (f.shape[0],)))[
         :, None
     ]
-    return _unit(np.cos(roll) * up - np.sin(roll) * right)
+    return unit_vectors(np.cos(roll) * up - np.sin(roll) * right)
 
 
 def look_rotations(forward: np.ndarray, up: np.ndarray) -> Rotation:
     """Rotations whose camera axes (x right, y up, -z forward) match ``forward``/``up`` (m, 3)."""
-    f = _unit(forward)
-    right = _unit(np.cross(f, up))
+    f = unit_vectors(forward)
+    right = unit_vectors(np.cross(f, up))
     u = np.cross(right, f)
     return Rotation.from_matrix(np.stack([right, u, -f], axis=2))
 

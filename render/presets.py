@@ -17,7 +17,13 @@ import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
 from render.camera import SplineTrack, ease, smooth_track
-from render.orientation import OrientationSpline, continuous_headings, up_vectors
+from render.orientation import (
+    MIN_NORM,
+    OrientationSpline,
+    continuous_headings,
+    unit_vectors,
+    up_vectors,
+)
 from render.shots import (
     AimedShot,
     CameraConfig,
@@ -263,7 +269,7 @@ def _flyby(shot: FlybyShot, ctx: ShotContext):
     # past the end the flight goes on straight at its mean speed (for the look-ahead)
     tail = path(np.array([0.98 * D, D]))
     tangent = tail[1] - tail[0]
-    tangent = tangent / max(np.linalg.norm(tangent), 1e-300) * path.length / D
+    tangent = tangent / max(np.linalg.norm(tangent), MIN_NORM) * path.length / D
 
     def eye_at(t):
         tc = np.clip(t, 0.0, D)
@@ -354,8 +360,7 @@ def _keyframes(shot: KeyframeShot, ctx: ShotContext):
     orient = None
     if shot.orient == "spline":
         key_eye, key_target = eye_track(times), target_track(times)
-        fk = key_target - key_eye
-        fk /= np.maximum(np.linalg.norm(fk, axis=1, keepdims=True), 1e-300)
+        fk = unit_vectors(key_target - key_eye)
         uk = up_vectors(fk, continuous_headings(fk, times), rolls(times))
         orient = OrientationSpline(times, fk, uk)
         dist = keyed(tuple(np.linalg.norm(key_target - key_eye, axis=1)), 1.0)
