@@ -20,6 +20,7 @@ from scipy.interpolate import PchipInterpolator
 __all__ = [
     "COLORMAP_DIR",
     "BUILTIN_COLORMAPS",
+    "DIVERGING_COLORMAPS",
     "LUT_SIZE",
     "available_colormaps",
     "load_colormap",
@@ -108,7 +109,9 @@ _CIVIDIS_ANCHORS = {
     255: (0.995737, 0.909344, 0.217772),
 }
 
-BUILTIN_COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo")
+#: diverging maps (zero in the middle, white): for signed channels such as surface curvature.
+DIVERGING_COLORMAPS = ("coolwarm",)
+BUILTIN_COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo", "coolwarm")
 
 
 def _from_polynomial(coeffs: tuple) -> np.ndarray:
@@ -134,6 +137,10 @@ def generate_builtin(name: str) -> np.ndarray:
     """
     if name == "cividis":
         return _from_anchors(_CIVIDIS_ANCHORS).astype(np.float32)
+    if name == "coolwarm":
+        from render.diverging import COOLWARM_ENDS, msh_diverging
+
+        return msh_diverging(*COOLWARM_ENDS, LUT_SIZE)
     if name in _POLY6:
         return _from_polynomial(_POLY6[name]).astype(np.float32)
     raise ValueError(f"no built-in colormap {name!r}; built-ins: {', '.join(BUILTIN_COLORMAPS)}")
