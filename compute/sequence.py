@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["SurfaceSequence"]
+__all__ = ["SurfaceSequence", "stack_ragged"]
 
 
 @dataclasses.dataclass
@@ -40,6 +40,12 @@ class SurfaceSequence:
         Per-state numbers for overlays: ``train_loss``, ``lr``, ``accuracy``...
     channels : dict of str -> (S, ny, nx) float32
         Further per-point metrics on the grid (``accuracy``), same layout as ``loss``.
+    paths : dict of str -> (S, k, 2) float64
+        Named polylines in plane coordinates per state, drawn on the surface (mode
+        connectivity: ``segment``, ``curve``); rows of NaN pad states with fewer points.
+    markers : dict of str -> (S, k, 2) float64
+        Named point sets in plane coordinates per state, drawn as dots on the surface (SWAG:
+        ``iterates``, ``samples``); rows of NaN are absent points.
     """
 
     a: np.ndarray
@@ -51,6 +57,8 @@ class SurfaceSequence:
     ball: np.ndarray
     values: dict = dataclasses.field(default_factory=dict)
     channels: dict = dataclasses.field(default_factory=dict)
+    paths: dict = dataclasses.field(default_factory=dict)
+    markers: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.a = np.asarray(self.a, dtype=np.float64)
@@ -72,6 +80,12 @@ class SurfaceSequence:
             k: np.asarray(v, dtype=np.float32).reshape(self.loss.shape)
             for k, v in self.channels.items()
         }
+        for name in ("paths", "markers"):
+            sets = {k: np.asarray(v, dtype=np.float64) for k, v in getattr(self, name).items()}
+            for k, v in sets.items():
+                if v.ndim != 3 or v.shape[0] != n or v.shape[2] != 2:
+                    raise ValueError(f"{name}[{k!r}] must be (S, k, 2) with S = {n}, got {v.shape}")
+            setattr(self, name, sets)
 
     @property
     def n_states(self) -> int:
@@ -81,3 +95,17 @@ class SurfaceSequence:
     def shape(self) -> tuple[int, int]:
         """Grid shape ``(ny, nx)``."""
         return int(self.b.size), int(self.a.size)
+
+
+def stack_ragged(per_state: list) -> np.ndarray:
+    """Stack per-state point lists of different lengths into ``(S, k_max, 2)``, NaN-padded.
+
+    Parameters
+    ----------
+    per_state : list of S array-likes, each (k_i, 2) (empty allowed)
+    """
+    arrays = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in per_state]
+    out = np.full((len(arrays), max([a.shape[0] for a in arrays] + [0]), 2), np.nan)
+    for i, a in enumerate(arrays):
+        out[i, : a.shape[0]] = a
+    return out

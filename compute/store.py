@@ -276,8 +276,16 @@ class Store:
             ball=[s.get("ball", (0.0, 0.0)) for s in self.states],
             values=values,
             channels=channels,
+            paths=self._point_sets("paths"),
+            markers=self._point_sets("markers"),
         )
 
+    def _point_sets(self, field: str) -> dict:
+        """Per-state named point lists (``paths``, ``markers``) stacked to ``(S, k, 2)``."""
+        from compute.sequence import stack_ragged
+
+        names = sorted({k for s in self.states for k in s.get(field, {})})
+        return {k: stack_ragged([s.get(field, {}).get(k, []) for s in self.states]) for k in names}
 
     def _curvature_channels(self) -> dict[str, np.ndarray]:
         """``convexity (S, ny, nx)`` from the curvature pass's files, when it made them."""
