@@ -88,9 +88,14 @@ def generator_and_critic(in_shape: tuple[int, ...]) -> CriticOfGenerator:
 
 
 def latent_noise(samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Data factory: ``samples`` latent codes ``(N, 2)`` and dummy labels (one class)."""
+    """Data factory: ``samples`` latent codes ``(N, 2)`` and dummy labels (never read).
+
+    ``n_classes`` is given as 2 only because the model builder refuses fewer; the critic's
+    single output and :func:`generator_loss` ignore it.
+    """
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((max(samples, 1), 2)).astype(np.float32), np.zeros(max(samples, 1), np.int64), 1
+    n = max(samples, 1)
+    return rng.standard_normal((n, 2)).astype(np.float32), np.zeros(n, np.int64), 2
 
 
 def generator_loss(critic_out: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
