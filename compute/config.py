@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 
 from compute.curvature import CurvatureConfig
 from compute.data import DataConfig
+from compute.executors import ClusterConfig, parse_executor_spec
 from compute.models import ModelConfig
 from compute.options import option
 from compute.surface import LandscapeConfig
@@ -18,8 +18,6 @@ __all__ = ["ComputeConfig", "config_from_dict", "parse_executor", "DEFAULT_MAX_P
 
 #: grid evaluations (states × ny × nx) above which a run is refused unless forced.
 DEFAULT_MAX_POINTS = 2_000_000
-
-_EXECUTOR_RE = re.compile(r"^(serial|auto|local(:[1-9][0-9]*)?)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +33,11 @@ class ComputeConfig:
     )
     executor: str = option(
         "auto",
-        "auto (serial for small jobs, else a local process pool), serial, local or local:N",
+        "auto (serial for small jobs, else a local process pool), serial, local, local:N,"
+        " dask://HOST[:PORT] (a Dask scheduler) or slurm (Dask on SLURM jobs, see cluster)",
+    )
+    cluster: ClusterConfig = option(
+        ClusterConfig(), "Dask and SLURM settings of the dask:// and slurm executors"
     )
     device: str = option("auto", "where to evaluate", choices=("auto", "cpu", "cuda", "mps"))
     max_points: int = option(
@@ -50,11 +52,12 @@ class ComputeConfig:
 
 
 def parse_executor(spec: str) -> tuple[str, int | None]:
-    """``'local:3'`` -> ``('local', 3)``; ``'serial'`` -> ``('serial', None)``."""
-    if not isinstance(spec, str) or not _EXECUTOR_RE.match(spec):
-        raise ValueError(f"compute.executor must be auto, serial, local or local:N, got {spec!r}")
-    kind, _, n = spec.partition(":")
-    return kind, (int(n) if n else None)
+    """``'local:3'`` -> ``('local', 3)``; ``'serial'`` -> ``('serial', None)``; ``'dask://h'`` -> ``('dask', None)``.
+
+    The full parse (with the scheduler address) is :func:`compute.executors.parse_executor_spec`.
+    """
+    parsed = parse_executor_spec(spec, "compute.executor")
+    return parsed.kind, parsed.workers
 
 
 def config_from_dict(cls: type, data: dict) -> typing.Any:

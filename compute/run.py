@@ -13,7 +13,6 @@ import concurrent.futures as cf
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import sys
@@ -34,6 +33,7 @@ from compute.directions import (
     random_plane,
     three_point_plane,
 )
+from compute.executors import open_executor, parse_executor_spec
 from compute.progress import Progress, format_seconds
 from compute.surface import evaluate_tile, grid_axes
 
@@ -49,7 +49,7 @@ AUTO_SERIAL_POINTS = 2_000
 #: grid points timed (after a warm-up) to estimate a run's duration before it starts.
 PROBE_POINTS = 24
 #: keys of the compute section that do not change the numbers (left out of the hash).
-_NOT_HASHED = ("executor", "device", "max_points", "curvature")  # curvature files hash their own
+_NOT_HASHED = ("executor", "device", "max_points", "curvature", "cluster")  # curvature files hash their own
 
 
 def config_hash(cfg: ComputeConfig) -> str:
@@ -89,12 +89,11 @@ def _say(progress: bool, msg: str) -> None:
 _CACHE: dict = {}
 
 
-def _worker_init(threads: int) -> None:
-    torch.set_num_threads(max(1, threads))
-
-
 def _loaded(folder: str, device: str):
-    key = (folder, device)
+    # The manifest's stamp is in the key: a long-lived (Dask) worker must not keep serving
+    # a store that a later run at the same path rewrote with another configuration.
+    stamp = os.stat(Path(folder) / st.MANIFEST)
+    key = (folder, device, stamp.st_mtime_ns, stamp.st_size)
     if _CACHE.get("key") != key:
         s = st.open(folder)
         x, y = s.eval_data()
@@ -412,7 +411,8 @@ def compute_sequence(
         "complete": False,
     }
     st.write_json(folder / st.MANIFEST, manifest)
-    _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles)
+    _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles,
+                      spec=parse_executor_spec(executor or cfg.executor), cluster=cfg.cluster)
     curvature_pass(cfg.curvature, folder, device=device, progress=progress)
     return folder
 
@@ -446,7 +446,8 @@ def _probe(folder: str, index: int, device: str) -> float:
     return (time.perf_counter() - t0) / PROBE_POINTS
 
 
-def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles) -> None:
+def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles, *,
+                      spec=None, cluster=None) -> None:
     _CACHE.clear()  # this process may have cached an older store at the same path
     states, blocks = manifest["states"], [tuple(t) for t in manifest["tiles"]]
     nx = len(manifest["a"])
@@ -473,8 +474,9 @@ def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_til
     if todo and progress:
         per_point = _probe(str(folder), todo[0][0], device)
         est = f", about {format_seconds(per_point * run_points / (n if kind == 'local' else 1))}"
+    where = (spec.address or "slurm") if spec is not None and spec.distributed else kind
     _say(progress, f"{all_points:,} evaluations ({len(states)} states × {len(manifest['b'])}×{nx}),"
-                   f" {points:,} to do on {device} ({kind}{f' ×{n}' if kind == 'local' else ''}){est}")
+                   f" {points:,} to do on {device} ({where}{f' ×{n}' if kind == 'local' else ''}){est}")
     t0 = time.perf_counter()
     nonfinite = {s["index"]: s.get("nonfinite", 0) for s in states}
     with Progress("surfaces", total_tiles, unit="tiles", done=total_tiles - len(todo),
@@ -491,8 +493,10 @@ def _evaluate_missing(folder, manifest, kind, workers, device, progress, max_til
                 finished(index)
         elif todo:
             threads = max(1, (os.cpu_count() or 1) // n)
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as ex:
+            # local pool or Dask (compute.executors): the same submit/as_completed loop
+            pool = spec if spec is not None and spec.distributed else parse_executor_spec("local")
+            with open_executor(pool, cluster, local_workers=n, threads=threads,
+                               gpu=device == "cuda") as ex:
                 futs = [ex.submit(evaluate_stored_tile, str(folder), i, r0, r1, device) for i, r0, r1 in todo]
                 for fut in cf.as_completed(futs):
                     res = fut.result()
