@@ -25,7 +25,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import hashlib
-import multiprocessing
 import os
 import pickle
 import shutil
@@ -34,6 +33,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from compute.executors import ClusterConfig, DaskExecutor, open_executor, parse_executor_spec
 from compute.progress import Progress
 from render.encode import (
     EncodeSpec,
@@ -259,7 +259,7 @@ def render_chunked(
             for job in todo:
                 encode_chunk(job, bar.advance)
         elif todo:
-            if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+            if isinstance(executor, (concurrent.futures.ProcessPoolExecutor, DaskExecutor)):
                 _check_picklable(render_range)
             futures = {executor.submit(encode_chunk, job): job for job in todo}
             try:
@@ -276,15 +276,20 @@ def render_chunked(
     return out
 
 
-def make_executor(workers: int) -> concurrent.futures.Executor | None:
-    """None for one worker (render in-process), else a ``spawn`` process pool of ``workers``."""
+def make_executor(
+    workers: int, executor: str = "", cluster: ClusterConfig | None = None
+) -> concurrent.futures.Executor | None:
+    """Where chunks render: None (in this process), a ``spawn`` pool, or a Dask cluster.
+
+    ``executor`` is an executor setting (:mod:`compute.executors`); ``""`` or ``auto``
+    means ``workers`` (1: in this process, N: a pool of N), ``local`` a pool of all cores.
+    """
     if workers < 1:
         raise ValueError(f"output.workers: {workers} must be >= 1")
-    if workers == 1:
-        return None
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-    )
+    spec = parse_executor_spec(executor or "auto", "output.executor")
+    if spec.kind == "auto":
+        spec = parse_executor_spec("serial" if workers == 1 else f"local:{workers}")
+    return open_executor(spec, cluster, local_workers=os.cpu_count() or 1)
 
 
 def render_film(
@@ -297,16 +302,20 @@ def render_film(
     alpha: bool = False,
     preview: bool = False,
     progress: bool = True,
+    executor: str | None = None,
+    cluster: ClusterConfig | None = None,
 ) -> Path:
     """What the pipeline calls: the ``output:`` config, frames, a work folder -> a film.
 
     Builds the :class:`~render.encode.EncodeSpec`, cuts the film into
-    ``cfg.chunk_seconds`` chunks, renders them in this process (``workers: 1``) or a
-    spawn pool of ``cfg.workers`` processes, and joins them into ``path``. Frames from
-    ``render_range`` must have the size ``encode_spec(cfg, path, preview=preview).size``.
+    ``cfg.chunk_seconds`` chunks, renders them in this process (``workers: 1``), a
+    spawn pool of ``cfg.workers`` processes or where ``executor`` (else
+    ``cfg.executor``) says, e.g. ``dask://host:8786`` with ``cluster`` settings, and
+    joins them into ``path``. Frames from ``render_range`` must have the size
+    ``encode_spec(cfg, path, preview=preview).size``.
     """
     spec = encode_spec(cfg, path, alpha=alpha, preview=preview)
-    executor = make_executor(cfg.workers)
+    executor = make_executor(cfg.workers, executor or cfg.executor, cluster)
     try:
         return render_chunked(spec, n_frames, render_range, work_dir,
                               chunk_frames=cfg.chunk_frames(), executor=executor,

@@ -53,7 +53,8 @@ def _common(p: argparse.ArgumentParser, *, preview: bool = True) -> None:
     p.add_argument(
         "--executor",
         default=None,
-        help="where surface tiles run: serial, local or local:N (default: the scene's compute.executor)",
+        help="where surface tiles and film chunks run: serial, local, local:N, dask://HOST:PORT or"
+        " slurm (default: the scene's compute.executor and output.executor)",
     )
 
 
@@ -158,7 +159,7 @@ def cmd_run(args, *, compute: bool = True) -> list[Path]:
     scene = _load(args)
     out = _out(args, scene)
     folder = _surfaces(args, scene, out, compute_if_missing=compute)
-    return [run_film(scene, out, _job(args, folder), force=args.force)]
+    return [run_film(scene, out, _job(args, folder), force=args.force, executor=args.executor)]
 
 
 def cmd_compute(args) -> list[Path]:

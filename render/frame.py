@@ -93,6 +93,9 @@ class Frame:
         Numbers for overlays: ``epoch``, ``step``, ``loss``, ``lr``...
     label : str
         Label of the nearest state (``"epoch 3"``).
+    series : dict of str -> (S,) float64
+        The per-state numbers of the whole sequence (``SurfaceSequence.values``), for plots
+        of a value over the film; ``position`` is where this frame is on them.
     """
 
     index: int
@@ -109,6 +112,7 @@ class Frame:
     )
     values: dict = dataclasses.field(default_factory=dict)
     label: str = ""
+    series: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -165,7 +165,7 @@ class TrajectoryConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OverlayConfig:
-    """Text over the picture: title, counter, loss value and caption."""
+    """Text over the picture: title, counter, loss and other values, caption, a value plot."""
 
     title: str = option("", "title text (empty = none)")
     counter: str = option("epoch", "which counter to show", choices=("epoch", "step", "label", "none"))
@@ -180,9 +180,27 @@ class OverlayConfig:
     title_position: str = option("top-left", "where the title sits", choices=POSITIONS)
     counter_position: str = option("top-right", "where counter and loss sit", choices=POSITIONS)
     caption_position: str = option("bottom-left", "where the caption sits", choices=POSITIONS)
+    readouts: tuple[str, ...] = option(
+        (), "per-state values shown as 'name value' lines under the counter (sharpness, trace, lr...)"
+    )
+    plot: str | None = option(
+        None, "a per-state value drawn as a small curve over the whole film, marker at the frame"
+    )
+    plot_position: str = option("bottom-right", "where the plot sits", choices=POSITIONS)
+    plot_size: tuple[float, float] = option(
+        (0.42, 0.2), "plot width and height as fractions of the frame height"
+    )
+    plot_color: str = option("#ffd23f", "plot curve and marker color")
 
     def __post_init__(self) -> None:
         _check_colors(self, "render.overlays")
+        w, h = self.plot_size
+        if not (0.05 <= w <= 2.0 and 0.05 <= h <= 1.0):
+            raise ValueError(
+                f"render.overlays.plot_size must be [w, h] with w in [0.05, 2], h in [0.05, 1], got {list(self.plot_size)}"
+            )
+        if self.plot is not None and not self.plot:
+            raise ValueError("render.overlays.plot must name a value (or be null)")
 
 
 @dataclasses.dataclass(frozen=True)

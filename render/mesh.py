@@ -22,6 +22,7 @@ import numpy as np
 
 from compute.options import option
 from compute.sequence import SurfaceSequence
+from render.curvature import SURFACE_CURVATURES, CurvatureColor
 from render.frame import Bounds, Frame, Topology
 from render.heights import AUTO_RELIEF, HeightConfig, HeightTransform
 from render.landmarks import (
@@ -76,7 +77,9 @@ class MeshConfig:
     )
     time: TimeConfig = option(TimeConfig(), "how film time runs through the captured states")
     color: str = option(
-        "height", "colormap channel: height, loss or a channel of the sequence (accuracy)"
+        "height", "colormap channel: height, loss, a channel of the sequence (accuracy, convexity)"
+        " or a curvature of the drawn surface (mean_curvature, gaussian_curvature, max_curvature,"
+        " min_curvature: zero-centred, for a diverging colormap such as coolwarm)"
     )
     trajectory: bool = option(True, "draw the minimizer's path so far (fixed-plane films)")
 
@@ -186,7 +189,14 @@ class FilmSurface:
 
     def _setup_color(self, name: str, method: str) -> None:
         self._channel = None
+        self._curvature = None
         if name in BUILTIN_COLORS:
+            return
+        if name in SURFACE_CURVATURES:
+            # one zero-centred range for the film, fitted on the drawn heights of every state
+            drawn = (np.clip(self._up(self._z(float(k))), 0.0, self.top)
+                     for k in range(self.sequence.n_states))
+            self._curvature = CurvatureColor(name, drawn, self._dx, self._dy)
             return
         channels = self.sequence.channels
         if name not in channels:
@@ -328,6 +338,7 @@ class FilmSurface:
             minimum=lowest_point(x, y, heights, invalid, highest=self.transform.gain < 0),
             ball=ball, invalid=invalid, trajectory=self._trajectory_at(p, zc),
             values=values, label=nearest_label(self.sequence.labels, p),
+            series=self.sequence.values,
         )
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
@@ -346,6 +357,8 @@ class FilmSurface:
         return self._mask_up(mask) > INVALID_WEIGHT
 
     def _scalar(self, heights: np.ndarray, position: float) -> np.ndarray:
+        if self._curvature is not None:
+            return self._curvature(heights)
         if self._channel is not None:
             lo, hi = self._channel_range
             c = self._up(self._channel(position))

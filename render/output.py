@@ -17,6 +17,7 @@ import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
+from compute.executors import parse_executor_spec
 from compute.options import option
 
 __all__ = [
@@ -206,6 +207,9 @@ class OutputConfig:
         min=0.0, exclusive_min=True,
     )
     workers: int = option(1, "chunks rendered at once: 1 = in this process, N = a process pool", min=1)
+    executor: str = option(
+        "", "where chunks render: '' = per workers, serial, local[:N], dask://HOST[:PORT] or slurm"
+    )
     nvenc: str = option(
         "auto", "NVIDIA hardware encoding: auto (if a trial encode works), on, off",
         choices=("auto", "on", "off"),
@@ -256,6 +260,8 @@ class OutputConfig:
             raise ValueError(f"output.chunk_seconds: {self.chunk_seconds} must be > 0")
         if self.workers < 1:
             raise ValueError(f"output.workers: {self.workers} must be >= 1")
+        if self.executor:
+            parse_executor_spec(self.executor, "output.executor")
         if self.audio_fade < 0:
             raise ValueError(f"output.audio_fade: {self.audio_fade} must be >= 0")
         if self.filename is not None and (not self.filename or "/" in self.filename):

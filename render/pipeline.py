@@ -68,6 +68,7 @@ def tiny_scene(scene: Scene) -> Scene:
     evaluation = dataclasses.replace(land.eval, samples=min(land.eval.samples, 256))
     landscape = dataclasses.replace(land, grid=grid, eval=evaluation)
     compute = dataclasses.replace(c, train=train, data=data, landscape=landscape, executor="serial")
+    compute = dataclasses.replace(compute, curvature=tiny_curvature(c.curvature))
     total = sum(shot.duration for shot in scene.camera.shots)
     scale = TINY_FILM_SECONDS / total
     shots = tuple(dataclasses.replace(shot, duration=shot.duration * scale) for shot in scene.camera.shots)
@@ -83,6 +84,12 @@ def tiny_scene(scene: Scene) -> Scene:
     return dataclasses.replace(
         scene, compute=compute, mesh=mesh, camera=camera, render=render, output=output
     )
+
+
+def tiny_curvature(cfg):
+    """Curvature settings of ``--tiny``: a few Lanczos steps and probes (same code paths)."""
+    return dataclasses.replace(cfg, iterations=min(cfg.iterations, 8), trace_samples=min(cfg.trace_samples, 2),
+                               subgrid_iterations=min(cfg.subgrid_iterations, 4))
 
 
 def draft_scene(scene: Scene, *, preview: bool = False, tiny: bool = False) -> Scene:

@@ -375,7 +375,8 @@ class SurfaceRenderer:
         self.fbo.depth_mask = True
 
     def _draw_text(self, frame: Frame, image: tuple[int, int], screen: dict) -> None:
-        items = layout_overlays(self.cfg.overlays, frame.values, frame.label, image)
+        items = layout_overlays(self.cfg.overlays, frame.values, frame.label, image,
+                                series=frame.series, position=frame.position)
         if not items:
             return
         for k, v in screen.items():

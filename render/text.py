@@ -1,4 +1,4 @@
-"""Text overlays: title, counter, loss value and caption, rasterized with Pillow.
+"""Text overlays: title, counter, loss, readouts and caption, rasterized with Pillow.
 
 Pure layout: :func:`layout_overlays` turns an :class:`~render.look.OverlayConfig`, a
 frame's numbers and the final image size into :class:`TextItem` s, each a small
@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from render.look import OverlayConfig, parse_color
 
 __all__ = ["TextItem", "FONT_PATH", "BOLD_FONT_PATH", "layout_overlays", "rasterize",
-           "composite", "overlay_lines"]
+           "composite", "overlay_lines", "text_item"]
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 FONT_PATH = FONT_DIR / "DejaVuSans.ttf"
@@ -112,26 +112,46 @@ def overlay_lines(cfg: OverlayConfig, values: dict, label: str) -> dict[str, lis
     if cfg.loss and "loss" in values:
         groups.setdefault(cfg.counter_position, []).append(
             (f"loss {_format_number(float(values['loss']))}", False, 1.0))
+    for name in cfg.readouts:
+        if name not in values:
+            have = ", ".join(sorted(values)) or "none"
+            raise ValueError(f"render.overlays.readouts: no value {name!r} in this film (have: {have})")
+        groups.setdefault(cfg.counter_position, []).append(
+            (f"{name} {_format_number(float(values[name]))}", False, 1.0))
     if cfg.caption:
         groups.setdefault(cfg.caption_position, []).append((cfg.caption, False, 1.0))
     return groups
 
 
+def text_item(cfg: OverlayConfig, text: str, scale: float, size: tuple[int, int]) -> TextItem:
+    """One line in the overlay style at ``scale`` × the font size, placed at ``(0, 0)``."""
+    px = max(int(round(cfg.font_size * size[1] * scale)), 4)
+    key = (text, px, cfg.color, cfg.outline, False)
+    return TextItem(key=key, x=0, y=0, rgba=rasterize(*key))
+
+
 def layout_overlays(cfg: OverlayConfig, values: dict, label: str,
-                    size: tuple[int, int]) -> list[TextItem]:
-    """Place every overlay line for a final image of ``size = (W, H)`` pixels."""
+                    size: tuple[int, int], *, series: dict | None = None,
+                    position: float = 0.0) -> list[TextItem]:
+    """Place every overlay line (and the value plot) for a final image of ``size = (W, H)``.
+
+    ``series`` (per-state values of the whole sequence) and ``position`` (the frame's place
+    in it) feed ``cfg.plot``; see :mod:`render.plot`.
+    """
+    from render.plot import plot_items
+
     width, height = size
     base = cfg.font_size * height
     margin = cfg.margin * height
     items: list[TextItem] = []
-    for position, lines in overlay_lines(cfg, values, label).items():
+    for corner, lines in overlay_lines(cfg, values, label).items():
         bitmaps = []
         for text, bold, scale in lines:
             px = max(int(round(base * scale)), 4)
             bitmaps.append(((text, px, cfg.color, cfg.outline, bold),
                             rasterize(text, px, cfg.color, cfg.outline, bold), px))
         heights = [int(round(px * LINE_SPACING)) for _, _, px in bitmaps]
-        vertical, horizontal = position.split("-")
+        vertical, horizontal = corner.split("-")
         y = margin if vertical == "top" else height - margin - sum(heights)
         for (key, rgba, _), step in zip(bitmaps, heights):
             w = rgba.shape[1]
@@ -143,7 +163,7 @@ def layout_overlays(cfg: OverlayConfig, values: dict, label: str,
                 x = (width - w) / 2.0
             items.append(TextItem(key=key, x=int(round(x)), y=int(round(y)), rgba=rgba))
             y += step
-    return items
+    return items + plot_items(cfg, series or {}, position, size)
 
 
 def composite(image: np.ndarray, items: list[TextItem]) -> None:
