@@ -105,8 +105,15 @@ def draft_scene(scene: Scene, *, preview: bool = False, tiny: bool = False) -> S
 
 
 def surfaces_folder(scene: Scene, out: Path) -> Path:
-    """Where the surface sequence of this compute section lives (one folder per hash)."""
-    return out / "surfaces" / stage_hash(scene.compute)
+    """Where the surface sequence of this compute section lives (one folder per hash).
+
+    Where the work runs (``executor``, ``cluster``) does not change the numbers, so it is
+    not hashed: the same scene on a laptop and on a cluster shares its surfaces.
+    """
+    from compute.executors import ClusterConfig
+
+    numbers = dataclasses.replace(scene.compute, executor="auto", cluster=ClusterConfig())
+    return out / "surfaces" / stage_hash(numbers)
 
 
 def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str | None = None) -> Path:
@@ -216,11 +223,21 @@ class RenderJob:
         return open_film(scene, Path(self.folder), size=scene.output.frame_size(preview=self.preview))
 
     def __call__(self, start: int, stop: int) -> Iterator[np.ndarray]:
-        key = (self.scene_path, self.overrides, self.preview, self.folder, self.tiny)
+        # File stamps in the key: a long-lived (Dask) worker must not keep drawing a scene
+        # or a store that was edited since; an outdated film is released, not kept.
+        stamps = tuple(_stamp(p) for p in (self.scene_path, Path(self.folder) / "manifest.json"))
+        key = (self.scene_path, self.overrides, self.preview, self.folder, self.tiny, stamps)
         if key not in _WORKER_CACHE:
+            for old in [k for k in _WORKER_CACHE if k[:5] == key[:5]]:
+                _WORKER_CACHE.pop(old).release()
             film = self.film()
             _WORKER_CACHE[key] = FrameRenderer(film, transparent=transparent(film.scene))
         return _WORKER_CACHE[key].frames(start, stop)
+
+
+def _stamp(path: str | Path) -> tuple[int, int]:
+    st = Path(path).stat()
+    return st.st_mtime_ns, st.st_size
 
 
 def film_path(scene: Scene, out: Path, preview: bool) -> Path:
@@ -232,8 +249,13 @@ def transparent(scene: Scene) -> bool:
     return scene.render.background.kind == "transparent"
 
 
-def run_film(scene: Scene, out: Path, job: RenderJob, *, force: bool = False) -> Path:
-    """Render and encode the whole film, chunked and resumable; returns the film's path."""
+def run_film(
+    scene: Scene, out: Path, job: RenderJob, *, force: bool = False, executor: str | None = None
+) -> Path:
+    """Render and encode the whole film, chunked and resumable; returns the film's path.
+
+    ``executor`` (``--executor``) overrides ``output.executor``: where chunks render.
+    """
     from render.chunks import render_film
 
     film = job.film()
@@ -250,6 +272,7 @@ def run_film(scene: Scene, out: Path, job: RenderJob, *, force: bool = False) ->
     result = render_film(
         film.scene.output, path, film.n_frames, job, work_dir,
         alpha=transparent(film.scene), preview=job.preview,
+        executor=executor, cluster=film.scene.compute.cluster,
     )
     if not film.scene.output.keep_chunks:
         shutil.rmtree(work_dir, ignore_errors=True)
