@@ -9,6 +9,7 @@ import typing
 from compute.curvature import CurvatureConfig
 from compute.data import DataConfig
 from compute.executors import ClusterConfig, parse_executor_spec
+from compute.experiment import ExperimentConfig
 from compute.models import ModelConfig
 from compute.options import option
 from compute.surface import LandscapeConfig
@@ -30,6 +31,9 @@ class ComputeConfig:
     landscape: LandscapeConfig = option(LandscapeConfig(), "the slice of weight space and its grid")
     checkpoints: str | None = option(
         None, "folder of checkpoints to use as the states instead of training"
+    )
+    experiment: ExperimentConfig = option(
+        ExperimentConfig(), "an experiment that produces the states instead of plain training"
     )
     executor: str = option(
         "auto",

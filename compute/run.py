@@ -34,6 +34,7 @@ from compute.directions import (
     three_point_plane,
 )
 from compute.executors import open_executor, parse_executor_spec
+from compute.experiments.variant import state_model
 from compute.progress import Progress, format_seconds
 from compute.surface import evaluate_tile, grid_axes
 
@@ -119,7 +120,7 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     aa, bb = np.meshgrid(s.a, s.b[row0:row1])
     coords = np.stack([aa.ravel(), bb.ravel()], axis=1)
     res = evaluate_tile(
-        c["model"], c["origin"], c["d1"], c["d2"], coords, c["x"], c["y"], c["loss_fn"],
+        state_model(c, s.states[i]), c["origin"], c["d1"], c["d2"], coords, c["x"], c["y"], c["loss_fn"],
         accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
         batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device,
     )
@@ -169,8 +170,12 @@ def _eval_at(model, weights, x, y, loss_fn, device) -> tuple[float, float]:
     return float(r.loss[0]), (float(r.accuracy[0]) if r.accuracy is not None else float("nan"))
 
 
-def _states(cfg: ComputeConfig, model, dataset, loss_fn, device, progress):
+def _states(cfg: ComputeConfig, model, dataset, loss_fn, device, progress, folder=None):
     """Yield ``(epoch, step, label, state_dict, values)`` from training or checkpoints."""
+    experiment = _experiment(cfg)
+    if experiment is not None:
+        yield from experiment.states(cfg, model, dataset, loss_fn, device, progress, folder)
+        return
     if cfg.checkpoints:
         from compute.capture import load_checkpoints
 
@@ -196,7 +201,16 @@ def _check_matches(reference: dict, state: dict, label: str) -> None:
         )
 
 
+def _experiment(cfg: ComputeConfig):
+    """The module of ``compute.experiment.kind`` (None for plain training)."""
+    from compute.experiments import get
+
+    return get(cfg.experiment.kind)
+
+
 def _expected_states(cfg: ComputeConfig, n_samples: int) -> int:
+    if _experiment(cfg) is not None:
+        return _experiment(cfg).expected_states(cfg, n_samples)
     if cfg.checkpoints:
         from compute.capture import scan_checkpoints
 
@@ -219,6 +233,9 @@ def _build_planes(cfg: ComputeConfig, folder: Path, states: list[dict]) -> tuple
     Returns ``fitted`` ranges for :func:`grid_axes` (None to use the configured ranges) and a
     JSON-able description of the directions.
     """
+    experiment = _experiment(cfg)
+    if experiment is not None and hasattr(experiment, "build_planes"):
+        return experiment.build_planes(cfg, folder, states)
     land = cfg.landscape
     dcfg = land.directions
     desc = dataclasses.asdict(dcfg) | {"around": land.around}
@@ -361,15 +378,23 @@ def compute_sequence(
         t0 = time.perf_counter()
         states = []
         reference = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        for epoch, step, label, state, values in _states(cfg, model, dataset, loss_fn, device, progress):
-            _check_matches(reference, state, label)
+        # an experiment may yield a 6th item merged into the state's entry: its model variant
+        variants = {"model": model, "spec": {"config": dataclasses.asdict(cfg.model),
+                    "in_shape": list(dataset.in_shape), "n_classes": int(dataset.n_classes)}}
+        for epoch, step, label, state, values, *extra in _states(
+            cfg, model, dataset, loss_fn, device, progress, folder
+        ):
+            extra = extra[0] if extra else {}
+            smodel = state_model(variants, extra)
+            _check_matches(reference if smodel is model else
+                           {k: tuple(v.shape) for k, v in smodel.state_dict().items()}, state, label)
             index = len(states)
             wpath = folder / "weights" / f"{st.state_name(index)}.pt"
             st.save_tensors(wpath, {k: v.detach().cpu() for k, v in state.items()})
-            values["eval_loss"], values["eval_accuracy"] = _eval_at(model, state, x, y, loss_fn, device)
+            values["eval_loss"], values["eval_accuracy"] = _eval_at(smodel, state, x, y, loss_fn, device)
             states.append(
                 dict(index=index, epoch=epoch, step=step, label=label,
-                     weights=str(wpath.relative_to(folder)), values=values)
+                     weights=str(wpath.relative_to(folder)), values=values, **extra)
             )
         if not states:
             raise ValueError("compute: no states were captured (check train.capture or checkpoints)")
@@ -435,8 +460,10 @@ def _probe(folder: str, index: int, device: str) -> float:
     origin, ev = s.origin(i), s.manifest["eval"]
     coords = np.stack([np.resize(s.a, PROBE_POINTS), np.full(PROBE_POINTS, s.b[0])], axis=1)
 
+    model = state_model(c, s.states[i])  # an experiment's per-state variant, else c["model"]
+
     def run(k):
-        evaluate_tile(c["model"], origin, d1, d2, coords[:k], c["x"], c["y"], c["loss_fn"],
+        evaluate_tile(model, origin, d1, d2, coords[:k], c["x"], c["y"], c["loss_fn"],
                       accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
                       batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device)
 
