@@ -93,6 +93,10 @@ class Frame:
         Numbers for overlays: ``epoch``, ``step``, ``loss``, ``lr``...
     label : str
         Label of the nearest state (``"epoch 3"``).
+    paths : dict of str -> (k, 3) float32
+        Named polylines on the surface (``segment``, ``curve``), drawn as ribbons.
+    markers : dict of str -> (k, 3) float32
+        Named point sets on the surface (``iterates``, ``samples``), drawn as small spheres.
     series : dict of str -> (S,) float64
         The per-state numbers of the whole sequence (``SurfaceSequence.values``), for plots
         of a value over the film; ``position`` is where this frame is on them.
@@ -112,6 +116,8 @@ class Frame:
     )
     values: dict = dataclasses.field(default_factory=dict)
     label: str = ""
+    paths: dict = dataclasses.field(default_factory=dict)
+    markers: dict = dataclasses.field(default_factory=dict)
     series: dict = dataclasses.field(default_factory=dict)
 
 

@@ -25,6 +25,7 @@ from compute.sequence import SurfaceSequence
 from render.curvature import SURFACE_CURVATURES, CurvatureColor
 from render.frame import Bounds, Frame, Topology
 from render.heights import AUTO_RELIEF, HeightConfig, HeightTransform
+from render.pointsets import densify, drape, points_at
 from render.landmarks import (
     TRAJECTORY_SAMPLES_PER_STATE,
     interpolate_values,
@@ -338,8 +339,22 @@ class FilmSurface:
             minimum=lowest_point(x, y, heights, invalid, highest=self.transform.gain < 0),
             ball=ball, invalid=invalid, trajectory=self._trajectory_at(p, zc),
             values=values, label=nearest_label(self.sequence.labels, p),
-            series=self.sequence.values,
+            series=self.sequence.values, **self._point_sets_at(p, zc),
         )
+
+    def _point_sets_at(self, position: float, zc: np.ndarray) -> dict:
+        """The experiment's paths and markers (``render.pointsets``) draped on this frame."""
+        seq = self.sequence
+        if not (getattr(seq, "paths", None) or getattr(seq, "markers", None)):
+            return {}
+
+        def height(px, py):
+            return self._surface_heights(zc, px, py)
+
+        paths = {k: drape(densify(points_at(v, position)), height, self.window) for k, v in seq.paths.items()}
+        markers = {k: drape(points_at(v, position, appear=True), height, self.window)
+                   for k, v in seq.markers.items()}
+        return {"paths": paths, "markers": markers}
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Frames ``start .. stop - 1`` one at a time (memory: the sequence plus one frame)."""

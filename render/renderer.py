@@ -31,6 +31,8 @@ from render.frame import CameraPose, Frame, Topology
 from render.frusta import FLIP_Y, fill_direction, light_direction, light_matrix, tile_matrix
 from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
+from render.pointsets import MARKER_RADIUS
+from render.pointsets import color_of as point_set_color
 from render.programs import program as _program
 from render.programs import set_uniform as _set
 from render.strips import RESTART, grid_strip, is_standard_grid
@@ -327,6 +329,7 @@ class SurfaceRenderer:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
                 _set(self.prog_ball, k, v)
             self.vao_ball.render(moderngl.TRIANGLES)
+        self._draw_markers(frame, mvp, eye, radius * MARKER_RADIUS)
         ctx.front_face = "ccw"
 
         ctx.enable(moderngl.BLEND)
@@ -334,6 +337,7 @@ class SurfaceRenderer:
         traj = np.asarray(frame.trajectory, np.float32).reshape(-1, 3)
         if cfg.trajectory.enabled and traj.shape[0] >= 2:
             self._draw_trajectory(traj, mvp, px_scale)
+        self._draw_paths(frame, mvp, px_scale)
         ctx.disable(moderngl.DEPTH_TEST)
         self._draw_text(frame, image, screen)
         ctx.disable(moderngl.BLEND)
@@ -341,6 +345,35 @@ class SurfaceRenderer:
             ctx.copy_framebuffer(self.fbo_resolve, self.fbo)
         if not self.transparent and self.cfg.background.kind == "gradient":
             self._draw_background(screen)
+
+    def _draw_markers(self, frame: Frame, mvp: np.ndarray, eye, radius: float) -> None:
+        """Small spheres on the surface for each named point set of ``frame.markers``."""
+        sets = {k: np.asarray(v, np.float64).reshape(-1, 3) for k, v in getattr(frame, "markers", {}).items()}
+        if not any(v.shape[0] for v in sets.values()):
+            return
+        for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
+            _set(self.prog_ball, k, v)
+        for name, pts in sets.items():
+            _set(self.prog_ball, "u_ball_color", linear_rgb(point_set_color(name))[:3])
+            for p in pts:
+                center = p + radius * surface_normal_at(self.topology, frame.normals, p[0], p[1])
+                _set(self.prog_ball, "u_center", center)
+                self.vao_ball.render(moderngl.TRIANGLES)
+        _set(self.prog_ball, "u_ball_color", linear_rgb(self.cfg.ball.color)[:3])
+
+    def _draw_paths(self, frame: Frame, mvp: np.ndarray, px_scale: float) -> None:
+        """Ribbons for each named polyline of ``frame.paths``, drawn like the trajectory."""
+        paths = getattr(frame, "paths", {})
+        if not paths:
+            return
+        for name, pts in paths.items():
+            pts = np.asarray(pts, np.float32).reshape(-1, 3)
+            if pts.shape[0] >= 2:
+                r, g, b, a = parse_color(point_set_color(name), "paths")  # as the trajectory's
+                _set(self.prog_line, "u_color", np.array([r, g, b, a]))
+                self._draw_trajectory(pts, mvp, px_scale)
+        tr = parse_color(self.cfg.trajectory.color, "render.trajectory.color")
+        _set(self.prog_line, "u_color", np.array([tr[0], tr[1], tr[2], tr[3] * self.cfg.trajectory.opacity]))
 
     def _draw_background(self, screen: dict) -> None:
         """Put the gradient *under* the resolved picture (premultiplied "under" blend).
