@@ -8,23 +8,11 @@ from __future__ import annotations
 
 import sys
 
-APT_PACKAGES = "libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libgbm1"
-
-
 def check_gl() -> str:
     """The GL renderer's name, or raise RuntimeError saying what to install."""
-    try:
-        import moderngl
-    except ImportError as exc:  # pragma: no cover - installed with the package
-        raise RuntimeError(f"moderngl is not installed ({exc}); run `make setup`") from None
-    try:
-        ctx = moderngl.create_context(standalone=True, backend="egl")
-    except Exception as exc:  # noqa: BLE001 - any failure here means the same fix
-        raise RuntimeError(
-            f"cannot create a headless OpenGL context through EGL ({exc}).\n"
-            f"  Install Mesa's EGL and GL libraries (as root):\n"
-            f"    apt-get update && apt-get install -y {APT_PACKAGES}"
-        ) from None
+    from render.gl import create_context
+
+    ctx = create_context()
     name = f"{ctx.info['GL_RENDERER']} (OpenGL {ctx.info['GL_VERSION']})"
     ctx.release()
     return name
