@@ -292,6 +292,11 @@ class DaskExecutor(cf.Executor):
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future:
         return self._inner.submit(run_in_worker, self.threads, fn, *args, **kwargs)
 
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        # on an error or Ctrl-C in the driver, free the cluster at once instead of waiting
+        self.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        return False
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._closed:
             return

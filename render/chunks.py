@@ -8,8 +8,9 @@ and renders only the missing ones. The segments are then joined *without re-enco
 (ffmpeg's concat demuxer, ``-c copy``; +faststart for MP4) and the audio is muxed in
 at the join.
 
-Parallel chunks run in an ``concurrent.futures.Executor``. Only references cross the
-process boundary: a chunk job carries the :class:`~render.encode.EncodeSpec` (plain
+Parallel chunks run in an ``concurrent.futures.Executor`` (a spawn pool, or a Dask
+cluster through ``output.executor``; see :mod:`compute.executors`). Only references cross
+the process boundary: a chunk job carries the :class:`~render.encode.EncodeSpec` (plain
 values), the frame range, the segment path and ``render_range``, a picklable top-level
 callable such as :class:`FrameSource` (function + arguments that are paths, hashes,
 numbers). Each worker builds its own GL context inside ``render_range``; GL contexts and
