@@ -93,13 +93,17 @@ class Frame:
         Numbers for overlays: ``epoch``, ``step``, ``loss``, ``lr``...
     label : str
         Label of the nearest state (``"epoch 3"``).
+    series : dict of str -> (S,) float64
+        The per-state numbers of the whole sequence (``SurfaceSequence.values``), for plots
+        of a value over the film; ``position`` is where this frame is on them.
     paths : dict of str -> (k, 3) float32
         Named polylines on the surface (``segment``, ``curve``), drawn as ribbons.
     markers : dict of str -> (k, 3) float32
         Named point sets on the surface (``iterates``, ``samples``), drawn as small spheres.
-    series : dict of str -> (S,) float64
-        The per-state numbers of the whole sequence (``SurfaceSequence.values``), for plots
-        of a value over the film; ``position`` is where this frame is on them.
+    actors : (k, 3) float32
+        World positions of extra balls (e.g. the descent actor), on the surface.
+    actor_colors : tuple of str
+        sRGB colour of each actor (``"#ffd23f"``); missing ones use the ball's colour.
     """
 
     index: int
@@ -116,9 +120,13 @@ class Frame:
     )
     values: dict = dataclasses.field(default_factory=dict)
     label: str = ""
+    series: dict = dataclasses.field(default_factory=dict)
     paths: dict = dataclasses.field(default_factory=dict)
     markers: dict = dataclasses.field(default_factory=dict)
-    series: dict = dataclasses.field(default_factory=dict)
+    actors: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros((0, 3), dtype=np.float32)
+    )
+    actor_colors: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)

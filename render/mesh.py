@@ -22,6 +22,7 @@ import numpy as np
 
 from compute.options import option
 from compute.sequence import SurfaceSequence
+from render.descent import DescentActor, DescentConfig
 from render.curvature import SURFACE_CURVATURES, CurvatureColor
 from render.frame import Bounds, Frame, Topology
 from render.heights import AUTO_RELIEF, HeightConfig, HeightTransform
@@ -83,6 +84,9 @@ class MeshConfig:
         " min_curvature: zero-centred, for a diverging colormap such as coolwarm)"
     )
     trajectory: bool = option(True, "draw the minimizer's path so far (fixed-plane films)")
+    descent: DescentConfig = option(
+        DescentConfig(), "an auto-descent actor: a ball that rolls down the drawn surface"
+    )
 
     def __post_init__(self) -> None:
         if self.crop is not None:
@@ -185,6 +189,7 @@ class FilmSurface:
         )
         self._setup_color(cfg.color, method)
         self._setup_ball(method)
+        self._descent = DescentActor(cfg.descent, self) if cfg.descent.enabled else None
 
     # ------------------------------------------------------------------ setup helpers
 
@@ -339,7 +344,8 @@ class FilmSurface:
             minimum=lowest_point(x, y, heights, invalid, highest=self.transform.gain < 0),
             ball=ball, invalid=invalid, trajectory=self._trajectory_at(p, zc),
             values=values, label=nearest_label(self.sequence.labels, p),
-            series=self.sequence.values, **self._point_sets_at(p, zc),
+            series=self.sequence.values,
+            **self._actors_at(time), **self._point_sets_at(p, zc),
         )
 
     def _point_sets_at(self, position: float, zc: np.ndarray) -> dict:
@@ -355,6 +361,13 @@ class FilmSurface:
         markers = {k: drape(points_at(v, position, appear=True), height, self.window)
                    for k, v in seq.markers.items()}
         return {"paths": paths, "markers": markers}
+
+    def _actors_at(self, time: float) -> dict:
+        """Extra balls of the frame (the descent actor), as ``Frame`` keyword arguments."""
+        if self._descent is None:
+            return {}
+        return {"actors": self._descent.position_at(time)[None, :],
+                "actor_colors": (self.cfg.descent.color,)}
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Frames ``start .. stop - 1`` one at a time (memory: the sequence plus one frame)."""

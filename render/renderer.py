@@ -297,6 +297,7 @@ class SurfaceRenderer:
         if show_ball:
             ball = np.asarray(frame.ball, np.float64)
             center = ball + radius * surface_normal_at(self.topology, frame.normals, ball[0], ball[1])
+        actors = self._actor_centers(frame, radius)
 
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
@@ -307,6 +308,10 @@ class SurfaceRenderer:
             self.vao_depth_surface.render(self._surface_mode)
             if show_ball:
                 _set(self.prog_depth_ball, "u_center", center)
+                _set(self.prog_depth_ball, "u_radius", radius)
+                self.vao_depth_ball.render(moderngl.TRIANGLES)
+            for actor_center, _ in actors:
+                _set(self.prog_depth_ball, "u_center", actor_center)
                 _set(self.prog_depth_ball, "u_radius", radius)
                 self.vao_depth_ball.render(moderngl.TRIANGLES)
             ctx.polygon_offset = (0.0, 0.0)
@@ -329,6 +334,14 @@ class SurfaceRenderer:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
                 _set(self.prog_ball, k, v)
             self.vao_ball.render(moderngl.TRIANGLES)
+        if actors:
+            for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
+                _set(self.prog_ball, k, v)
+            for actor_center, color in actors:
+                _set(self.prog_ball, "u_center", actor_center)
+                _set(self.prog_ball, "u_ball_color", color)
+                self.vao_ball.render(moderngl.TRIANGLES)
+            _set(self.prog_ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
         self._draw_markers(frame, mvp, eye, radius * MARKER_RADIUS)
         ctx.front_face = "ccw"
 
@@ -345,6 +358,18 @@ class SurfaceRenderer:
             ctx.copy_framebuffer(self.fbo_resolve, self.fbo)
         if not self.transparent and self.cfg.background.kind == "gradient":
             self._draw_background(screen)
+
+    def _actor_centers(self, frame: Frame, radius: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(centre, linear colour) of each extra ball in ``frame.actors``, resting on the surface."""
+        pts = np.asarray(frame.actors, np.float64).reshape(-1, 3)
+        out = []
+        for k, p in enumerate(pts):
+            if not np.all(np.isfinite(p)):
+                continue
+            name = frame.actor_colors[k] if k < len(frame.actor_colors) else self.cfg.ball.color
+            center = p + radius * surface_normal_at(self.topology, frame.normals, p[0], p[1])
+            out.append((center, linear_rgb(name, "mesh.descent.color")[:3]))
+        return out
 
     def _draw_markers(self, frame: Frame, mvp: np.ndarray, eye, radius: float) -> None:
         """Small spheres on the surface for each named point set of ``frame.markers``."""
