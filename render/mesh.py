@@ -58,6 +58,8 @@ __all__ = [
 
 #: Colour channels that need no entry in ``sequence.channels``.
 BUILTIN_COLORS = ("height", "loss")
+#: Channels whose colour range starts at 0 (|λmin/λmax| = 0: no negative curvature).
+ZERO_BASED_CHANNELS = ("convexity",)
 #: An upsampled invalid-mask weight above this marks a render vertex invalid.
 INVALID_WEIGHT = 1e-6
 
@@ -214,6 +216,8 @@ class FilmSurface:
         shown = values[:, self._iy][:, :, self._ix]
         finite = shown[np.isfinite(shown)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if name in ZERO_BASED_CHANNELS:  # 0 means something (convex): keep it the map's end
+            lo = min(lo, 0.0)
         self._channel_range = (lo, hi if hi > lo else lo + 1.0)
         self._channel = StateInterpolator(np.where(np.isfinite(values), values, lo), method)
 
