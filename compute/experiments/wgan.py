@@ -63,7 +63,7 @@ class WganConfig:
     gp_weight: float = option(10.0, "λ of the gradient penalty", min=0.0)
     lr: float = option(1e-3, "Adam learning rate of both networks (betas 0.5, 0.9)", min=0.0,
                        exclusive_min=True)
-    batch: int = option(128, "real and fake samples per step", min=2)
+    batch: int = option(256, "real and fake samples per step", min=2)
 
 
 class CriticOfGenerator(nn.Module):
