@@ -154,3 +154,13 @@ def test_plot_is_drawn_into_the_frame():
     assert diff[h // 2:, w // 2:].mean() > 0.05  # the plot in the bottom-right quarter
     assert diff[: h // 3, w // 2:].any()  # the readout under the top-right corner
     assert not diff[: h // 2, : w // 3].any()  # nothing elsewhere
+
+
+def test_convexity_colour_range_starts_at_zero():
+    seq = bowl_sequence()
+    seq.channels["convexity"] = np.full(seq.loss.shape, 0.2, np.float32)
+    seq.channels["convexity"][:, :, 8:] = 0.8
+    film = FilmSurface(seq, MeshConfig(resolution=17, color="convexity"), duration=1.0, fps=2.0)
+    scalar = film.frame_at(0.0).scalar
+    assert scalar[0, 0] == pytest.approx(0.25, abs=1e-3)  # 0.2 of [0, 0.8], not the low end
+    assert scalar[0, -1] == pytest.approx(1.0, abs=1e-3)
