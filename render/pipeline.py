@@ -50,24 +50,32 @@ def preview_scene(scene: Scene) -> Scene:
 #: --tiny: the whole pipeline in seconds, for tests and smoke checks of any scene.
 TINY_FILM_SECONDS = 1.5
 TINY_SIZE = (160, 90)
+#: --tiny: images (shapes) at most this side, conv nets one block per stage at most this wide.
+TINY_IMAGE_SIZE = 8
+TINY_CONV_WIDTH = 4
 
 
 def tiny_scene(scene: Scene) -> Scene:
     """The same scene shrunk to run end to end in seconds on a CPU.
 
-    At most 3 epochs on at most 400 samples, a 9×9 grid evaluated on at most 256 samples,
+    At most 3 epochs on at most 400 samples (images at most 8×8; a cnn/resnet keeps its
+    switches at depth 1 and width ≤ 4), a 9×9 grid evaluated on at most 256 samples,
     a 40-point mesh, every shot scaled so the film lasts 1.5 s, 160×90 at 10 fps without
     MSAA. Everything else (model, directions, shots, look, profile) is the scene's own,
     so a tiny run exercises the real code paths of the scene.
     """
     c = scene.compute
     train = dataclasses.replace(c.train, epochs=min(c.train.epochs, 3))
-    data = dataclasses.replace(c.data, samples=min(c.data.samples or 400, 400))
+    data = dataclasses.replace(c.data, samples=min(c.data.samples or 400, 400),
+                               image_size=min(c.data.image_size, TINY_IMAGE_SIZE))
+    model = c.model
+    if model.kind in ("cnn", "resnet"):  # conv nets keep their kind and switches, at their smallest
+        model = dataclasses.replace(model, depth=1, width=min(model.width, TINY_CONV_WIDTH))
     land = c.landscape
     grid = dataclasses.replace(land.grid, points=9, shape=None)
     evaluation = dataclasses.replace(land.eval, samples=min(land.eval.samples, 256))
     landscape = dataclasses.replace(land, grid=grid, eval=evaluation)
-    compute = dataclasses.replace(c, train=train, data=data, landscape=landscape, executor="serial")
+    compute = dataclasses.replace(c, model=model, train=train, data=data, landscape=landscape, executor="serial")
     compute = dataclasses.replace(compute, curvature=tiny_curvature(c.curvature))
     total = sum(shot.duration for shot in scene.camera.shots)
     scale = TINY_FILM_SECONDS / total
