@@ -403,7 +403,7 @@ def compute_sequence(
     t0 = time.perf_counter()
     fitted, dir_desc = _build_planes(cfg, folder, states)
     timings["directions_s"] = time.perf_counter() - t0
-    if land.around == "current":
+    if dir_desc.get("around", land.around) == "current":  # an experiment's planes say their own
         for s in states:
             s["values"]["origin_loss"] = s["values"]["eval_loss"]
     else:  # one origin for all states: the loss there, for overlays that compare

@@ -85,6 +85,9 @@ def test_each_state_has_its_own_three_point_plane(mc_store):
     assert seq.n_states == 4
     assert len({st["directions"] for st in s.states}) == 4
     assert {st["origin"] for st in s.states} == {"experiment/w1.pt"}
+    # origin_loss is the loss at w1 (the shared origin), not at each state's curve midpoint
+    at_w1 = {round(st["values"]["origin_loss"], 6) for st in s.states}
+    assert len(at_w1) == 1 and s.states[0]["values"]["eval_loss"] > 2 * at_w1.pop()
     bends = np.array([st["plane_points"]["bend"] for st in s.states])
     assert np.ptp(bends[:, 1]) > 0  # the bend moves
     for st in s.states:

@@ -87,6 +87,9 @@ def test_points_accumulate_on_a_fixed_surface(swag_store):
     assert np.allclose(seq.ball[-1], 0.0, atol=1e-6)
     assert np.allclose(seq.ball[-1], its[-1, :9].mean(0), atol=1e-6)
     assert {st["directions"] for st in s.states} == {"directions/shared.pt"}
+    # one origin (the final SWA mean) for every state: the loss there is the last state's
+    final = s.states[-1]["values"]["eval_loss"]
+    assert all(st["values"]["origin_loss"] == pytest.approx(final, rel=1e-5) for st in s.states)
     assert seq.a[0] < its[-1, :9, 0].min() and its[-1, :9, 0].max() < seq.a[-1]
 
 
