@@ -127,14 +127,14 @@ def test_top_eigenvalue_agrees_with_pyhessian():
     ref_net = copy.deepcopy(net)
     torch.manual_seed(0)
     ref = pyhessian.hessian(ref_net, nn.CrossEntropyLoss(), data=(x, y), cuda=False)
-    ref_top, _ = ref.eigenvalues(maxIter=200, tol=1e-6)
+    ref_top, _ = ref.eigenvalues(maxIter=100, tol=1e-4)
     hvp, n, _ = loss_hvp(net, net.state_dict(), x, y, F.cross_entropy)
-    ours = spectrum(hvp, n, iterations=80, tol=1e-6)
+    ours = spectrum(hvp, n, iterations=60, tol=1e-4)
     assert abs(ours.top[0] - ref_top[0]) <= PYHESSIAN_REL * abs(ref_top[0])
     assert ours.top[0] > 0 and ours.converged
 
 
-def ratio_map(net, x, y, span=1.0, points=3, seed=0, steps=40):
+def ratio_map(net, x, y, span=1.0, points=3, seed=0, steps=30):
     """|λmin/λmax| at a few random perturbations of the net (a tiny sub-grid)."""
     g = torch.Generator().manual_seed(seed)
     base = net.state_dict()
