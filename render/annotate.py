@@ -60,6 +60,8 @@ STEP_SLACK = 0.7
 LOG_TICKS_MIN_RATIO = 10.0
 #: edge sample count for projected plane axes (a polyline on the surface edge)
 EDGE_SAMPLES = 64
+#: polyline points rasterized per mask (keeps each mask's box small on huge images)
+LINE_CHUNK = 8
 #: a camera looking down within this cosine is a top view: axes become a flat frame
 TOP_VIEW_COS = 0.999
 AXIS_LABELS = ("direction 1 (a)", "direction 2 (b)")
@@ -244,6 +246,12 @@ def _draw_text(image: np.ndarray, text: str, x: float, y: float, px: int, anchor
 def _draw_line(image: np.ndarray, pts: np.ndarray, width: int, *, ink: tuple = INK) -> None:
     """A polyline through pixel points ``pts`` (k, 2), with a dark outline."""
     pts = np.asarray(pts, np.float64)
+    if len(pts) > LINE_CHUNK + 1:
+        # a long diagonal rim in one mask would cover most of a 16k image: draw it in
+        # short pieces, each rasterized over its own small box
+        for k in range(0, len(pts) - 1, LINE_CHUNK):
+            _draw_line(image, pts[k : k + LINE_CHUNK + 1], width, ink=ink)
+        return
     H, W = image.shape[:2]
     pad = 2 * width + 2
     lo = np.floor(pts.min(axis=0)).astype(int) - pad
