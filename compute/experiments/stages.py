@@ -12,7 +12,11 @@ from collections.abc import Iterator
 
 from compute.train import CaptureConfig, CapturedState, TrainConfig, batch_starts, capture_steps, train_states
 
-__all__ = ["Stage", "stage_train_config", "states_per_stage", "train_stage"]
+__all__ = ["Stage", "stage_train_config", "states_per_stage", "train_stage", "STAGE_GAP_EPOCHS"]
+
+#: a later stage that shows its own starting weights starts this many epochs after the last
+#: one ended, so that state epochs strictly increase (the film's epoch mapping needs it).
+STAGE_GAP_EPOCHS = 1
 
 
 @dataclasses.dataclass
@@ -57,6 +61,9 @@ def train_stage(model, dataset, train: TrainConfig, clock: Stage, *, loss_fn, de
     The clock is advanced to the end of the stage once it is exhausted.
     """
     per_epoch = len(batch_starts(len(dataset), train.batch_size))
+    if train.capture.include_initial and (clock.epoch > 0 or clock.step > 0):
+        clock.epoch += float(STAGE_GAP_EPOCHS)
+        clock.step += STAGE_GAP_EPOCHS * per_epoch
     for cs in train_states(model, dataset, train, loss_fn=loss_fn, device=device, progress=progress):
         yield clock.epoch + cs.epoch, clock.step + cs.step, cs
     clock.epoch += float(train.epochs)
