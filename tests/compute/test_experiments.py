@@ -185,7 +185,7 @@ def test_variants_are_evaluated_with_their_own_forward(tmp_path):
                       "activation=mish · epoch 0", "activation=mish · epoch 1", "activation=mish · epoch 2"]
     assert s.states[3]["variant"] == {"model": {"activation": "mish"}}
     epochs = [e["epoch"] for e in s.states]
-    assert epochs == sorted(epochs)
+    assert np.all(np.diff(epochs) > 0)  # one clock, strictly increasing (the film maps epochs)
     seq = s.sequence()
     for i in range(len(labels)):
         assert origin_value(seq.loss[i], seq.a, seq.b) == pytest.approx(seq.values["eval_loss"][i], rel=1e-4)
@@ -227,3 +227,25 @@ def test_no_skip_resnet_surface_is_rougher_than_with_skips(tmp_path):
     skip, plain = (roughness(seq.loss[i], seq.a, seq.b) for i in range(2))
     assert plain > skip
     assert seq.values["eval_loss"][1] > seq.values["eval_loss"][0]  # and it trains worse
+
+
+def test_captures_mode_counts_and_clock(tmp_path):
+    from compute.experiments import dropout, pruning
+
+    ramp = ExperimentConfig(kind="dropout_ramp", dropout=DropoutRampConfig(rates=(0.0, 0.5), states="captures"))
+    cfg = _cfg(ramp, epochs=2, points=3)
+    s = _run(cfg, tmp_path / "ramp")
+    labels = [e["label"] for e in s.states]
+    # the initial weights once, then every epoch of each stage on one clock
+    assert labels == ["dropout 0 · epoch 0", "dropout 0 · epoch 1", "dropout 0 · epoch 2",
+                      "dropout 0.5 · epoch 3", "dropout 0.5 · epoch 4"]
+    assert len(labels) == dropout.expected_states(cfg, 300)
+    steps = [e["step"] for e in s.states]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    prune = ExperimentConfig(kind="prune", prune=PruneConfig(fractions=(0.0, 0.5), states="captures",
+                                                             retrain="fine_tune"))
+    pcfg = _cfg(prune, epochs=2, points=3)
+    p = _run(pcfg, tmp_path / "prune")
+    assert len(p.states) == pruning.expected_states(pcfg, 300) == 6
+    assert p.sequence().values["sparsity"][3:] == pytest.approx([0.5, 0.5, 0.5], abs=0.01)
+    assert np.all(np.diff([e["epoch"] for e in p.states]) > 0)
