@@ -72,7 +72,8 @@ def points_at(sets: np.ndarray, position: float, *, appear: bool = False) -> np.
     a, b = sets[k0], sets[k1]
     ok_a, ok_b = np.isfinite(a).all(1), np.isfinite(b).all(1)
     both = ok_a & ok_b
-    out = np.where(both[:, None], (1 - f) * np.where(both[:, None], a, 0) + f * np.where(both[:, None], b, 0), np.nan)
+    mix = (1 - f) * np.where(both[:, None], a, 0.0) + f * np.where(both[:, None], b, 0.0)
+    out = np.where(both[:, None], mix, np.nan)
     if appear:
         out[ok_a & ~ok_b] = a[ok_a & ~ok_b]
         if f >= 0.5:

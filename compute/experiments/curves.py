@@ -47,29 +47,43 @@ MIN_ASPECT = 0.6
 class CurveConfig:
     """Mode connectivity: the two minima and the Bézier curve trained between them."""
 
-    seeds: tuple[int, int] = option((1, 2), "seeds of the two minima (initial weights and shuffling)")
-    minima_epochs: int = option(30, "epochs of plain training (compute.train) for each minimum", min=1)
-    lr: float = option(0.05, "learning rate of the bend (SGD; epochs and batch size from train)", min=0.0,
-                       exclusive_min=True)
-    momentum: float = option(0.9, "momentum of the bend's SGD", min=0.0, max=1.0, exclusive_max=True)
+    seeds: tuple[int, int] = option(
+        (1, 2), "seeds of the two minima (initial weights and shuffling)"
+    )
+    minima_epochs: int = option(
+        30, "epochs of plain training (compute.train) for each minimum", min=1
+    )
+    lr: float = option(
+        0.05, "learning rate of the bend (SGD; epochs and batch size from train)",
+        min=0.0, exclusive_min=True,
+    )
+    momentum: float = option(
+        0.9, "momentum of the bend's SGD", min=0.0, max=1.0, exclusive_max=True
+    )
     init_offset: float = option(
         0.1, "the bend starts at the midpoint plus a random offset of this fraction of |w2 − w1|",
         min=0.0, exclusive_min=True,
     )
-    path_points: int = option(33, "points along the segment and the curve (drawn, and their loss recorded)",
-                              min=3)
+    path_points: int = option(
+        33, "points along the segment and the curve (drawn, and their loss recorded)", min=3
+    )
 
     def __post_init__(self) -> None:
         if self.seeds[0] == self.seeds[1]:
-            raise ValueError(f"experiment.curve.seeds: the two minima need different seeds, got {list(self.seeds)}")
+            raise ValueError(
+                "experiment.curve.seeds: the two minima need different seeds,"
+                f" got {list(self.seeds)}"
+            )
 
 
 def bezier_weights(w1: Mapping, bend: Mapping, w2: Mapping, t: float | torch.Tensor) -> dict:
-    """``(1−t)²·w1 + 2t(1−t)·bend + t²·w2`` for every key of ``bend`` (differentiable in ``bend``)."""
+    """``(1−t)²·w1 + 2t(1−t)·bend + t²·w2`` for every key of ``bend`` (differentiable in it)."""
     return {k: (1 - t) ** 2 * w1[k] + 2 * t * (1 - t) * bend[k] + t**2 * w2[k] for k in bend}
 
 
-def bezier_plane_points(p0: np.ndarray, pb: np.ndarray, p2: np.ndarray, ts: np.ndarray) -> np.ndarray:
+def bezier_plane_points(
+    p0: np.ndarray, pb: np.ndarray, p2: np.ndarray, ts: np.ndarray
+) -> np.ndarray:
     """Plane coordinates ``(k, 2)`` of the curve at ``ts (k,)``, given those of its three points.
 
     Exact, not a projection: the curve is an affine combination of the three points, which
@@ -224,15 +238,18 @@ def _planes(cfg, folder, states, out, ex, w1, w2, base, x, y, model, loss_fn, ts
             st.save_tensors(path, {"d1": d1, "d2": d2, "points": torch.as_tensor(pts)})
         curve = bezier_plane_points(pts[0], pts[2], pts[1], ts)
         segment = bezier_plane_points(pts[0], 0.5 * (pts[0] + pts[1]), pts[1], ts)
+        middle = bezier_plane_points(pts[0], pts[2], pts[1], np.array([0.5]))[0]
         seg_loss, cur_loss = path_losses(model, base, w1, bend, w2, ts, x, y, loss_fn)
         s.update(
             origin=str((out / "w1.pt").relative_to(folder)),
             directions=str(path.relative_to(folder)),
-            ball=[float(v) for v in bezier_plane_points(pts[0], pts[2], pts[1], np.array([0.5]))[0]],
+            ball=[float(v) for v in middle],
             paths={"segment": segment.tolist(), "curve": curve.tolist()},
             plane_points={"w1": pts[0].tolist(), "w2": pts[1].tolist(), "bend": pts[2].tolist()},
         )
-        s["values"].update(segment_max_loss=float(seg_loss.max()), curve_max_loss=float(cur_loss.max()))
+        s["values"].update(
+            segment_max_loss=float(seg_loss.max()), curve_max_loss=float(cur_loss.max())
+        )
         everything += [pts, curve]
     desc = {"kind": "three_point", "around": "per_state", "experiment": "mode_connectivity",
             "plane": "w1 at (0, 0), w2 at (1, 0), the state's bend above the a axis"}

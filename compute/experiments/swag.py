@@ -29,8 +29,10 @@ from compute.experiments import experiment_folder, few_threads
 from compute.options import option
 from compute.progress import Progress
 
-__all__ = ["SwagConfig", "swag_moments", "swag_samples", "deviation_plane", "expected_states", "states",
-           "build_planes"]
+__all__ = [
+    "SwagConfig", "swag_moments", "swag_samples", "deviation_plane", "expected_states", "states",
+    "build_planes",
+]
 
 #: variance floor of the diagonal part (float32 rounding makes tiny variances negative).
 VAR_FLOOR = 1e-30
@@ -40,10 +42,14 @@ VAR_FLOOR = 1e-30
 class SwagConfig:
     """SWAG: the converged SGD run, the constant-LR collection and the Gaussian's samples."""
 
-    pretrain_epochs: int = option(30, "epochs of plain training (compute.train) before collecting", min=1)
+    pretrain_epochs: int = option(
+        30, "epochs of plain training (compute.train) before collecting", min=1
+    )
     lr: float = option(0.05, "the constant, high learning rate of the collection phase", min=0.0,
                        exclusive_min=True)
-    collect_per_epoch: int = option(4, "iterates collected per collection epoch (train.epochs of them)", min=1)
+    collect_per_epoch: int = option(
+        4, "iterates collected per collection epoch (train.epochs of them)", min=1
+    )
     rank: int = option(20, "columns of the deviation matrix (the last this many iterates)", min=2)
     samples: int = option(24, "draws from the SWAG Gaussian shown per state", min=0)
     seed: int = option(0, "seed of the Gaussian's normal draws", min=0)
@@ -62,7 +68,9 @@ def _unflat(vec: torch.Tensor, like: Mapping, keys: list[str]) -> dict:
     return out
 
 
-def swag_moments(iterates: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def swag_moments(
+    iterates: torch.Tensor, rank: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """SWA mean, diagonal variance and deviation matrix of flat iterates.
 
     Parameters
@@ -124,8 +132,8 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
 
     ex = cfg.experiment.swag
     out = experiment_folder(folder)
-    pre = dataclasses.replace(cfg.train, epochs=ex.pretrain_epochs,
-                              capture=CaptureConfig(every=ex.pretrain_epochs, include_initial=False))
+    once = CaptureConfig(every=ex.pretrain_epochs, include_initial=False)
+    pre = dataclasses.replace(cfg.train, epochs=ex.pretrain_epochs, capture=once)
     start = None
     for cs in train_states(model, dataset, pre, loss_fn=loss_fn, device=device, progress=progress):
         start = cs.state
@@ -136,7 +144,9 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
     x, y = dataset.x.to(device), dataset.y.to(device)
     n = len(y)
     starts = batch_starts(n, cfg.train.batch_size)
-    marks = set(np.linspace(0, len(starts), ex.collect_per_epoch + 1).round().astype(int)[1:].tolist())
+    # steps of each epoch after which an iterate is taken, evenly spread, the last one included
+    marks = np.linspace(0, len(starts), ex.collect_per_epoch + 1).round().astype(int)[1:]
+    marks = set(marks.tolist())
     shuffle = torch.Generator().manual_seed(int(cfg.train.seed) + 17)
     iterates: list[torch.Tensor] = []
 
@@ -161,8 +171,8 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
             st.save_tensors(out / "iterates.pt", torch.stack(iterates))
             state = snapshot()
             state.update(_unflat(torch.stack(iterates).mean(0), state, keys))
-            yield float(epoch), step, f"collection epoch {epoch}", state, {"iterates": float(len(iterates)),
-                                                                          "lr": ex.lr}
+            values = {"iterates": float(len(iterates)), "lr": ex.lr}
+            yield float(epoch), step, f"collection epoch {epoch}", state, values
 
 
 def build_planes(cfg, folder: Path, states: list[dict]) -> tuple:
@@ -172,7 +182,10 @@ def build_planes(cfg, folder: Path, states: list[dict]) -> tuple:
     out = experiment_folder(folder)
     its = st.load_tensors(out / "iterates.pt")
     if its.shape[0] < 2:
-        raise ValueError("experiment.swag: need at least 2 collected iterates (raise collect_per_epoch or epochs)")
+        raise ValueError(
+            "experiment.swag: need at least 2 collected iterates (raise collect_per_epoch or"
+            " train.epochs)"
+        )
     final = st.load_tensors(folder / states[-1]["weights"])
     keys = list(perturbable(final))
     mean, _, dev = swag_moments(its, ex.rank)
@@ -204,9 +217,11 @@ def build_planes(cfg, folder: Path, states: list[dict]) -> tuple:
             markers["samples"] = coords(swag_samples(m, var, dv, z1, z2)).tolist()
         else:
             markers["samples"] = []
-        s.update(origin=str(origin_path.relative_to(folder)), directions=str(shared.relative_to(folder)),
+        s.update(origin=str(origin_path.relative_to(folder)),
+                 directions=str(shared.relative_to(folder)),
                  ball=[float(v) for v in ball], markers=markers)
-        everything += [np.asarray(ball)[None]] + [np.asarray(v).reshape(-1, 2) for v in markers.values()]
+        everything.append(np.asarray(ball)[None])
+        everything += [np.asarray(v).reshape(-1, 2) for v in markers.values()]
     desc = {"kind": "swag_deviation_pca", "around": "swa_mean", "experiment": "swag",
             "std": [float(v) for v in std], "units": "standard deviations of the iterates"}
     land = cfg.landscape

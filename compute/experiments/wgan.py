@@ -58,7 +58,9 @@ class WganConfig:
     modes: int = option(8, "Gaussians on the ring of real data", min=1)
     radius: float = option(2.0, "radius of the ring", min=0.0, exclusive_min=True)
     spread: float = option(0.05, "std of each Gaussian", min=0.0, exclusive_min=True)
-    steps_per_state: int = option(40, "generator steps between captured states (train.epochs states)", min=1)
+    steps_per_state: int = option(
+        40, "generator steps between captured states (train.epochs states)", min=1
+    )
     n_critic: int = option(5, "critic steps per generator step", min=1)
     gp_weight: float = option(10.0, "λ of the gradient penalty", min=0.0)
     lr: float = option(1e-3, "Adam learning rate of both networks (betas 0.5, 0.9)", min=0.0,
@@ -72,10 +74,14 @@ class CriticOfGenerator(nn.Module):
     def __init__(self, latent: int = 2, hidden: int = HIDDEN) -> None:
         super().__init__()
         self.generator = nn.Sequential(
-            nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2)
+            nn.Linear(latent, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, 2),
         )
         self.critic = nn.Sequential(
-            nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+            nn.Linear(2, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, 1),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -83,7 +89,7 @@ class CriticOfGenerator(nn.Module):
 
 
 def generator_and_critic(in_shape: tuple[int, ...]) -> CriticOfGenerator:
-    """Model factory for ``model: {kind: user, factory: compute.experiments.wgan:generator_and_critic}``."""
+    """Model factory: ``{kind: user, factory: compute.experiments.wgan:generator_and_critic}``."""
     return CriticOfGenerator(latent=int(np.prod(in_shape)))
 
 
@@ -103,7 +109,9 @@ def generator_loss(critic_out: torch.Tensor, y: torch.Tensor | None = None) -> t
     return -critic_out.mean()
 
 
-def ring_samples(n: int, modes: int, radius: float, spread: float, gen: torch.Generator) -> torch.Tensor:
+def ring_samples(
+    n: int, modes: int, radius: float, spread: float, gen: torch.Generator
+) -> torch.Tensor:
     """``n`` points ``(n, 2)`` from ``modes`` Gaussians evenly on a circle."""
     k = torch.randint(modes, (n,), generator=gen)
     angle = 2 * math.pi * k.double() / modes
@@ -111,7 +119,9 @@ def ring_samples(n: int, modes: int, radius: float, spread: float, gen: torch.Ge
     return (centers + spread * torch.randn(n, 2, generator=gen, dtype=torch.float64)).float()
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator
+) -> torch.Tensor:
     """``mean (‖∇ critic(x̂)‖ − 1)²`` on random interpolates of real and fake points."""
     eps = torch.rand(real.shape[0], 1, generator=gen)
     mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
@@ -124,7 +134,7 @@ def expected_states(cfg, n_samples: int) -> int:
 
 
 def states(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tuple]:
-    """Train the pair adversarially; yield both networks every ``steps_per_state`` generator steps."""
+    """Train the pair adversarially; yield both every ``steps_per_state`` generator steps."""
     with few_threads(model):
         yield from _run(cfg, model, dataset, loss_fn, device, progress, folder)
 
@@ -132,7 +142,8 @@ def states(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[t
 def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tuple]:
     if not isinstance(model, CriticOfGenerator):
         raise ValueError(
-            "experiment.kind wgan needs model: {kind: user, factory: compute.experiments.wgan:generator_and_critic}"
+            "experiment.kind wgan needs model: {kind: user,"
+            " factory: compute.experiments.wgan:generator_and_critic}"
         )
     ex = cfg.experiment.wgan
     gen = torch.Generator().manual_seed(int(cfg.train.seed))
@@ -189,5 +200,7 @@ def build_planes(cfg, folder: Path, states: list[dict]) -> tuple:
             d1, d2 = random_plane(gen_only, dcfg)
             st.save_tensors(path, {"d1": d1, "d2": d2})
         s.update(origin=s["weights"], directions=str(path.relative_to(folder)), ball=[0.0, 0.0])
-    desc = dataclasses.asdict(dcfg) | {"around": "current", "experiment": "wgan", "moves": "generator only"}
+    desc = dataclasses.asdict(dcfg) | {
+        "around": "current", "experiment": "wgan", "moves": "generator only"
+    }
     return None, desc
