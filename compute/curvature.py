@@ -33,7 +33,7 @@ from compute.hessian import HVP_METHODS, Spectrum, loss_hvp, spectrum
 from compute.options import option
 from compute.progress import Progress
 
-__all__ = ["CurvatureConfig", "curvature_pass", "subgrid_indices", "convexity_map",
+__all__ = ["CurvatureConfig", "curvature_pass", "curvature_current", "subgrid_indices", "convexity_map",
            "state_values", "CURVATURE_VALUES", "curvature_path"]
 
 #: value names this pass adds to each state (besides ``lambda_2`` ... for top_k > 1).
@@ -143,6 +143,24 @@ def _one_state(s: st.Store, i: int, cfg: CurvatureConfig, model, x, y, device: s
         out.update(sub_a=sub_a, sub_b=sub_b, sub_lambda_max=lmax, sub_lambda_min=lmin,
                    sub_ratio=ratio, convexity=convexity_map(sub_a, sub_b, ratio, s.a, s.b))
     return out
+
+
+def curvature_current(cfg: CurvatureConfig, folder: str | Path) -> bool:
+    """Whether the store in ``folder`` already holds what ``cfg`` asks (nothing to compute).
+
+    Lets a caller reuse a complete store whose curvature settings changed without
+    retraining: the surfaces do not depend on them.
+    """
+    try:
+        with open(Path(folder) / st.MANIFEST, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError):
+        return False
+    info = manifest.get("curvature")
+    if not cfg.enabled:
+        return info is None
+    return bool(info and info.get("complete")
+                and info.get("hash") == _hash(cfg, manifest.get("config_hash", "")))
 
 
 def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "cpu",

@@ -118,19 +118,23 @@ def surfaces_folder(scene: Scene, out: Path) -> Path:
     Where the work runs (``executor``, ``cluster``) does not change the numbers, so it is
     not hashed: the same scene on a laptop and on a cluster shares its surfaces.
     """
+    from compute.curvature import CurvatureConfig
     from compute.executors import ClusterConfig
 
-    numbers = dataclasses.replace(scene.compute, executor="auto", cluster=ClusterConfig())
+    # curvature settings neither: the curvature pass keeps its own hash in the store
+    numbers = dataclasses.replace(scene.compute, executor="auto", cluster=ClusterConfig(),
+                                  curvature=CurvatureConfig())
     return out / "surfaces" / stage_hash(numbers)
 
 
 def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str | None = None) -> Path:
     """Train/evaluate, or reuse the stored surfaces when the compute section is unchanged."""
     from compute import store
+    from compute.curvature import curvature_current
     from compute.run import compute_sequence
 
     folder = surfaces_folder(scene, out)
-    if not force and store.is_complete(folder):
+    if not force and store.is_complete(folder) and curvature_current(scene.compute.curvature, folder):
         say(f"reusing stored surfaces {folder} (compute section unchanged)")
         return folder
     started = time.perf_counter()

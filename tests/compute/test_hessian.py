@@ -17,6 +17,7 @@ from compute.config import ComputeConfig
 from compute.curvature import (
     CurvatureConfig,
     convexity_map,
+    curvature_current,
     curvature_path,
     curvature_pass,
     subgrid_indices,
@@ -199,6 +200,11 @@ def test_pass_writes_values_channel_and_resumes(tmp_path):
     stamp = os.stat(curvature_path(folder, 1)).st_mtime_ns
     compute_sequence(cfg, folder, progress=False)  # rerun: nothing to redo
     assert os.stat(curvature_path(folder, 1)).st_mtime_ns == stamp
-    curvature_pass(dataclasses.replace(cfg.curvature, enabled=False), folder, progress=False)
+    assert curvature_current(cfg.curvature, folder)
+    assert not curvature_current(dataclasses.replace(cfg.curvature, iterations=13), folder)
+    off = dataclasses.replace(cfg.curvature, enabled=False)
+    assert not curvature_current(off, folder)
+    curvature_pass(off, folder, progress=False)
+    assert curvature_current(off, folder)
     seq = st.open(folder).sequence()
     assert "convexity" not in seq.channels and "sharpness" not in seq.values
