@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from golden import POSES, synthetic_scene
@@ -157,3 +159,22 @@ def test_perspective_axes_follow_the_rim():
             best.append(np.abs(p - xy).max())
         assert min(best) < 0.5
     assert image[..., 3].max() == 65535  # 16-bit RGBA: opaque ink on a transparent image
+
+
+def test_cli_still_with_colorbar_and_axes(tmp_path):
+    """`lossfilm still --colorbar --axes` on the tiny quickstart, 8 and 16 bit."""
+    from PIL import Image
+
+    from render.cli import main
+
+    scene = str(Path(__file__).resolve().parents[2] / "scenes" / "quickstart.yaml")
+    common = ["still", scene, "--tiny", "--out", str(tmp_path), "--size", "320x180"]
+    assert main([*common, "-o", str(tmp_path / "plain.png")]) == 0
+    assert main([*common, "--colorbar", "--axes", "-o", str(tmp_path / "fig.png")]) == 0
+    assert main([*common, "--colorbar", "--bits", "16", "-o", str(tmp_path / "fig16.png")]) == 0
+    plain = np.asarray(Image.open(tmp_path / "plain.png")).astype(int)
+    fig = np.asarray(Image.open(tmp_path / "fig.png")).astype(int)
+    changed = np.any(plain != fig, axis=2)
+    assert changed[:, -60:].mean() > 0.05  # the colorbar at the right edge
+    raw = (tmp_path / "fig16.png").read_bytes()
+    assert raw[24] == 16  # IHDR bit depth
