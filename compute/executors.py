@@ -210,7 +210,11 @@ def open_executor(
                 " with `dask scheduler` and workers with `dask worker <address>`"
             ) from None
         if gpu:
-            _check_gpu_workers(client)
+            try:
+                _check_gpu_workers(client)
+            except ValueError:
+                client.close()
+                raise
         return DaskExecutor(client, retries=cluster.retries, threads=cluster.threads, gpu=gpu)
     if spec.kind == "slurm":
         distributed = require_dask("executor slurm")

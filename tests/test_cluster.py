@@ -223,3 +223,30 @@ def test_output_executor_key_sends_chunks_to_the_cluster(cluster, film_scene, tm
         film = run_film(scene, tmp_path, job(folder, sets))
     assert len(stream.data) == 5  # the five chunks ran as tasks on the cluster
     np.testing.assert_array_equal(decoded(film), decoded(serial))
+
+
+def test_an_error_in_the_driver_cancels_the_cluster_work(cluster):
+    from compute.executors import DaskExecutor
+
+    lc, client, _ = cluster
+    client.wait_for_workers(2, timeout=60)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with DaskExecutor(distributed.Client(lc.scheduler_address), threads=1) as ex:
+            futures = [ex.submit(time.sleep, 30) for _ in range(2)]
+            time.sleep(0.5)
+            raise KeyboardInterrupt  # Ctrl-C while tasks run
+    assert time.monotonic() - t0 < 10  # not the 30 s the tasks would take
+    deadline = time.monotonic() + 5  # the cancellation reaches the futures from the client's loop
+    while not all(f.cancelled() for f in futures) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(f.cancelled() for f in futures)
+
+
+def test_cuda_work_needs_workers_that_offer_a_gpu(cluster):
+    from compute.executors import open_executor, parse_executor_spec
+
+    _, client, address = cluster
+    client.wait_for_workers(1, timeout=60)
+    with pytest.raises(ValueError, match="--resources GPU=1"):
+        open_executor(parse_executor_spec(address), local_workers=1, gpu=True)
