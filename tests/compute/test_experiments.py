@@ -37,13 +37,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MY_SCENES = ("lr_stress", "dropout", "lottery", "resnet_skips", "activations")
 
 
-def _cfg(experiment: ExperimentConfig, *, model=None, data=None, points=7, **train) -> ComputeConfig:
+def _cfg(experiment: ExperimentConfig, *, model=None, data=None, points=7, eval_samples=200,
+         **train) -> ComputeConfig:
     train = {"epochs": 3, "lr": 0.1, "batch_size": 32} | train
     return ComputeConfig(
         model=model or ModelConfig(hidden=(16, 16)),
         data=data or DataConfig(kind="moons", samples=300, noise=0.1),
         train=TrainConfig(**train),
-        landscape=LandscapeConfig(grid=GridConfig(points=points), eval=EvalConfig(samples=200)),
+        landscape=LandscapeConfig(grid=GridConfig(points=points), eval=EvalConfig(samples=eval_samples)),
         experiment=experiment,
         executor="serial",
     )
@@ -93,7 +94,7 @@ def test_magnitude_masks_prune_the_smallest_and_keep_what_was_pruned():
     assert not bool(m1["a.weight"][0, 0]) and not bool(m1["b.weight"][0, 0])
     # the previously pruned entries stay pruned even when the weights there grew back
     grown = {"a.weight": torch.tensor([[9.0, -5.0], [3.0, 0.2]]), "b.weight": torch.tensor([[-0.3, 4.0]])}
-    m2 = magnitude_masks(grown, keys, 0.8)
+    m2 = magnitude_masks(grown, keys, 0.8, previous=m1)
     assert not bool(m2["a.weight"][0, 0])
     assert sum(int((~m).sum()) for m in m2.values()) == 5
 
@@ -218,8 +219,9 @@ def test_no_skip_resnet_surface_is_rougher_than_with_skips(tmp_path):
     cfg = _cfg(
         exp,
         model=ModelConfig(kind="resnet", depth=2, width=6, batchnorm=True),
-        data=DataConfig(kind="shapes", samples=300, image_size=8, classes=4),
+        data=DataConfig(kind="shapes", samples=200, image_size=8, classes=4),
         points=9,
+        eval_samples=128,
     )
     s = _run(cfg, tmp_path)
     assert "blocks.2.shortcut.0.weight" in s.weights(0) and "blocks.2.shortcut.0.weight" not in s.weights(1)
