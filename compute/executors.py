@@ -33,6 +33,7 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import re
+import shutil
 import sys
 import threading
 from typing import Any, Callable
@@ -218,6 +219,11 @@ def open_executor(
         return DaskExecutor(client, retries=cluster.retries, threads=cluster.threads, gpu=gpu)
     if spec.kind == "slurm":
         distributed = require_dask("executor slurm")
+        if shutil.which("sbatch") is None:  # else the cluster waits forever for jobs
+            raise RuntimeError(
+                "executor slurm: no `sbatch` on PATH; run the driver where SLURM jobs can be"
+                " submitted (a login node), or use dask://HOST:PORT"
+            )
         slurm = slurm_cluster(cluster)
         client = distributed.Client(slurm)
         return DaskExecutor(

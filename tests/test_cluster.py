@@ -136,6 +136,19 @@ def test_sequence_completes_when_a_worker_is_killed(cluster, reference, tmp_path
     assert killer.victim not in client.run(os.getpid).values()
 
 
+def test_a_restarted_driver_resumes_what_the_cluster_wrote(cluster, reference, tmp_path):
+    _, _, address = cluster
+    folder = tmp_path / "resumed"
+    compute_sequence(sequence_config(address), folder, progress=False, max_tiles=20)  # driver stops
+    assert not st.open(folder).complete
+    kept = {p.name: p.stat().st_mtime_ns for p in (folder / "surfaces").rglob("*.npz")}
+    assert len(kept) >= 3  # at least one assembled state or tiles, all still on disk
+    compute_sequence(sequence_config(address), folder, progress=False)
+    assert_same_store(reference, folder)
+    after = {p.name: p.stat().st_mtime_ns for p in (folder / "surfaces").rglob("*.npz")}
+    assert all(after[n] == t for n, t in kept.items() if n in after)  # nothing rewritten
+
+
 @pytest.fixture(scope="module")
 def film_scene(cluster, tmp_path_factory):
     """The tiny quickstart scene, its surfaces computed through Dask, and a serial film."""

@@ -173,3 +173,10 @@ def check_task_thread() -> None:
     assert run_in_worker(1, divmod, 7, 2) == (3, 1)
     with pytest.raises(ZeroDivisionError):
         run_in_worker(1, divmod, 1, 0)
+
+
+def test_slurm_without_sbatch_says_where_to_run(monkeypatch, tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no sbatch here
+    with pytest.raises(RuntimeError, match="sbatch"):
+        open_executor(parse_executor_spec("slurm"), local_workers=1)
