@@ -228,7 +228,8 @@ def _text_masks(text: str, px: int, bold: bool = False, rotate: bool = False
     return masks[0], masks[1]
 
 
-def _draw_text(image: np.ndarray, text: str, x: float, y: float, px: int, anchor: tuple[float, float],
+def _draw_text(image: np.ndarray, text: str, x: float, y: float, px: int,
+               anchor: tuple[float, float],
                *, bold: bool = False, rotate: bool = False, ink: tuple = INK) -> None:
     """Draw ``text`` so its box point ``anchor`` (fractions, (0, 0) = top-left) is at ``(x, y)``.
 
@@ -374,7 +375,10 @@ def draw_axes(image: np.ndarray, pose: CameraPose, x: np.ndarray, y: np.ndarray,
     for axis in (0, 1):
         projected = [project_points(pose, (W, H), e) for e in edges[axis]]
         mids = [p[0][EDGE_SAMPLES // 2] for p in projected]
-        pick = int(np.argmax([m[1] for m in mids])) if axis == 0 else int(np.argmin([m[0] for m in mids]))
+        if axis == 0:  # the lower edge on screen
+            pick = int(np.argmax([m[1] for m in mids]))
+        else:  # the edge further left
+            pick = int(np.argmin([m[0] for m in mids]))
         pts, ok = projected[pick]
         if not ok.all():
             continue  # the camera is on or beyond the edge's line: no honest axis to draw

@@ -46,7 +46,8 @@ class DescentConfig:
     release: float = option(0.0, "film time (s) at which the ball starts to move", min=0.0)
     rate: tuple[float, ...] = option(
         (0.0, 0.02),
-        "descent rate keyframes, flat (time, rate) pairs: [0, 0.02, 5, 0.3]; linear between, held beyond",
+        "descent rate keyframes, flat (time, rate) pairs: [0, 0.02, 5, 0.3];"
+        " linear between, held beyond",
     )
     steps_per_second: float = option(60.0, "descent steps per second of film time",
                                      min=0.0, exclusive_min=True, max=10000.0)

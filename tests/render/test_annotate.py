@@ -27,7 +27,8 @@ def bowl_sequence(n: int = 17) -> SurfaceSequence:
     a = np.linspace(-1.0, 1.0, n)
     aa, bb = np.meshgrid(a, a)
     loss = np.stack([0.02 + k * (aa**2 + bb**2) + 0.5 for k in (1.0, 3.0)])
-    return SurfaceSequence(a=a, b=a, loss=loss, epochs=np.array([0.0, 1.0]), steps=np.array([0, 10]),
+    return SurfaceSequence(a=a, b=a, loss=loss, epochs=np.array([0.0, 1.0]),
+                           steps=np.array([0, 10]),
                            labels=["epoch 0", "epoch 1"], ball=np.zeros((2, 2)))
 
 
@@ -136,7 +137,8 @@ def test_top_view_axes_are_a_frame(top_render):
     assert a[0, 1] > SIZE[1] / 2 and b[0, 0] < SIZE[0] / 2  # bottom and left edges
     changed = np.any(image != before, axis=2)
     assert changed[int(a[0, 1]) + 4 :, :].any()  # labels below the a-axis
-    assert not changed[: SIZE[1] // 3, SIZE[0] // 3 : 2 * SIZE[0] // 3].any()  # the middle is untouched
+    # the middle is untouched
+    assert not changed[: SIZE[1] // 3, SIZE[0] // 3 : 2 * SIZE[0] // 3].any()
 
 
 def test_perspective_axes_follow_the_rim():

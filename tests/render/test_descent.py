@@ -34,7 +34,8 @@ def film(descent: DescentConfig, n: int = 41) -> FilmSurface:
     seq = SurfaceSequence(a=a, b=a, loss=np.stack([loss, loss]), epochs=np.array([0.0, 1.0]),
                           steps=np.array([0, 1]), labels=["s0", "s1"], ball=np.zeros((2, 2)))
     relief = float(loss.max() - loss.min()) / 2.0  # top = relief * plane size (2)
-    cfg = MeshConfig(height=HeightConfig(scale="linear", relief=relief), resolution=65, descent=descent)
+    cfg = MeshConfig(height=HeightConfig(scale="linear", relief=relief), resolution=65,
+                     descent=descent)
     return FilmSurface(seq, cfg, DURATION, FPS)
 
 
@@ -51,7 +52,8 @@ def test_rate_keyframes_interpolate_and_hold():
 def test_gradient_of_a_plane_is_exact():
     x, y = np.linspace(-1, 1, 9), np.linspace(-1, 1, 7)
     z = 0.3 * x[None, :] - 0.2 * y[:, None]
-    np.testing.assert_allclose(surface_gradient(x, y, z, np.array([0.1, -0.3])), [0.3, -0.2], atol=1e-9)
+    grad = surface_gradient(x, y, z, np.array([0.1, -0.3]))
+    np.testing.assert_allclose(grad, [0.3, -0.2], atol=1e-9)
 
 
 def test_step_stops_at_the_edge():

@@ -19,13 +19,15 @@ def test_4k_web_film_caps_the_lookahead(tmp_path):
     assert _lookahead(big) == str(LARGE_FRAME_LOOKAHEAD)
     small = encode_spec(OutputConfig(size=(1920, 1080), nvenc="off"), tmp_path / "b.mp4")
     assert _lookahead(small) is None
-    preview = encode_spec(OutputConfig(size=(3840, 2160), nvenc="off"), tmp_path / "c.mp4", preview=True)
+    preview = encode_spec(OutputConfig(size=(3840, 2160), nvenc="off"), tmp_path / "c.mp4",
+                          preview=True)
     assert _lookahead(preview) is None  # 640x360 previews keep the preset's own
 
 
 def test_ffmpeg_accepts_the_capped_lookahead(tmp_path):
     """A real (small, wide) encode with the option: ffmpeg takes it, frames come out."""
-    spec = encode_spec(OutputConfig(size=(2880, 1620), nvenc="off", preset="ultrafast"), tmp_path / "d.mp4")
+    cfg = OutputConfig(size=(2880, 1620), nvenc="off", preset="ultrafast")
+    spec = encode_spec(cfg, tmp_path / "d.mp4")
     assert _lookahead(spec) is not None
     frame = np.zeros((1620, 2880, 3), np.uint8)
     with VideoWriter(spec) as writer:
