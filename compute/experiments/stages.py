@@ -10,7 +10,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from compute.train import CaptureConfig, CapturedState, TrainConfig, batch_starts, capture_steps, train_states
+from compute.train import (
+    CaptureConfig,
+    CapturedState,
+    TrainConfig,
+    batch_starts,
+    capture_steps,
+    train_states,
+)
 
 __all__ = ["Stage", "stage_train_config", "states_per_stage", "train_stage", "STAGE_GAP_EPOCHS"]
 
@@ -55,7 +62,9 @@ def states_per_stage(train: TrainConfig, n_samples: int, states: str, *, initial
     return len(capture_steps(cfg.capture, cfg.epochs, per_epoch))
 
 
-def train_stage(model, dataset, train: TrainConfig, clock: Stage, *, loss_fn, device, progress) -> Iterator[tuple[float, int, CapturedState]]:
+def train_stage(
+    model, dataset, train: TrainConfig, clock: Stage, *, loss_fn, device, progress
+) -> Iterator[tuple[float, int, CapturedState]]:
     """Train ``model`` in place for one stage; yield ``(epoch, step, captured)`` on the shared clock.
 
     The clock is advanced to the end of the stage once it is exhausted.
