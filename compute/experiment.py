@@ -32,3 +32,9 @@ class ExperimentConfig:
     dropout: DropoutRampConfig = option(DropoutRampConfig(), "dropout_ramp: the rates and the fixed masks")
     prune: PruneConfig = option(PruneConfig(), "prune: the pruning rounds and how they retrain")
     variants: VariantsConfig = option(VariantsConfig(), "variants: the model variants trained in turn")
+
+    def __post_init__(self) -> None:
+        if self.kind == "variants" and not self.variants.models:
+            raise ValueError(
+                "experiment.variants.models: kind 'variants' needs at least one '- model: {...}'"
+            )
