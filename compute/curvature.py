@@ -29,6 +29,7 @@ import torch
 from scipy.interpolate import RegularGridInterpolator
 
 from compute import store as st
+from compute.experiments.variant import state_model
 from compute.hessian import HVP_METHODS, Spectrum, loss_hvp, spectrum
 from compute.options import option
 from compute.progress import Progress
@@ -205,7 +206,9 @@ def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "c
     with Progress("curvature", len(s.states), unit="states", done=len(s.states) - len(todo),
                   enabled=progress) as bar:
         for i in todo:
-            arrays = _one_state(s, i, cfg, model, x, y, device)
+            # experiments (dropout ramps, model variants) evaluate each state with its own module
+            state_module = state_model({"model": model, "store": s}, s.states[i]).to(device)
+            arrays = _one_state(s, i, cfg, state_module, x, y, device)
             arrays["config"] = np.array(h)
             path = curvature_path(folder, s.states[i]["index"])
             st.atomic_write(path, lambda f, a=arrays: np.savez(f, **a))
