@@ -93,7 +93,9 @@ def main(argv=None) -> int:
     names = {s: ("dask x2" if s.startswith("dask://") else s) for s in sides}
     cores = os.cpu_count() or 1
     #: torch threads per process of each side (compute.run gives a pool cores // N each)
-    threads = {"serial": torch_threads(), "local:1": cores, "local:2": max(1, cores // 2), "dask x2": 1}
+    threads = {
+        "serial": torch_threads(), "local:1": cores, "local:2": max(1, cores // 2), "dask x2": 1
+    }
     rates: dict[str, list[float]] = {s: [] for s in sides}
     walls: dict[str, list[float]] = {s: [] for s in sides}
     try:
@@ -103,10 +105,12 @@ def main(argv=None) -> int:
             for r in range(args.repeats):
                 order = sides if r % 2 == 0 else sides[::-1]
                 for side in order:
-                    rate, wall = run_side(args.points, side, Path(tmp) / names[side].replace(" ", "_"))
+                    folder = Path(tmp) / names[side].replace(" ", "_")
+                    rate, wall = run_side(args.points, side, folder)
                     rates[side].append(rate)
                     walls[side].append(wall)
-                    print(f"repeat {r + 1}: {names[side]:8s} {rate:7.0f} pts/s, {wall:6.2f} s", file=sys.stderr)
+                    print(f"repeat {r + 1}: {names[side]:8s} {rate:7.0f} pts/s, {wall:6.2f} s",
+                          file=sys.stderr)
     finally:
         if cluster is not None:
             cluster.close()
@@ -120,7 +124,8 @@ def main(argv=None) -> int:
     if not args.no_record:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         cells = ", ".join(
-            f"{names[s]} [{threads[names[s]]}t] {med[s]:.0f} pts/s ({med[s] / base:.2f}x, {wall[s]:.1f} s)"
+            f"{names[s]} [{threads[names[s]]}t] {med[s]:.0f} pts/s"
+            f" ({med[s] / base:.2f}x, {wall[s]:.1f} s)"
             for s in sides
         )
         load = os.getloadavg()[0]

@@ -56,7 +56,7 @@ class ComputeConfig:
 
 
 def parse_executor(spec: str) -> tuple[str, int | None]:
-    """``'local:3'`` -> ``('local', 3)``; ``'serial'`` -> ``('serial', None)``; ``'dask://h'`` -> ``('dask', None)``.
+    """``'local:3'`` -> ``('local', 3)``; ``'serial'``/``'dask://h'`` -> ``(kind, None)``.
 
     The full parse (with the scheduler address) is :func:`compute.executors.parse_executor_spec`.
     """

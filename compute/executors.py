@@ -55,7 +55,9 @@ INSTALL_HINT = "pip install 'lossfilm[cluster]'"
 #: port of ``dask://HOST`` when none is given (``dask scheduler``'s default).
 DEFAULT_DASK_PORT = 8786
 _LOCAL_RE = re.compile(r"^(serial|auto|local(:[1-9][0-9]*)?)$")
-_DASK_RE = re.compile(r"^dask://(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\])(:(?P<port>[0-9]{1,5}))?$")
+_DASK_RE = re.compile(
+    r"^dask://(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\])(:(?P<port>[0-9]{1,5}))?$"
+)
 _WALLTIME_RE = re.compile(r"^([0-9]+-)?[0-9]{1,3}:[0-5][0-9]:[0-5][0-9]$")
 _MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(B|[KMGT]i?B)$", re.IGNORECASE)
 GRAMMAR = "serial, auto, local, local:N, dask://HOST[:PORT] or slurm"
@@ -78,11 +80,18 @@ class ClusterConfig:
     cores: int = option(4, "CPU cores per SLURM job (split among its worker processes)", min=1)
     processes: int = option(1, "Dask worker processes per SLURM job", min=1)
     memory: str = option("16GB", "memory per SLURM job, e.g. 16GB or 64GiB")
-    gpus: int = option(0, "GPUs per SLURM job (--gres=gpu:N), shared evenly by its processes", min=0)
-    max_jobs: int = option(4, "most SLURM jobs at once (the cluster adapts between 0 and this)", min=1)
-    job_directives: tuple[str, ...] = option((), "extra #SBATCH options, e.g. ['--constraint=a100']")
+    gpus: int = option(
+        0, "GPUs per SLURM job (--gres=gpu:N), shared evenly by its processes", min=0
+    )
+    max_jobs: int = option(
+        4, "most SLURM jobs at once (the cluster adapts between 0 and this)", min=1
+    )
+    job_directives: tuple[str, ...] = option(
+        (), "extra #SBATCH options, e.g. ['--constraint=a100']"
+    )
     prologue: tuple[str, ...] = option(
-        (), "shell lines run before each worker starts, e.g. ['source ~/venvs/lossfilm/bin/activate']"
+        (),
+        "shell lines run before each worker starts, e.g. ['source ~/venvs/lossfilm/bin/activate']",
     )
     interface: str | None = option(None, "network interface the workers talk on, e.g. ib0")
     connect_timeout: float = option(
@@ -126,7 +135,9 @@ class ExecutorSpec:
 
 
 def parse_executor_spec(spec: str, key: str = "compute.executor") -> ExecutorSpec:
-    """``'local:3'`` -> ``ExecutorSpec('local', 3)``; ``'dask://h:1'`` -> ``('dask', address='tcp://h:1')``.
+    """Parse an executor setting: ``'local:3'`` -> ``ExecutorSpec('local', 3)``.
+
+    ``'dask://h:1'`` -> ``ExecutorSpec('dask', address='tcp://h:1')``.
 
     Raises ``ValueError`` naming ``key`` for anything outside the grammar.
     """
@@ -229,7 +240,9 @@ def open_executor(
         return DaskExecutor(
             client, retries=cluster.retries, threads=cluster.threads, gpu=gpu, owned=slurm
         )
-    raise ValueError(f"executor kind {spec.kind!r} must be resolved before opening (one of {GRAMMAR})")
+    raise ValueError(
+        f"executor kind {spec.kind!r} must be resolved before opening (one of {GRAMMAR})"
+    )
 
 
 def _check_gpu_workers(client: Any) -> None:

@@ -71,7 +71,8 @@ def reference(tmp_path_factory) -> Path:
     before = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
-        return compute_sequence(sequence_config("serial"), tmp_path_factory.mktemp("ref"), progress=False)
+        folder = tmp_path_factory.mktemp("ref")
+        return compute_sequence(sequence_config("serial"), folder, progress=False)
     finally:
         torch.set_num_threads(before)
 

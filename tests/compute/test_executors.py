@@ -1,5 +1,5 @@
 """Executor settings: the grammar, cluster settings, SLURM job scripts, the optional extra,
-and the task thread that Dask workers run tasks on. (Runs on a live cluster: tests/test_cluster.py.)"""
+and the task thread that Dask workers run tasks on. (On a live cluster: tests/test_cluster.py.)"""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def test_grammar(text, spec):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "local:0", "local:-1", "mpi", "dask://", "dask:/host", "dask://h:99999", "dask://a b", "SLURM"]
+    "text",
+    ["", "local:0", "local:-1", "mpi", "dask://", "dask:/host", "dask://h:99999", "dask://a b",
+     "SLURM"],
 )
 def test_bad_settings_name_the_key(text):
     with pytest.raises(ValueError, match=r"compute\.executor"):
@@ -80,7 +82,9 @@ def test_scene_keys_from_yaml(tmp_path):
     from render.scene import load_scene
 
     scene = tmp_path / "s.yaml"
-    scene.write_text("name: s\ncompute:\n  executor: slurm\n  cluster: {gpus: 2, processes: 2, queue: gpu}\n")
+    scene.write_text(
+        "name: s\ncompute:\n  executor: slurm\n  cluster: {gpus: 2, processes: 2, queue: gpu}\n"
+    )
     loaded = load_scene(scene, ["output.executor=dask://head:8786", "compute.cluster.max_jobs=8"])
     assert loaded.compute.executor == "slurm" and loaded.output.executor == "dask://head:8786"
     assert (loaded.compute.cluster.gpus, loaded.compute.cluster.max_jobs) == (2, 8)
@@ -110,8 +114,12 @@ def test_slurm_job_script_asks_for_gpus_and_offers_them_as_resources():
         script = cluster.job_script()
     finally:
         cluster.close()
-    for line in ("#SBATCH -p gpu", "#SBATCH -A lab", "#SBATCH -t 02:30:00", "#SBATCH --gres=gpu:2",
-                 "#SBATCH --constraint=a100", "#SBATCH --cpus-per-task=8", "source /shared/venv/bin/activate"):
+    expected = (
+        "#SBATCH -p gpu", "#SBATCH -A lab", "#SBATCH -t 02:30:00", "#SBATCH --gres=gpu:2",
+        "#SBATCH --constraint=a100", "#SBATCH --cpus-per-task=8",
+        "source /shared/venv/bin/activate",
+    )
+    for line in expected:
         assert line in script, line
     assert "--resources GPU=1" in script  # 2 GPUs shared by 2 worker processes
     assert "--nworkers 2" in script and sys.executable in script
@@ -133,7 +141,9 @@ def test_nothing_imports_dask_at_start():
         "import sys, compute.run, compute.config, render.chunks, render.pipeline, render.cli;"
         "print(sorted(m for m in ('dask', 'distributed', 'dask_jobqueue') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
 
@@ -168,7 +178,8 @@ def test_tasks_run_on_one_long_lived_thread_and_raise_through():
 
 def check_task_thread() -> None:
     idents = {run_in_worker(1, threading.get_ident) for _ in range(3)}
-    idents |= set(cf.ThreadPoolExecutor(2).map(lambda _: run_in_worker(1, threading.get_ident), range(4)))
+    with cf.ThreadPoolExecutor(2) as pool:  # tasks arriving on several threads, like Dask's
+        idents |= set(pool.map(lambda _: run_in_worker(1, threading.get_ident), range(4)))
     assert len(idents) == 1 and threading.get_ident() not in idents
     assert run_in_worker(1, divmod, 7, 2) == (3, 1)
     with pytest.raises(ZeroDivisionError):
