@@ -272,7 +272,9 @@ def run_film(
 
     film = job.film()
     path = film_path(film.scene, out, job.preview)
-    render_key = stage_hash(film.scene, job.preview)
+    # Where chunks are rendered (workers, executor) does not change their pixels: keep the key.
+    placement_free = dataclasses.replace(film.scene.output, workers=1, executor="")
+    render_key = stage_hash(dataclasses.replace(film.scene, output=placement_free), job.preview)
     work_dir = out / ".chunks" / render_key
     if force and work_dir.exists():
         shutil.rmtree(work_dir)
