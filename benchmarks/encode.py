@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,20 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from render.encode import VideoWriter, encode_spec  # noqa: E402
 from render.output import OutputConfig  # noqa: E402
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 PRESETS = ("slow", "medium", "fast")
 PREVIEW_PRESETS = ("veryfast", "ultrafast")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def landscape_frames(n: int, width: int, height: int) -> list[np.ndarray]:

@@ -37,6 +37,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from compute.hessian import lanczos, loss_hvp  # noqa: E402
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10
@@ -53,16 +54,6 @@ def workload(seed: int = 0):
     x = torch.randn(SAMPLES, FEATURES)
     y = torch.randint(0, CLASSES, (SAMPLES,))
     return model, x, y
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "cpu"
 
 
 def timed(fn) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
@@ -36,20 +35,11 @@ from compute.progress import Progress  # noqa: E402
 from compute.sequence import SurfaceSequence  # noqa: E402
 from render.mesh import FilmSurface, MeshConfig  # noqa: E402
 from render.resample import grid_normals  # noqa: E402
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 #: Per-frame budget on CPU (ms) for a 1024x1024 render grid.
 FLOOR_MS = 50.0
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_sequence(n_states: int = 20, n: int = 51) -> SurfaceSequence:

@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import datetime
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -39,6 +38,7 @@ from render.gl import create_context  # noqa: E402
 from render.look import (BackgroundConfig, BallConfig, LightConfig, OverlayConfig, RenderConfig,  # noqa: E402
                          TrajectoryConfig)
 from render.renderer import SurfaceRenderer  # noqa: E402
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 N = 512
 SIZE = (3840, 2160)
@@ -263,16 +263,6 @@ def timed(fn, reps: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - t)
     return out
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def run(reps: int, size: tuple[int, int], encode: bool) -> None:

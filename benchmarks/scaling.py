@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from surface import cpu_model  # noqa: E402  (benchmarks/surface.py; benchmarks/ is sys.path[0])
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 from compute import store as st  # noqa: E402
 from compute.config import ComputeConfig  # noqa: E402
 from compute.data import DataConfig  # noqa: E402

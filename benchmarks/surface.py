@@ -32,7 +32,6 @@ import copy
 import multiprocessing
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
@@ -48,22 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from compute.directions import DirectionsConfig, perturbable, random_plane  # noqa: E402
 from compute.surface import evaluate_tile, grid_axis  # noqa: E402
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10
 VMAP_BATCH = 64
 #: the floor this project holds itself to against the peer (points/s ratio)
 FLOOR_RATIO = 1.5
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def workload(seed: int = 0):
