@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -38,16 +39,6 @@ PEAK_LIMIT_GIB = 2.0
 CAMERA_CHANGE = "camera.shots[0].orbit.turns=0.55"
 STILL_SIZE = "8192x4608"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def _children_proc(pid: int) -> list[int]:

@@ -29,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from render.encode import VideoWriter, encode_spec  # noqa: E402
 from render.output import OutputConfig  # noqa: E402
-from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
+from _machine import append_result, cpu_model  # noqa: E402 - benchmarks run as scripts
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 PRESETS = ("slow", "medium", "fast")
 PREVIEW_PRESETS = ("veryfast", "ultrafast")
 
@@ -109,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         row = (f"- {stamp} | encode | {cpu_model()}, {os.cpu_count()} cores | libx264 CRF 18 "
                f"{width}x{height} x{args.frames}: {cells}; medium {base / full['medium'][0]:.2f}x, "
                f"fast {base / full['fast'][0]:.2f}x faster than slow | preview 960x540: {prev}\n")
-        if not RESULTS.exists():
-            RESULTS.write_text("# Benchmark results\n\n")
-        with RESULTS.open("a", encoding="utf-8") as fh:
-            fh.write(row)
-        print(f"appended to {RESULTS}")
+        print(f"appended to {append_result(row)}")
     return 0
 
 

@@ -35,9 +35,8 @@ from compute.progress import Progress  # noqa: E402
 from compute.sequence import SurfaceSequence  # noqa: E402
 from render.mesh import FilmSurface, MeshConfig  # noqa: E402
 from render.resample import grid_normals  # noqa: E402
-from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
+from _machine import append_result, cpu_model  # noqa: E402 - benchmarks run as scripts
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 #: Per-frame budget on CPU (ms) for a 1024x1024 render grid.
 FLOOR_MS = 50.0
 
@@ -131,11 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                f" x {args.states} | frame_at {frame_ms:.1f} ms (upsample {used:.2f}, normals"
                f" {med['normals']:.1f}); upsampling vs RectBivariateSpline {ratio:.1f}x,"
                f" vs dense BLAS {dense_ratio:.1f}x faster | load {os.getloadavg()[0]:.1f}\n")
-        if not RESULTS.exists():
-            RESULTS.write_text("# Benchmark results\n\n")
-        with RESULTS.open("a", encoding="utf-8") as fh:
-            fh.write(row)
-        print(f"appended to {RESULTS}")
+        print(f"appended to {append_result(row)}")
     return 0 if frame_ms <= FLOOR_MS else 1
 
 

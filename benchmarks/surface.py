@@ -47,9 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from compute.directions import DirectionsConfig, perturbable, random_plane  # noqa: E402
 from compute.surface import evaluate_tile, grid_axis  # noqa: E402
-from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
+from _machine import append_result, cpu_model  # noqa: E402 - benchmarks run as scripts
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10
 VMAP_BATCH = 64
 #: the floor this project holds itself to against the peer (points/s ratio)
@@ -271,11 +270,7 @@ def main(argv=None) -> int:
             + ratio_text
             + f" | mm {gflops:.0f} GFLOP/s, lossfilm reaches {ours_g / gflops:.0%} | {arch_text}\n"
         )
-        if not RESULTS.exists():
-            RESULTS.write_text("# Benchmark results\n\n")
-        with RESULTS.open("a", encoding="utf-8") as f:
-            f.write(row)
-        print(f"appended to {RESULTS}")
+        print(f"appended to {append_result(row)}")
     return 0
 
 
