@@ -126,6 +126,10 @@ class SurfaceRenderer:
             if shadows:
                 features.append("VERTEX_SHADOWS")
         self.prog_surface = _program(ctx, "surface.vert", "surface.frag", defines=(*shadows, *output, *features))
+        # the same look interpolated in screen space, for frames where nothing is clipped
+        self.prog_surface_affine = (_program(ctx, "surface.vert", "surface.frag",
+                                             defines=(*shadows, *output, *features, "AFFINE"))
+                                    if "VERTEX_COLOR" in features else None)
         self.prog_ball = _program(ctx, "ball.vert", "ball.frag", defines=(*shadows, *output))
         self.prog_depth_surface = _program(ctx, "depth_surface.vert", "depth.frag")
         self.prog_depth_ball = _program(ctx, "depth_ball.vert", "depth.frag")
@@ -154,9 +158,11 @@ class SurfaceRenderer:
             indices = shadow = np.ascontiguousarray(topo.indices, dtype=np.uint32).ravel()
         self.ibo = ctx.buffer(indices.tobytes())
         self.ibo_shadow = ctx.buffer(shadow.tobytes())
-        self.vao_surface = ctx.vertex_array(self.prog_surface, [
-            (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
-            (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")], self.ibo, index_element_size=4)
+        attributes = [(self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
+                      (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")]
+        self.vao_surface = ctx.vertex_array(self.prog_surface, attributes, self.ibo, index_element_size=4)
+        self.vao_surface_affine = (ctx.vertex_array(self.prog_surface_affine, attributes, self.ibo, index_element_size=4)
+                                   if self.prog_surface_affine is not None else None)
         self.vao_depth_surface = ctx.vertex_array(self.prog_depth_surface, [
             (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h")], self.ibo_shadow, index_element_size=4)
         sphere = trimesh.creation.icosphere(subdivisions=BALL_SUBDIVISIONS)
@@ -231,22 +237,24 @@ class SurfaceRenderer:
             "u_shadow_texel": 1.0 / (self.shadow_map.width if self.shadow_map else 1),
             "u_dither": 1.0 / 255.0 if self.bits == 8 else 0.0, "u_light_mvp": self._light_mvp,
         }
-        for prog in (self.prog_surface, self.prog_ball, self.prog_background):
+        surfaces = [p for p in (self.prog_surface, self.prog_surface_affine) if p is not None]
+        for prog in (*surfaces, self.prog_ball, self.prog_background):
             for k, v in common.items():
                 _set(prog, k, v)
         for prog in (self.prog_depth_surface, self.prog_depth_ball):
             _set(prog, "u_light_mvp", self._light_mvp)
-        p = self.prog_surface
-        for name, unit in (("u_cmap", 0), ("u_shadow_map", 1)):
-            _set(p, name, unit)
         _set(self.prog_ball, "u_shadow_map", 1)
-        _set(p, "u_bad_color", linear_rgb(cfg.invalid_color)[:3])
-        _set(p, "u_contour_lo", float(zlo))
-        _set(p, "u_contour_step", float(step))
-        _set(p, "u_contour_color", np.concatenate([linear_rgb(c.color)[:3], [c.opacity]]))
-        _set(p, "u_grid_lo", self._lo[:2])
-        _set(p, "u_grid_step", np.maximum(self._hi[:2] - self._lo[:2], 1e-9) / g.count)
-        _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
+        for p in surfaces:
+            for name, unit in (("u_cmap", 0), ("u_shadow_map", 1)):
+                _set(p, name, unit)
+            _set(p, "u_viewport", np.array(self.size, np.float64))  # dither ramp (VERTEX_COLOR)
+            _set(p, "u_bad_color", linear_rgb(cfg.invalid_color)[:3])
+            _set(p, "u_contour_lo", float(zlo))
+            _set(p, "u_contour_step", float(step))
+            _set(p, "u_contour_color", np.concatenate([linear_rgb(c.color)[:3], [c.opacity]]))
+            _set(p, "u_grid_lo", self._lo[:2])
+            _set(p, "u_grid_step", np.maximum(self._hi[:2] - self._lo[:2], 1e-9) / g.count)
+            _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
         _set(self.prog_ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
         _set(self.prog_ball, "u_glow", cfg.ball.glow)
         _set(self.prog_background, "u_top", top[:3])
@@ -325,11 +333,13 @@ class SurfaceRenderer:
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
         eye = np.asarray(pose.eye, np.float64)
         self.cmap.use(location=0)
-        _set(self.prog_surface, "u_mvp", mvp)
-        _set(self.prog_surface, "u_eye", eye)
+        affine = self.vao_surface_affine is not None and _unclipped(mvp, self._lo, self._hi, frame.heights)
+        prog, vao = (self.prog_surface_affine, self.vao_surface_affine) if affine else (self.prog_surface, self.vao_surface)
+        _set(prog, "u_mvp", mvp)
+        _set(prog, "u_eye", eye)
         for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
-            _set(self.prog_surface, name, width * px_scale)
-        self.vao_surface.render(self._surface_mode)
+            _set(prog, name, width * px_scale)
+        vao.render(self._surface_mode)
         if show_ball:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
                 _set(self.prog_ball, k, v)
@@ -532,6 +542,19 @@ def surface_normal_at(topology: Topology, normals: np.ndarray, x: float, y: floa
     n = (c[0, 0] * (1 - u) + c[0, 1] * u) * (1 - v) + (c[1, 0] * (1 - u) + c[1, 1] * u) * v
     norm = np.linalg.norm(n)
     return n / norm if norm > 0 and np.all(np.isfinite(n)) else np.array([0.0, 0.0, 1.0])
+
+
+def _unclipped(mvp: np.ndarray, lo: np.ndarray, hi: np.ndarray, heights: np.ndarray) -> bool:
+    """True when the grid's box (``lo``..``hi`` in x, y; the frame's height range in z) lies
+    inside the clip volume of ``mvp``: no triangle is clipped, which the screen-space
+    interpolation of the ``AFFINE`` shaders assumes (a clipped vertex would get wrong values)."""
+    zlo, zhi = float(np.min(heights)), float(np.max(heights))
+    if not (np.isfinite(zlo) and np.isfinite(zhi)):
+        return False
+    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (zlo, zhi)])
+    clip = corners @ np.asarray(mvp, np.float64).T
+    w = clip[:, 3:]
+    return bool(np.all(w > 0) and np.all(np.abs(clip[:, :3]) <= w))
 
 
 def _unpremultiply(img: np.ndarray) -> None:

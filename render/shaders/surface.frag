@@ -1,7 +1,14 @@
 #version 330 core
 #include "common.glsl"
 
-#if defined(VERTEX_COLOR)
+#if defined(VERTEX_COLOR) && defined(AFFINE)
+noperspective in vec3 v_color;
+#if defined(DITHER)
+noperspective in float v_ramp;
+#else
+const float v_ramp = 0.0;
+#endif
+#elif defined(VERTEX_COLOR)
 in vec3 v_color;
 #elif defined(VERTEX_LIGHTING)
 in vec3 v_diffuse;
@@ -46,7 +53,11 @@ float line_coverage(float f, float width) {
 
 void main() {
 #if defined(VERTEX_COLOR)
+#if defined(AFFINE)
+    f_color = vec4(dither_ramp(v_color, v_ramp), 1.0);
+#else
     f_color = vec4(dither(v_color), 1.0);
+#endif
     return;
 #else
     float v_s = v_attr.x, v_bad = v_attr.y;

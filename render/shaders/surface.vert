@@ -1,11 +1,19 @@
 #version 330 core
 #include "lighting.glsl"
+#include "dither.glsl"
 // Height-field vertex: x, y static; height, normal, colormap coordinate, invalid flag per frame.
 // Few varyings on purpose: on llvmpipe each one costs setup per triangle (520k at 512^2).
 // Dense grids (a vertex every few pixels, finer than any lighting change):
 //   VERTEX_LIGHTING  lights evaluated here as color = albedo * diffuse + add;
 //   VERTEX_COLOR     also colormap, fog, tone curve and sRGB here (no lines to draw per
 //                    pixel): the fragment shader only dithers one interpolated color.
+//   AFFINE           (with VERTEX_COLOR, only when no triangle is clipped: the renderer
+//                    checks the bounds against the frustum) the color is interpolated in
+//                    screen space and the dither ramp comes from here, not gl_FragCoord:
+//                    with no perspective-correct input and no fragment position llvmpipe
+//                    interpolates neither 1/w nor the position (~8% of the 4K surface
+//                    pass). A triangle spans a few pixels, so the affine color is within
+//                    a code value or so of the perspective one.
 in vec2 in_xy;
 in float in_h;
 in vec3 in_n;
@@ -17,7 +25,13 @@ uniform mat4 u_light_mvp;
 uniform sampler2D u_cmap;    // 256 x 1, linear rgb
 uniform vec3 u_bad_color;    // linear
 
-#if defined(VERTEX_COLOR)
+#if defined(VERTEX_COLOR) && defined(AFFINE)
+noperspective out vec3 v_color;   // sRGB
+#if defined(DITHER)
+noperspective out float v_ramp;   // dot(window position, DITHER_RAMP), see dither.glsl
+uniform vec2 u_viewport;          // framebuffer size in pixels
+#endif
+#elif defined(VERTEX_COLOR)
 out vec3 v_color;            // sRGB
 #elif defined(VERTEX_LIGHTING)
 out vec3 v_diffuse;
@@ -69,4 +83,7 @@ void main() {
     v_attr = vec3(in_s, in_bad, shadow);
 #endif
     gl_Position = u_mvp * vec4(p, 1.0);
+#if defined(VERTEX_COLOR) && defined(AFFINE) && defined(DITHER)
+    v_ramp = dot((gl_Position.xy / gl_Position.w * 0.5 + 0.5) * u_viewport, DITHER_RAMP);
+#endif
 }
