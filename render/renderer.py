@@ -11,8 +11,14 @@ MSAA resolve, the gradient background drawn *under* the resolved image, one
 vertex; features are compiled in or out of the shaders (see ``render.programs``).
 
 Measured on llvmpipe, 2 cores (``benchmarks/render.py``): 512x512 vertices at 3840x2160
-with 4x MSAA and readback, ~0.5 s/frame in PyVista's look and ~0.6 s in the full look,
-about 2x and 1.6x PyVista's frame rate.
+with 4x MSAA and readback, ~0.34 s/frame in PyVista's look and ~0.43 s in the full look on
+a quiet machine (~0.5 and ~0.6 with another job on a core), 1.8-2.2x and 1.5-1.8x
+PyVista's frame rate. Where the time goes (loaded machine, matched look): clear ~0.03 s,
+geometry front end (fetch, vertex shader, primitive assembly; single-threaded) ~0.1 s,
+triangle setup and rasterization ~0.28 s, MSAA resolve ~0.065 s, RGB readback ~0.009 s.
+Measured and dropped: depth formats (D16/D32F: no gain), degenerate-strip joins instead
+of primitive restarts, depth clamp, one packed vec4 varying, a shader resolve, and
+back-face culling (~12% faster but it hides the underside seen through the open edge).
 
 Rows come back top first without a copy: the projection is flipped vertically, so GL's
 bottom-up readback order is the image's top-down order (front faces become clockwise).
