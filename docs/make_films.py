@@ -69,7 +69,7 @@ def main() -> None:
         rows.append((scene.stem, header(scene), t_compute, t_preview, t_still, t_full))
         print(f"{scene.stem}: compute {t_compute:.0f} s, preview {t_preview:.0f} s, still {t_still:.0f} s"
               + (f", full {t_full:.0f} s" if t_full else ""), flush=True)
-    write_markdown(rows)
+        write_markdown(rows)  # after every scene: a long --full run is useful even if cut short
 
 
 def write_markdown(rows) -> None:
