@@ -23,7 +23,6 @@ from compute.curvature import (
     subgrid_indices,
 )
 from compute.data import DataConfig
-from compute.directions import DirectionsConfig
 from compute.hessian import HVP_METHODS, hutchinson_trace, lanczos, loss_hvp, spectrum
 from compute.models import ModelConfig
 from compute.run import compute_sequence, config_hash
