@@ -37,23 +37,11 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from compute.hessian import lanczos, loss_hvp  # noqa: E402
+from surface import SAMPLES, workload  # noqa: E402 - workload 1 of BENCHMARKS.md
 from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10
 TOL = 1e-3
-
-
-def workload(seed: int = 0):
-    torch.manual_seed(seed)
-    layers, width = [], FEATURES
-    for w in WIDTHS:
-        layers += [nn.Linear(width, w), nn.ReLU()]
-        width = w
-    model = nn.Sequential(*layers, nn.Linear(width, CLASSES)).eval()
-    x = torch.randn(SAMPLES, FEATURES)
-    y = torch.randint(0, CLASSES, (SAMPLES,))
-    return model, x, y
 
 
 def timed(fn) -> float:
