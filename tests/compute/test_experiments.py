@@ -213,24 +213,6 @@ def test_experiment_scenes_validate(name):
     assert scene.name == name
 
 
-def test_no_skip_resnet_surface_is_rougher_than_with_skips(tmp_path):
-    models = (ModelVariant(skips=True), ModelVariant(skips=False))
-    exp = ExperimentConfig(kind="variants", variants=VariantsConfig(models=models))
-    cfg = _cfg(
-        exp,
-        model=ModelConfig(kind="resnet", depth=2, width=6, batchnorm=True),
-        data=DataConfig(kind="shapes", samples=200, image_size=8, classes=4),
-        points=9,
-        eval_samples=128,
-    )
-    s = _run(cfg, tmp_path)
-    assert "blocks.2.shortcut.0.weight" in s.weights(0) and "blocks.2.shortcut.0.weight" not in s.weights(1)
-    seq = s.sequence()
-    skip, plain = (roughness(seq.loss[i], seq.a, seq.b) for i in range(2))
-    assert plain > skip
-    assert seq.values["eval_loss"][1] > seq.values["eval_loss"][0]  # and it trains worse
-
-
 def test_captures_mode_counts_and_clock(tmp_path):
     from compute.experiments import dropout, pruning
 
