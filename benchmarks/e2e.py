@@ -1,7 +1,7 @@
 """Workload 3: ``lossfilm run`` end to end, wall time and peak memory of the process tree.
 
 Runs the real command line in a child process and samples the resident memory of it
-*and every descendant* (the ffmpeg encoder, pool workers) every :data:`SAMPLE_S` seconds
+*and every descendant* (the ffmpeg encoder, pool workers) every ``_machine.SAMPLE_S`` seconds
 from ``/proc`` (psutil is used when installed). Peak = the largest sum seen.
 
 Variants (``--variants``, comma separated, run in this order):
@@ -21,79 +21,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
-from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
+from _machine import cpu_model, measure  # noqa: E402 - benchmarks run as scripts
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-#: memory sampling period (s): short enough to catch an encoder's peak
-SAMPLE_S = 0.1
 #: a 4K film must stay under this (issue 7)
 PEAK_LIMIT_GIB = 2.0
 #: the camera change that makes the "cached" run redraw the film but not the surfaces
 CAMERA_CHANGE = "camera.shots[0].orbit.turns=0.55"
 STILL_SIZE = "8192x4608"
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _children_proc(pid: int) -> list[int]:
-    """All descendants of ``pid`` from /proc (task children lists)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                kids = (task / "children").read_text().split()
-                out.extend(int(k) for k in kids)
-                todo.extend(int(k) for k in kids)
-        except OSError:
-            continue
-    return out
-
-
-def _rss_proc(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants now."""
-    try:
-        import psutil
-    except ImportError:
-        return sum(_rss_proc(p) for p in [pid, *_children_proc(pid)])
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
-def measure(cmd: list[str]) -> tuple[float, int, int]:
-    """Run ``cmd``; return (wall seconds, peak tree RSS bytes, exit code)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(SAMPLE_S)
-    wall = time.perf_counter() - started
-    proc.stdout.read()
-    return wall, peak, proc.returncode
 
 
 def record(scene: str, variant: str, wall: float, peak: int, rc: int, load: float) -> str:
@@ -144,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = [*lossfilm, "still", args.scene, "--out", str(film_out), "--size", STILL_SIZE,
                        "-o", str(work / "still.png")]
             load = os.getloadavg()[0]
-            wall, peak, rc = measure(cmd)
+            wall, peak, rc, _ = measure(cmd, cwd=ROOT)
             rows.append((v, wall, peak, rc, load))
             print(f"{v:8s} {wall:8.1f} s  peak {peak / 2**30:6.2f} GiB  rc {rc}  load {load:.1f}",
                   flush=True)
