@@ -3,34 +3,55 @@
 For every ``scenes/*.yaml`` this computes the surfaces (full size, as the scene says),
 renders the ``--preview`` film, and renders a 640×360 still at the end of the film,
 timing each step. ``--full`` also renders the full-size film (minutes per scene at 4K
-on a 2-core CPU) and records its time.
+on a 2-core CPU), records its time and the peak memory of lossfilm and ffmpeg, and
+decodes what it wrote (codec, size, frame count, frame rate).
 
-    python docs/make_films.py [--full] [--only quickstart,flyby]
+Measurements are kept per scene in ``docs/films.json`` with a hash of the scene file,
+so ``--only`` updates those scenes and keeps the others; a scene edited since it was
+measured is marked stale on the page until it is measured again.
+
+    python docs/make_films.py [--full] [--only quickstart,flyby] [--stale]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
+import json
 import os
-import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+RECORDS = DOCS / "films.json"
 OUT = ROOT / "outputs" / "films-doc"
 STILL_SIZE = "640x360"
 
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "benchmarks"))  # after ROOT: benchmarks/render.py is a script
+from _machine import cpu_model, load_average, measure
 
-def lossfilm(*args: str) -> tuple[float, subprocess.CompletedProcess]:
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "render.cli", *args], cwd=ROOT,
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"lossfilm {' '.join(args)} failed:\n{result.stderr[-2000:]}")
-    return time.perf_counter() - started, result
+from render.probe import probe
+
+
+def lossfilm(log: Path, *args: str) -> tuple[float, int, str]:
+    """Run the CLI, its progress going to ``log``; return (wall s, peak tree RSS, stdout)."""
+    cmd = [sys.executable, "-m", "render.cli", *args]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as err:
+        wall, peak, rc, stdout = measure(cmd, cwd=ROOT, stderr=err)
+    if rc != 0:
+        tail = log.read_text()[-2000:]
+        raise SystemExit(f"lossfilm {' '.join(args)} failed (exit {rc}):\n{tail}")
+    return wall, peak, stdout
+
+
+def scene_hash(scene: Path) -> str:
+    return hashlib.sha256(scene.read_bytes()).hexdigest()[:16]
 
 
 def header(scene: Path) -> str:
@@ -47,56 +68,140 @@ def header(scene: Path) -> str:
     return " ".join(lines)
 
 
+def load_records() -> dict:
+    return json.loads(RECORDS.read_text()) if RECORDS.exists() else {}
+
+
+def save_records(records: dict) -> None:
+    tmp = RECORDS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+    tmp.replace(RECORDS)
+
+
+def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
+    out = OUT / scene.stem
+    load = load_average()
+    t_compute, _, _ = lossfilm(out / "compute.log", "compute", str(scene), "--out", str(out))
+    t_preview, _, _ = lossfilm(out / "preview.log", "run", str(scene), "--preview", "--out", str(out))
+    still = DOCS / "films" / f"{scene.stem}.png"
+    lossfilm(out / "still.log", "still", str(scene), "--out", str(out), "--size", STILL_SIZE,
+             "-o", str(still))
+    record = {
+        "scene_hash": scene_hash(scene),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores",
+        "load": round(load, 1),
+        "compute_s": round(t_compute, 1),
+        "preview_s": round(t_preview, 1),
+    }
+    if not full and previous and previous["scene_hash"] == record["scene_hash"]:
+        # the scene is unchanged: its full-size measurement still holds
+        record |= {k: v for k, v in previous.items() if k.startswith(("full_", "film"))}
+    if full:
+        load = load_average()
+        t_full, peak, stdout = lossfilm(out / "full.log", "run", str(scene), "--out", str(out))
+        film = Path(stdout.strip().splitlines()[-1])
+        info = probe(film)
+        record |= {
+            "full_s": round(t_full, 1),
+            "full_date": record["date"],
+            "full_load": round(load, 1),
+            "full_peak_gib": round(peak / 2**30, 2),
+            "film": {"codec": info.codec, "width": info.width, "height": info.height,
+                     "frames": info.frames, "fps": str(info.fps)},
+        }
+    return record
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="also render the full-size films")
     ap.add_argument("--only", default="", help="comma-separated scene names")
+    ap.add_argument("--stale", action="store_true",
+                    help="only scenes with no record, a stale one, or (with --full) no full-size time")
+    ap.add_argument("--page", action="store_true", help="rewrite the page from the records only")
     args = ap.parse_args()
     scenes = sorted((ROOT / "scenes").glob("*.yaml"))
+    records = load_records()
     if args.only:
-        scenes = [s for s in scenes if s.stem in args.only.split(",")]
+        wanted = set(args.only.split(","))
+        unknown = wanted - {s.stem for s in scenes}
+        if unknown:
+            ap.error(f"no such scenes: {', '.join(sorted(unknown))}")
+        scenes = [s for s in scenes if s.stem in wanted]
+    if args.stale:
+        scenes = [s for s in scenes if needs_measuring(records.get(s.stem), s, args.full)]
     (DOCS / "films").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for scene in scenes:
-        out = OUT / scene.stem
-        t_compute, _ = lossfilm("compute", str(scene), "--out", str(out))
-        t_preview, _ = lossfilm("run", str(scene), "--preview", "--out", str(out))
-        still = DOCS / "films" / f"{scene.stem}.png"
-        t_still, _ = lossfilm("still", str(scene), "--out", str(out), "--size", STILL_SIZE, "-o", str(still))
-        t_full = None
-        if args.full:
-            t_full, _ = lossfilm("run", str(scene), "--out", str(out))
-        rows.append((scene.stem, header(scene), t_compute, t_preview, t_still, t_full))
-        print(f"{scene.stem}: compute {t_compute:.0f} s, preview {t_preview:.0f} s, still {t_still:.0f} s"
-              + (f", full {t_full:.0f} s" if t_full else ""), flush=True)
-        write_markdown(rows)  # after every scene: a long --full run is useful even if cut short
+    if not args.page:
+        for i, scene in enumerate(scenes, 1):
+            started = time.perf_counter()
+            print(f"[{i}/{len(scenes)}] {scene.stem} ...", file=sys.stderr, flush=True)
+            records[scene.stem] = measure_scene(scene, args.full, records.get(scene.stem))
+            save_records(records)  # after every scene: a long --full run is useful if cut short
+            write_markdown(records)
+            r = records[scene.stem]
+            print(f"{scene.stem}: compute {r['compute_s']:.0f} s, preview {r['preview_s']:.0f} s"
+                  + (f", full {r['full_s']:.0f} s, peak {r['full_peak_gib']} GiB" if "full_s" in r else "")
+                  + f" ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    write_markdown(records)
+    print(RECORDS)
+    print(DOCS / "films.md")
 
 
-def write_markdown(rows) -> None:
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+def needs_measuring(record: dict | None, scene: Path, full: bool) -> bool:
+    return (record is None or record["scene_hash"] != scene_hash(scene)
+            or (full and "full_s" not in record))
+
+
+def _film_cell(r: dict) -> str:
+    f = r.get("film")
+    if not f:
+        return "—"
+    seconds = f["frames"] / float(Fraction(f["fps"]))  # "30" or "30000/1001"
+    return f"{f['codec']} {f['width']}×{f['height']}, {f['frames']} frames, {seconds:.1f} s"
+
+
+def write_markdown(records: dict) -> None:
+    scenes = sorted((ROOT / "scenes").glob("*.yaml"))
     lines = [
         "# The film library",
         "",
-        "<!-- Written by `python docs/make_films.py`; rerun it after changing a scene. -->",
+        ("<!-- Written by `python docs/make_films.py` from docs/films.json; rerun it after"
+         " changing a scene (`--full --stale` measures what is missing or stale). -->"),
         "",
-        f"Measured {stamp} on a 2-core CPU machine without a GPU ({os.cpu_count()} cores seen),",
-        "Mesa llvmpipe for OpenGL. *compute*: training and every surface at the scene's own",
-        "grid (cached afterwards: changing the camera, the look or the output never recomputes);",
-        "*preview*: `lossfilm run --preview` (640×360, 15 fps, no MSAA) with surfaces cached.",
-        "*full size*: `lossfilm run` at the scene's own size (3840×2160, 30 fps, 4× MSAA),",
-        "surfaces cached; '—' where it was not rendered for this page. The quickstart film",
-        "from an empty folder is measured in `benchmarks/RESULTS.md` (workload 3).",
+        "Measured on a 2-core CPU machine without a GPU, Mesa llvmpipe for OpenGL; the date",
+        "and the 1-minute load average at the start of each measurement are in the last column",
+        "(absolute times on a shared machine drift with load).",
+        "*compute*: training and every surface at the scene's own grid (cached afterwards:",
+        "changing the camera, the look or the output never recomputes);",
+        "*preview*: `lossfilm run --preview` (640×360, 15 fps, no MSAA) with surfaces cached;",
+        "*full size*: `lossfilm run` at the scene's own size (3840×2160, 30 fps, 4× MSAA,",
+        "H.264), surfaces cached, with the peak resident memory of lossfilm and ffmpeg together",
+        "and what a decoder reports of the film written. The quickstart film from an empty",
+        "folder is measured in `benchmarks/RESULTS.md` (workload 3).",
         "",
-        "| scene | compute | preview | full size |",
-        "| --- | ---: | ---: | ---: |",
+        "| scene | compute | preview | full size | peak memory | film (decoded) | measured (load) |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    for name, _, tc, tp, _, tf in rows:
-        full = f"{tf:.0f} s" if tf else "—"
-        lines.append(f"| [`{name}`](#{name}) | {tc:.0f} s | {tp:.0f} s | {full} |")
-    for name, text, *_ in rows:
-        lines += ["", f"## {name}", "", text, "", f"![{name}](films/{name}.png)"]
+    for scene in scenes:
+        r = records.get(scene.stem)
+        name = scene.stem
+        if r is None:
+            lines.append(f"| [`{name}`](#{name}) | — | — | — | — | — | not measured |")
+            continue
+        stale = " **stale: scene changed since**" if r["scene_hash"] != scene_hash(scene) else ""
+        full = f"{r['full_s']:.0f} s" if "full_s" in r else "—"
+        peak = f"{r['full_peak_gib']:.2f} GiB" if "full_peak_gib" in r else "—"
+        load = r.get("full_load", r.get("load"))
+        when = r.get("full_date", r["date"]) + (f" ({load:.1f})" if load is not None else "")
+        lines.append(f"| [`{name}`](#{name}) | {r['compute_s']:.0f} s | {r['preview_s']:.0f} s |"
+                     f" {full} | {peak} | {_film_cell(r)} | {when}{stale} |")
+    for scene in scenes:
+        name = scene.stem
+        lines += ["", f"## {name}", "", header(scene)]
+        if (DOCS / "films" / f"{name}.png").exists():
+            lines += ["", f"![{name}](films/{name}.png)"]
     (DOCS / "films.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {DOCS / 'films.md'}")
 
 
 if __name__ == "__main__":
