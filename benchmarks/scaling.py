@@ -39,7 +39,7 @@ from compute.config import ComputeConfig  # noqa: E402
 from compute.data import DataConfig  # noqa: E402
 from compute.models import ModelConfig  # noqa: E402
 from compute.run import compute_sequence  # noqa: E402
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig  # noqa: E402
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig  # noqa: E402
 from compute.train import CaptureConfig, TrainConfig  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

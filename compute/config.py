@@ -12,7 +12,7 @@ from compute.executors import ClusterConfig, parse_executor_spec
 from compute.experiment import ExperimentConfig
 from compute.models import ModelConfig
 from compute.options import option
-from compute.surface import LandscapeConfig
+from compute.landscape import LandscapeConfig
 from compute.train import TrainConfig
 
 __all__ = ["ComputeConfig", "config_from_dict", "parse_executor", "DEFAULT_MAX_POINTS"]

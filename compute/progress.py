@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-__all__ = ["Progress", "format_seconds"]
+__all__ = ["Progress", "format_seconds", "say"]
 
 
 def format_seconds(seconds: float) -> str:
@@ -21,6 +21,12 @@ def format_seconds(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def say(enabled: bool, stage: str, msg: str) -> None:
+    """One line ``stage: msg`` on stderr (where progress goes), when ``enabled``."""
+    if enabled:
+        print(f"{stage}: {msg}", file=sys.stderr, flush=True)
 
 
 class Progress:

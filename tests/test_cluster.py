@@ -21,7 +21,7 @@ from compute.data import DataConfig  # noqa: E402
 from compute.executors import ClusterConfig  # noqa: E402
 from compute.models import ModelConfig  # noqa: E402
 from compute.run import compute_sequence  # noqa: E402
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig  # noqa: E402
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig  # noqa: E402
 from compute.train import CaptureConfig, TrainConfig  # noqa: E402
 from render.pipeline import RenderJob, compute_stage, draft_scene, run_film  # noqa: E402
 from render.probe import probe, read_frames  # noqa: E402

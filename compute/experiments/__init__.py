@@ -10,7 +10,7 @@ Each kind is a module with three functions, looked up by :func:`get`:
 ``build_planes(cfg, folder, states) -> (fitted, description)`` (optional)
     Writes each state's origin and directions and fills ``origin``, ``directions``,
     ``ball`` (and optionally ``paths`` / ``markers``: name -> list of ``(a, b)``) of each
-    state entry, like ``compute.run._build_planes``; without it the landscape section's
+    state entry, like ``compute.planes.build_planes``; without it the landscape section's
     directions are used.
 
 The registry holds a one-line description per kind (``lossfilm keys`` lists them).

@@ -15,7 +15,7 @@ from compute.experiment import ExperimentConfig
 from compute.experiments.curves import CurveConfig, bezier_plane_points, bezier_weights
 from compute.models import ModelConfig
 from compute.run import compute_sequence
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import TrainConfig
 
 

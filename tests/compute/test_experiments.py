@@ -29,7 +29,7 @@ from compute.experiments.pruning import magnitude_masks, mask_plane, prunable_ke
 from compute.experiments.variant import FixedMaskDropout, build_variant, with_fixed_dropout
 from compute.models import ModelConfig
 from compute.run import compute_sequence
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import TrainConfig
 from render.scene import load_scene
 

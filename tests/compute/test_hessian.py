@@ -26,7 +26,7 @@ from compute.data import DataConfig
 from compute.hessian import HVP_METHODS, hutchinson_trace, lanczos, loss_hvp, spectrum
 from compute.models import ModelConfig
 from compute.run import compute_sequence, config_hash
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import CaptureConfig, TrainConfig
 
 #: the issue's bound for a known Hessian; PyHessian agreement bound (relative).

@@ -13,7 +13,7 @@ from compute.experiment import ExperimentConfig
 from compute.experiments.swag import SwagConfig, deviation_plane, swag_moments, swag_samples
 from compute.models import ModelConfig
 from compute.run import compute_sequence
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import TrainConfig
 
 

@@ -23,7 +23,7 @@ from compute.experiments.wgan import (
 )
 from compute.models import ModelConfig
 from compute.run import compute_sequence
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import TrainConfig
 
 
