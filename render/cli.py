@@ -203,7 +203,7 @@ def cmd_still(args) -> list[Path]:
     from render.gl import create_context
     from render.pipeline import open_film, still_metadata
     from render.png import write_png
-    from render.renderer import render_still
+    from render.tiles import render_still
 
     scene = _load(args)
     out = _out(args, scene)

@@ -9,7 +9,7 @@ import numpy as np
 
 from render.frame import CameraPose
 
-__all__ = ["FLIP_Y", "light_direction", "fill_direction", "light_matrix", "tile_matrix"]
+__all__ = ["FLIP_Y", "light_direction", "fill_direction", "light_matrix", "tile_matrix", "box_inside_clip"]
 
 #: clip-space vertical flip: GL reads rows bottom-up, so rendering upside down makes the
 #: readback come out top row first without a copy.
@@ -63,3 +63,19 @@ def tile_matrix(image: tuple[int, int], rect: tuple[int, int, int, int]) -> np.n
     m[0, 0], m[1, 1] = 2.0 / (x1 - x0), 2.0 / (y1 - y0)
     m[0, 3], m[1, 3] = -(x1 + x0) / (x1 - x0), -(y1 + y0) / (y1 - y0)
     return m
+
+
+def box_inside_clip(mvp: np.ndarray, lo: np.ndarray, hi: np.ndarray, heights: np.ndarray) -> bool:
+    """Whether the grid's box lies inside the clip volume of ``mvp``.
+
+    The box is ``lo``..``hi`` in x, y and the frame's height range in z. When it is
+    inside, no triangle is clipped, which the screen-space interpolation of the
+    ``AFFINE`` shaders assumes (a clipped vertex would get wrong values).
+    """
+    zlo, zhi = float(np.min(heights)), float(np.max(heights))
+    if not (np.isfinite(zlo) and np.isfinite(zhi)):
+        return False
+    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (zlo, zhi)])
+    clip = corners @ np.asarray(mvp, np.float64).T
+    w = clip[:, 3:]
+    return bool(np.all(w > 0) and np.all(np.abs(clip[:, :3]) <= w))

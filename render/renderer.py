@@ -8,7 +8,8 @@ map and the colormap texture. A frame is: shadow pass, surface, ball, trajectory
 text into the MSAA buffer (over a transparent clear, or the solid background color),
 MSAA resolve, the gradient background drawn *under* the resolved image, one
 ``read_into`` a reused host buffer. Dense grids (>= ``DENSE_GRID`` a side) are lit per
-vertex; features are compiled in or out of the shaders (see ``render.programs``).
+vertex; features are compiled in or out of the shaders, and the look's film-constant
+uniforms are set once (``render.shading``); text textures live in ``render.sprites``.
 
 Measured on llvmpipe, 2 cores (``benchmarks/render.py``): 512x512 vertices at 3840x2160
 with 4x MSAA and readback, ~0.34 s/frame in PyVista's look and ~0.43 s in the full look on
@@ -34,19 +35,19 @@ import trimesh
 
 from render.colormaps import load_colormap, srgb_to_linear
 from render.frame import CameraPose, Frame, Topology
-from render.frusta import FLIP_Y, fill_direction, light_direction, light_matrix, tile_matrix
+from render.frusta import FLIP_Y, box_inside_clip, tile_matrix
 from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
 from render.pointsets import MARKER_RADIUS
 from render.pointsets import color_of as point_set_color
-from render.programs import program as _program
 from render.programs import set_uniform as _set
-from render.strips import RESTART, grid_strip, is_standard_grid
+from render.resample import surface_normal_at
+from render.shading import DENSE_GRID, build_programs, set_look_uniforms, trajectory_rgba
+from render.sprites import TextSprites
+from render.strips import grid_strip, is_standard_grid
 from render.text import layout_overlays
 
-# light_matrix, tile_matrix, grid_strip... are re-exported for callers of the first API.
-__all__ = ["SurfaceRenderer", "render_still", "light_matrix", "tile_matrix", "grid_strip",
-           "is_standard_grid", "light_direction", "RESTART", "FLIP_Y"]
+__all__ = ["SurfaceRenderer", "DENSE_GRID"]
 
 log = logging.getLogger("lossfilm.renderer")
 
@@ -59,15 +60,8 @@ SHADOW_POLYGON_OFFSET = (2.0, 4.0)
 #: the shadow pass draws a decimated copy of the grid at most this many vertices a side:
 #: shadows are soft (PCF) anyway, and triangle setup dominates the pass on llvmpipe.
 SHADOW_GRID = 256
-#: grids at least this many vertices a side are lit (and shadowed) per vertex instead of
-#: per pixel: the fragment shader dominated a 4K frame on llvmpipe (9 filtered shadow
-#: taps, normalizations, pow), and a dense grid has a vertex every few pixels, finer than
-#: any change in the (soft) lighting.
-DENSE_GRID = 256
 #: horizontal bands of the per-vertex background gradient.
 BACKGROUND_BANDS = 64
-#: GL text textures kept alive between frames (recent strings reused, others released).
-TEXT_CACHE = 48
 
 
 class SurfaceRenderer:
@@ -109,41 +103,17 @@ class SurfaceRenderer:
         self._lo = np.asarray(topology.bounds.lo, dtype=np.float64)
         self._hi = np.asarray(topology.bounds.hi, dtype=np.float64)
         self._plane = max(topology.bounds.size, 1e-9)
-        self._build_programs()
+        self.progs = build_programs(ctx, cfg, topology.shape, bits)
         self._build_buffers()
         self._build_framebuffers()
-        self._text_textures: dict[tuple, moderngl.Texture] = {}
+        self._text = TextSprites(ctx, self.progs.text, self.vao_text)
         self._invalid_clear = True  # the invalid buffer holds zeros
         dtype = np.uint8 if bits == 8 else np.float32
         self._readback = None if bits == 8 else np.empty((self.size[1], self.size[0], self.components), dtype)
-        self._static_uniforms()
+        self._look = set_look_uniforms(self.progs, cfg, self._lo, self._hi, size=self.size, bits=bits,
+                                       shadow_size=self.shadow_map.width if self.shadow_map else 0)
 
     # ---- construction -------------------------------------------------------------
-    def _build_programs(self) -> None:
-        ctx, cfg = self.ctx, self.cfg
-        shadows = ("SHADOWS",) if cfg.light.shadows else ()
-        output = tuple(name for name, on in (("FILMIC", cfg.tonemap == "filmic"), ("DITHER", self.bits == 8),
-                                             ("FOG", cfg.fog > 0)) if on)
-        features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled)) if on]
-        if max(self.topology.shape) >= DENSE_GRID:
-            features.append("VERTEX_LIGHTING")
-            if not (cfg.contours.enabled or cfg.grid.enabled):  # lines need per-pixel albedo
-                features.append("VERTEX_COLOR")
-            if shadows:
-                features.append("VERTEX_SHADOWS")
-        self.prog_surface = _program(ctx, "surface.vert", "surface.frag", defines=(*shadows, *output, *features))
-        # the same look interpolated in screen space, for frames where nothing is clipped
-        self.prog_surface_affine = (_program(ctx, "surface.vert", "surface.frag",
-                                             defines=(*shadows, *output, *features, "AFFINE"))
-                                    if "VERTEX_COLOR" in features else None)
-        self.prog_ball = _program(ctx, "ball.vert", "ball.frag", defines=(*shadows, *output))
-        self.prog_depth_surface = _program(ctx, "depth_surface.vert", "depth.frag")
-        self.prog_depth_ball = _program(ctx, "depth_ball.vert", "depth.frag")
-        self.prog_line = _program(ctx, "line.vert", "line.frag", "line.geom")
-        self.prog_background = _program(ctx, "background.vert", "background.frag",
-                                        defines=("DITHER",) if self.bits == 8 else ())
-        self.prog_text = _program(ctx, "screen.vert", "text.frag")
-
     def _build_buffers(self) -> None:
         ctx, topo, n = self.ctx, self.topology, self.n_vertices
         xx, yy = np.meshgrid(np.asarray(topo.x, np.float32), np.asarray(topo.y, np.float32))
@@ -166,27 +136,27 @@ class SurfaceRenderer:
         self.ibo_shadow = ctx.buffer(shadow.tobytes())
         attributes = [(self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
                       (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")]
-        self.vao_surface = ctx.vertex_array(self.prog_surface, attributes, self.ibo, index_element_size=4)
-        self.vao_surface_affine = (ctx.vertex_array(self.prog_surface_affine, attributes, self.ibo, index_element_size=4)
-                                   if self.prog_surface_affine is not None else None)
-        self.vao_depth_surface = ctx.vertex_array(self.prog_depth_surface, [
+        self.vao_surface = ctx.vertex_array(self.progs.surface, attributes, self.ibo, index_element_size=4)
+        self.vao_surface_affine = (ctx.vertex_array(self.progs.surface_affine, attributes, self.ibo, index_element_size=4)
+                                   if self.progs.surface_affine is not None else None)
+        self.vao_depth_surface = ctx.vertex_array(self.progs.depth_surface, [
             (self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h")], self.ibo_shadow, index_element_size=4)
         sphere = trimesh.creation.icosphere(subdivisions=BALL_SUBDIVISIONS)
         self.vbo_ball = ctx.buffer(np.asarray(sphere.vertices, np.float32).tobytes())
         self.ibo_ball = ctx.buffer(np.asarray(sphere.faces, np.uint32).tobytes())
-        self.vao_ball = ctx.vertex_array(self.prog_ball, [(self.vbo_ball, "3f", "in_pos")],
+        self.vao_ball = ctx.vertex_array(self.progs.ball, [(self.vbo_ball, "3f", "in_pos")],
                                          self.ibo_ball, index_element_size=4)
-        self.vao_depth_ball = ctx.vertex_array(self.prog_depth_ball, [(self.vbo_ball, "3f", "in_pos")],
+        self.vao_depth_ball = ctx.vertex_array(self.progs.depth_ball, [(self.vbo_ball, "3f", "in_pos")],
                                                self.ibo_ball, index_element_size=4)
         self._traj_capacity = 1024
         self.vbo_traj = ctx.buffer(reserve=self._traj_capacity * 12, dynamic=True)
-        self.vao_traj = ctx.vertex_array(self.prog_line, [(self.vbo_traj, "3f", "in_pos")])
+        self.vao_traj = ctx.vertex_array(self.progs.line, [(self.vbo_traj, "3f", "in_pos")])
         self.vbo_quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], np.float32).tobytes())
         rows = np.linspace(0.0, 1.0, BACKGROUND_BANDS + 1)
         strip = np.stack([np.tile([0.0, 1.0], rows.size), np.repeat(rows, 2)], axis=1).astype(np.float32)
         self.vbo_background = ctx.buffer(strip.tobytes())
-        self.vao_background = ctx.vertex_array(self.prog_background, [(self.vbo_background, "2f", "in_corner")])
-        self.vao_text = ctx.vertex_array(self.prog_text, [(self.vbo_quad, "2f", "in_corner")])
+        self.vao_background = ctx.vertex_array(self.progs.background, [(self.vbo_background, "2f", "in_corner")])
+        self.vao_text = ctx.vertex_array(self.progs.text, [(self.vbo_quad, "2f", "in_corner")])
         lut = srgb_to_linear(load_colormap(self.cfg.colormap)).astype(np.float32)
         self.cmap = ctx.texture((lut.shape[0], 1), 3, lut.tobytes(), dtype="f4")
         self.cmap.repeat_x = self.cmap.repeat_y = False
@@ -214,60 +184,6 @@ class SurfaceRenderer:
             self.shadow_map.repeat_x = self.shadow_map.repeat_y = False
             self.shadow_map.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self.fbo_shadow = ctx.framebuffer(depth_attachment=self.shadow_map)
-
-    def _static_uniforms(self) -> None:
-        cfg, light = self.cfg, self.cfg.light
-        self._key_dir = light_direction(light.azimuth, light.elevation)
-        self._light_mvp = light_matrix(self._lo, self._hi, self._key_dir)
-        bg = cfg.background
-        top = linear_rgb(bg.top, "render.background.top")
-        bottom = top if bg.kind == "solid" else linear_rgb(bg.bottom, "render.background.bottom")
-        # a solid background is a clear (sRGB values, as the shaders write); no pass needed
-        self._clear = (0.0, 0.0, 0.0, 0.0)
-        if bg.kind == "solid":
-            r, g, b, _ = parse_color(bg.top, "render.background.top")
-            self._clear = (r, g, b, 1.0)
-        fog = 0.5 * (top[:3] + bottom[:3]) if bg.kind != "transparent" else linear_rgb(light.sky_color)[:3]
-        shininess = float(np.clip(2.0 / cfg.material.roughness ** 4 - 2.0, 1.0, 4096.0))
-        zlo, zhi = self._lo[2], self._hi[2]
-        c = cfg.contours
-        step = c.spacing if c.spacing > 0 else max(zhi - zlo, 1e-9) / c.count
-        g = cfg.grid
-        common = {
-            "u_key_dir": self._key_dir, "u_key_color": linear_rgb(light.color)[:3] * light.intensity,
-            "u_fill": light.fill, "u_fill_dir": fill_direction(self._key_dir), "u_rim": light.rim, "u_ambient": light.ambient,
-            "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
-            "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
-            "u_fog_density": cfg.fog,
-            "u_plane_size": self._plane, "u_fog_color": fog, "u_shadows": int(self.shadow_map is not None),
-            "u_shadow_texel": 1.0 / (self.shadow_map.width if self.shadow_map else 1),
-            "u_dither": 1.0 / 255.0 if self.bits == 8 else 0.0, "u_light_mvp": self._light_mvp,
-        }
-        surfaces = [p for p in (self.prog_surface, self.prog_surface_affine) if p is not None]
-        for prog in (*surfaces, self.prog_ball, self.prog_background):
-            for k, v in common.items():
-                _set(prog, k, v)
-        for prog in (self.prog_depth_surface, self.prog_depth_ball):
-            _set(prog, "u_light_mvp", self._light_mvp)
-        _set(self.prog_ball, "u_shadow_map", 1)
-        for p in surfaces:
-            for name, unit in (("u_cmap", 0), ("u_shadow_map", 1)):
-                _set(p, name, unit)
-            _set(p, "u_viewport", np.array(self.size, np.float64))  # dither ramp (VERTEX_COLOR)
-            _set(p, "u_bad_color", linear_rgb(cfg.invalid_color)[:3])
-            _set(p, "u_contour_lo", float(zlo))
-            _set(p, "u_contour_step", float(step))
-            _set(p, "u_contour_color", np.concatenate([linear_rgb(c.color)[:3], [c.opacity]]))
-            _set(p, "u_grid_lo", self._lo[:2])
-            _set(p, "u_grid_step", np.maximum(self._hi[:2] - self._lo[:2], 1e-9) / g.count)
-            _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
-        _set(self.prog_ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
-        _set(self.prog_ball, "u_glow", cfg.ball.glow)
-        _set(self.prog_background, "u_top", top[:3])
-        _set(self.prog_background, "u_bottom", bottom[:3])
-        tr = parse_color(cfg.trajectory.color, "render.trajectory.color")
-        _set(self.prog_line, "u_color", np.array([tr[0], tr[1], tr[2], tr[3] * cfg.trajectory.opacity]))
-        _set(self.prog_text, "u_tex", 0)
 
     # ---- per frame ----------------------------------------------------------------
     def _upload(self, frame: Frame) -> None:
@@ -321,26 +237,26 @@ class SurfaceRenderer:
             ctx.polygon_offset = SHADOW_POLYGON_OFFSET
             self.vao_depth_surface.render(self._surface_mode)
             if show_ball:
-                _set(self.prog_depth_ball, "u_center", center)
-                _set(self.prog_depth_ball, "u_radius", radius)
+                _set(self.progs.depth_ball, "u_center", center)
+                _set(self.progs.depth_ball, "u_radius", radius)
                 self.vao_depth_ball.render(moderngl.TRIANGLES)
             for actor_center, _ in actors:
-                _set(self.prog_depth_ball, "u_center", actor_center)
-                _set(self.prog_depth_ball, "u_radius", radius)
+                _set(self.progs.depth_ball, "u_center", actor_center)
+                _set(self.progs.depth_ball, "u_radius", radius)
                 self.vao_depth_ball.render(moderngl.TRIANGLES)
             ctx.polygon_offset = (0.0, 0.0)
             self.shadow_map.use(location=1)
 
         self.fbo.use()
         self.fbo.depth_mask = True
-        self.fbo.clear(*self._clear, depth=1.0)
+        self.fbo.clear(*self._look.clear, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
 
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
         eye = np.asarray(pose.eye, np.float64)
         self.cmap.use(location=0)
-        affine = self.vao_surface_affine is not None and _unclipped(mvp, self._lo, self._hi, frame.heights)
-        prog, vao = (self.prog_surface_affine, self.vao_surface_affine) if affine else (self.prog_surface, self.vao_surface)
+        affine = self.vao_surface_affine is not None and box_inside_clip(mvp, self._lo, self._hi, frame.heights)
+        prog, vao = (self.progs.surface_affine, self.vao_surface_affine) if affine else (self.progs.surface, self.vao_surface)
         _set(prog, "u_mvp", mvp)
         _set(prog, "u_eye", eye)
         for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
@@ -348,16 +264,16 @@ class SurfaceRenderer:
         vao.render(self._surface_mode)
         if show_ball:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
-                _set(self.prog_ball, k, v)
+                _set(self.progs.ball, k, v)
             self.vao_ball.render(moderngl.TRIANGLES)
         if actors:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
-                _set(self.prog_ball, k, v)
+                _set(self.progs.ball, k, v)
             for actor_center, color in actors:
-                _set(self.prog_ball, "u_center", actor_center)
-                _set(self.prog_ball, "u_ball_color", color)
+                _set(self.progs.ball, "u_center", actor_center)
+                _set(self.progs.ball, "u_ball_color", color)
                 self.vao_ball.render(moderngl.TRIANGLES)
-            _set(self.prog_ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
+            _set(self.progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
         self._draw_markers(frame, mvp, eye, radius * MARKER_RADIUS)
         ctx.front_face = "ccw"
 
@@ -393,14 +309,14 @@ class SurfaceRenderer:
         if not any(v.shape[0] for v in sets.values()):
             return
         for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
-            _set(self.prog_ball, k, v)
+            _set(self.progs.ball, k, v)
         for name, pts in sets.items():
-            _set(self.prog_ball, "u_ball_color", linear_rgb(point_set_color(name))[:3])
+            _set(self.progs.ball, "u_ball_color", linear_rgb(point_set_color(name))[:3])
             for p in pts:
                 center = p + radius * surface_normal_at(self.topology, frame.normals, p[0], p[1])
-                _set(self.prog_ball, "u_center", center)
+                _set(self.progs.ball, "u_center", center)
                 self.vao_ball.render(moderngl.TRIANGLES)
-        _set(self.prog_ball, "u_ball_color", linear_rgb(self.cfg.ball.color)[:3])
+        _set(self.progs.ball, "u_ball_color", linear_rgb(self.cfg.ball.color)[:3])
 
     def _draw_paths(self, frame: Frame, mvp: np.ndarray, px_scale: float) -> None:
         """Ribbons for each named polyline of ``frame.paths``, drawn like the trajectory."""
@@ -411,10 +327,9 @@ class SurfaceRenderer:
             pts = np.asarray(pts, np.float32).reshape(-1, 3)
             if pts.shape[0] >= 2:
                 r, g, b, a = parse_color(point_set_color(name), "paths")  # as the trajectory's
-                _set(self.prog_line, "u_color", np.array([r, g, b, a]))
+                _set(self.progs.line, "u_color", np.array([r, g, b, a]))
                 self._draw_trajectory(pts, mvp, px_scale)
-        tr = parse_color(self.cfg.trajectory.color, "render.trajectory.color")
-        _set(self.prog_line, "u_color", np.array([tr[0], tr[1], tr[2], tr[3] * self.cfg.trajectory.opacity]))
+        _set(self.progs.line, "u_color", trajectory_rgba(self.cfg))
 
     def _draw_background(self, screen: dict) -> None:
         """Put the gradient *under* the resolved picture (premultiplied "under" blend).
@@ -429,7 +344,7 @@ class SurfaceRenderer:
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE_MINUS_DST_ALPHA, moderngl.ONE
         for k, v in screen.items():
-            _set(self.prog_background, k, v)
+            _set(self.progs.background, k, v)
         self.vao_background.render(moderngl.TRIANGLE_STRIP)
         ctx.disable(moderngl.BLEND)
 
@@ -441,37 +356,16 @@ class SurfaceRenderer:
             self.vbo_traj.orphan(self._traj_capacity * 12)
         lifted = traj + np.float32(TRAJECTORY_LIFT * self._plane) * np.array([0, 0, 1], np.float32)
         self.vbo_traj.write(np.ascontiguousarray(lifted, np.float32))
-        _set(self.prog_line, "u_mvp", mvp)
-        _set(self.prog_line, "u_viewport", np.array(self.size, np.float64))
-        _set(self.prog_line, "u_width", self.cfg.trajectory.width * px_scale)
+        _set(self.progs.line, "u_mvp", mvp)
+        _set(self.progs.line, "u_viewport", np.array(self.size, np.float64))
+        _set(self.progs.line, "u_width", self.cfg.trajectory.width * px_scale)
         self.fbo.depth_mask = False  # the ribbon is seen through itself, never hides the ball
         self.vao_traj.render(moderngl.LINE_STRIP, vertices=k)
         self.fbo.depth_mask = True
 
     def _draw_text(self, frame: Frame, image: tuple[int, int], screen: dict) -> None:
-        items = layout_overlays(self.cfg.overlays, frame.values, frame.label, image,
-                                series=frame.series, position=frame.position)
-        if not items:
-            return
-        for k, v in screen.items():
-            _set(self.prog_text, k, v)
-        used = set()
-        for it in items:
-            tex = self._text_textures.pop(it.key, None)
-            if tex is None:
-                h, w = it.rgba.shape[:2]
-                tex = self.ctx.texture((w, h), 4, np.ascontiguousarray(it.rgba).tobytes())
-                tex.filter = (moderngl.NEAREST, moderngl.NEAREST)  # 1:1 texels, stays crisp
-            self._text_textures[it.key] = tex  # re-insert: most recently used last
-            used.add(it.key)
-            tex.use(location=0)
-            _set(self.prog_text, "u_rect", np.array([it.x, it.y, tex.width, tex.height], np.float64))
-            self.vao_text.render(moderngl.TRIANGLE_STRIP)
-        while len(self._text_textures) > TEXT_CACHE:
-            oldest = next(iter(self._text_textures))
-            if oldest in used:
-                break
-            self._text_textures.pop(oldest).release()
+        self._text.draw(layout_overlays(self.cfg.overlays, frame.values, frame.label, image,
+                                        series=frame.series, position=frame.position), screen)
 
     # ---- readback -----------------------------------------------------------------
     def render_into(self, frame: Frame, pose: CameraPose, out: np.ndarray) -> None:
@@ -522,45 +416,9 @@ class SurfaceRenderer:
     def release(self) -> None:
         """Free every GL object this renderer made."""
         (self._outer_fbo or self.ctx.detect_framebuffer(0)).use()
-        for tex in self._text_textures.values():
-            tex.release()
-        self._text_textures.clear()
         for name, obj in list(vars(self).items()):
             if name not in ("ctx", "_outer_fbo") and hasattr(obj, "release") and not isinstance(obj, np.ndarray):
                 obj.release()
-
-
-def render_still(*args, **kwargs) -> np.ndarray:
-    """Render a still of any size; see :func:`render.tiles.render_still`."""
-    from render.tiles import render_still as _render_still  # tiles builds on this module
-
-    return _render_still(*args, **kwargs)
-
-
-def surface_normal_at(topology: Topology, normals: np.ndarray, x: float, y: float) -> np.ndarray:
-    """(3,) unit normal of the height field at world (x, y), bilinear between vertices."""
-    gx, gy = np.asarray(topology.x, np.float64), np.asarray(topology.y, np.float64)
-    j = int(np.clip(np.searchsorted(gx, x) - 1, 0, gx.size - 2))
-    i = int(np.clip(np.searchsorted(gy, y) - 1, 0, gy.size - 2))
-    u = float(np.clip((x - gx[j]) / max(gx[j + 1] - gx[j], 1e-12), 0.0, 1.0))
-    v = float(np.clip((y - gy[i]) / max(gy[i + 1] - gy[i], 1e-12), 0.0, 1.0))
-    c = normals[i : i + 2, j : j + 2].astype(np.float64)
-    n = (c[0, 0] * (1 - u) + c[0, 1] * u) * (1 - v) + (c[1, 0] * (1 - u) + c[1, 1] * u) * v
-    norm = np.linalg.norm(n)
-    return n / norm if norm > 0 and np.all(np.isfinite(n)) else np.array([0.0, 0.0, 1.0])
-
-
-def _unclipped(mvp: np.ndarray, lo: np.ndarray, hi: np.ndarray, heights: np.ndarray) -> bool:
-    """True when the grid's box (``lo``..``hi`` in x, y; the frame's height range in z) lies
-    inside the clip volume of ``mvp``: no triangle is clipped, which the screen-space
-    interpolation of the ``AFFINE`` shaders assumes (a clipped vertex would get wrong values)."""
-    zlo, zhi = float(np.min(heights)), float(np.max(heights))
-    if not (np.isfinite(zlo) and np.isfinite(zhi)):
-        return False
-    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (zlo, zhi)])
-    clip = corners @ np.asarray(mvp, np.float64).T
-    w = clip[:, 3:]
-    return bool(np.all(w > 0) and np.all(np.abs(clip[:, :3]) <= w))
 
 
 def _unpremultiply(img: np.ndarray) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "grid_triangles",
     "heights_at_points",
     "grid_cells",
+    "surface_normal_at",
     "MIN_RENDER_POINTS",
 ]
 
@@ -265,6 +266,21 @@ def grid_cells(coords: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
     index = np.clip(np.searchsorted(coords, values, side="right") - 1, 0, coords.size - 2)
     lo, hi = coords[index], coords[index + 1]
     return index, np.clip((values - lo) / (hi - lo), 0.0, 1.0)
+
+
+def surface_normal_at(topology, normals: np.ndarray, x: float, y: float) -> np.ndarray:
+    """(3,) unit normal of the height field at world ``(x, y)``, bilinear between vertices.
+
+    ``topology`` gives the grid (``x (nx,)``, ``y (ny,)``); ``normals`` is ``(ny, nx, 3)``.
+    A zero or non-finite normal there reads as straight up.
+    """
+    gx, gy = np.asarray(topology.x, np.float64), np.asarray(topology.y, np.float64)
+    (j,), (u,) = grid_cells(gx, np.array([x], np.float64))
+    (i,), (v,) = grid_cells(gy, np.array([y], np.float64))
+    c = normals[i : i + 2, j : j + 2].astype(np.float64)
+    n = (c[0, 0] * (1 - u) + c[0, 1] * u) * (1 - v) + (c[1, 0] * (1 - u) + c[1, 1] * u) * v
+    norm = np.linalg.norm(n)
+    return n / norm if norm > 0 and np.all(np.isfinite(n)) else np.array([0.0, 0.0, 1.0])
 
 
 def heights_at_points(

@@ -202,7 +202,7 @@ def test_dense_grids_take_the_per_vertex_lighting_path_and_look_alike(ctx):
 
 
 def test_grid_strips_draw_exactly_the_grid_triangles():
-    from render.renderer import RESTART, grid_strip, is_standard_grid
+    from render.strips import RESTART, grid_strip, is_standard_grid
     from golden import grid_indices
 
     ny, nx = 4, 5
@@ -221,7 +221,7 @@ def test_grid_strips_draw_exactly_the_grid_triangles():
 
 
 def test_light_frustum_holds_the_bounds_and_tiles_cover_the_image():
-    from render.renderer import light_direction, light_matrix, tile_matrix
+    from render.frusta import light_direction, light_matrix, tile_matrix
 
     lo, hi = np.array([-1.0, -2.0, 0.0]), np.array([3.0, 1.0, 0.5])
     m = light_matrix(lo, hi, light_direction(200.0, 30.0))
@@ -254,7 +254,7 @@ def test_colormap_colors_for_export():
 
 
 def test_ball_rests_along_the_surface_normal():
-    from render.renderer import surface_normal_at
+    from render.resample import surface_normal_at
 
     topo, frame = synthetic_scene(16)
     X, _ = np.meshgrid(topo.x, topo.y)
