@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 
 import torch
 
+from compute.capture import snapshot_state
 from compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
 
 __all__ = [
@@ -98,7 +99,7 @@ def states(cfg, model, dataset, loss_fn, device, progress, folder=None) -> Itera
     ``prune_round``.
     """
     ex = cfg.experiment.prune
-    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    init = snapshot_state(model)
     params = dict(model.named_parameters())
     keys = [k for k in prunable_keys(model.state_dict()) if k in params]
     masks = None
@@ -159,10 +160,10 @@ def build_planes(cfg, folder, states: list[dict]) -> tuple:
 
     from compute import store as st
     from compute.experiment import ExperimentConfig
-    from compute.run import _build_planes
+    from compute.planes import build_planes
 
     plain = dataclasses.replace(cfg, experiment=ExperimentConfig())
-    fitted, desc = _build_planes(plain, folder, states)
+    fitted, desc = build_planes(plain, folder, states)
     dcfg = cfg.landscape.directions
     if not cfg.experiment.prune.mask_directions or dcfg.kind != "random":
         return fitted, desc

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from compute import store as st
+from compute.capture import snapshot_state
 from compute.directions import perturbable, project
 from compute.experiments import experiment_folder, few_threads
 from compute.options import option
@@ -150,9 +151,6 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
     shuffle = torch.Generator().manual_seed(int(cfg.train.seed) + 17)
     iterates: list[torch.Tensor] = []
 
-    def snapshot() -> dict:
-        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
     yield 0.0, 0, "SGD solution", start, {"iterates": 0.0, "lr": ex.lr}
     step = 0
     model.train()
@@ -167,9 +165,9 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
                 step += 1
                 bar.advance()
                 if j in marks:
-                    iterates.append(_flat(snapshot(), keys))
+                    iterates.append(_flat(snapshot_state(model), keys))
             st.save_tensors(out / "iterates.pt", torch.stack(iterates))
-            state = snapshot()
+            state = snapshot_state(model)
             state.update(_unflat(torch.stack(iterates).mean(0), state, keys))
             values = {"iterates": float(len(iterates)), "lr": ex.lr}
             yield float(epoch), step, f"collection epoch {epoch}", state, values

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from compute import store as st
+from compute.capture import snapshot_state
 from compute.directions import perturbable, random_plane
 from compute.experiments import few_threads
 from compute.options import option
@@ -158,7 +159,7 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
             fake = model.generator(probe_z)
             w_est = float(model.critic(probe_real).mean() - model.critic(fake).mean())
             mode_dist = float(((fake.norm(dim=1) - ex.radius) ** 2).mean().sqrt())
-        state = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
+        state = snapshot_state(model)
         values = {"wasserstein": w_est, "ring_distance": mode_dist, "lr": ex.lr}
         return float(k), k * ex.steps_per_state, f"step {k * ex.steps_per_state}", state, values
 
