@@ -27,6 +27,17 @@ class OptionRule:
     #: for a ``tuple`` of a nested tagged union: maps a tag (``orbit``) to its dataclass.
     registry: dict | None = None
 
+    def range_error(self, value: float) -> str | None:
+        """What is wrong with a number under this rule's bounds (``None`` when it fits)."""
+        if value != value:
+            return "expected a number, got NaN"
+        lo, hi = self.minimum, self.maximum
+        if lo is not None and (value <= lo if self.exclusive_minimum else value < lo):
+            return f"must be {'>' if self.exclusive_minimum else '>='} {lo:g}, got {value:g}"
+        if hi is not None and (value >= hi if self.exclusive_maximum else value > hi):
+            return f"must be {'<' if self.exclusive_maximum else '<='} {hi:g}, got {value:g}"
+        return None
+
 
 def option(
     default: Any,

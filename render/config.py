@@ -351,19 +351,10 @@ class _Builder:
         return value
 
     def in_range(self, rule: OptionRule, value: float, node: yaml.Node, path: str) -> bool:
-        lo, hi = rule.minimum, rule.maximum
-        if value != value:
-            self.error(node, path, "expected a number, got NaN")
-            return False
-        if lo is not None and (value <= lo if rule.exclusive_minimum else value < lo):
-            sign = ">" if rule.exclusive_minimum else ">="
-            self.error(node, path, f"must be {sign} {lo:g}, got {value:g}")
-            return False
-        if hi is not None and (value >= hi if rule.exclusive_maximum else value > hi):
-            sign = "<" if rule.exclusive_maximum else "<="
-            self.error(node, path, f"must be {sign} {hi:g}, got {value:g}")
-            return False
-        return True
+        problem = rule.range_error(value)
+        if problem is not None:
+            self.error(node, path, problem)
+        return problem is None
 
     def tuple(self, tp: Any, rule: OptionRule, node: yaml.Node, path: str) -> Any:
         args = typing.get_args(tp) or (Any, Ellipsis)

@@ -363,17 +363,11 @@ def _check_rules(obj: object, path: str) -> None:
         if rule.choices and value not in rule.choices:
             raise ValueError(f"{key}: {value!r} is not one of {', '.join(map(str, rule.choices))}")
         if isinstance(value, (int, float)):
-            if not np.isfinite(value):
+            if np.isinf(value):
                 raise ValueError(f"{key}: must be finite, got {value}")
-            lo, hi = rule.minimum, rule.maximum
-            if lo is not None and (value <= lo if rule.exclusive_minimum else value < lo):
-                raise ValueError(
-                    f"{key}: must be {'>' if rule.exclusive_minimum else '>='} {lo:g}, got {value:g}"
-                )
-            if hi is not None and (value >= hi if rule.exclusive_maximum else value > hi):
-                raise ValueError(
-                    f"{key}: must be {'<' if rule.exclusive_maximum else '<='} {hi:g}, got {value:g}"
-                )
+            problem = rule.range_error(value)
+            if problem is not None:
+                raise ValueError(f"{key}: {problem}")
 
 
 def validate_camera(cfg: CameraConfig) -> None:
