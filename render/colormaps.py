@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from render.assets import asset_path
+
 __all__ = [
     "COLORMAP_DIR",
     "BUILTIN_COLORMAPS",
@@ -30,7 +32,7 @@ __all__ = [
     "generate_builtin",
 ]
 
-COLORMAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "colormaps"
+COLORMAP_DIR = asset_path("colormaps")
 LUT_SIZE = 256
 
 # Degree-6 minimax polynomial fits (lowest power first) to the BIDS/matplotlib tables,

@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from render.assets import asset_path
+
 __all__ = ["contact_sheet", "sheet_times"]
 
 LABEL_HEIGHT = 26
 GAP = 6
 COLUMNS = 4
-FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "DejaVuSans.ttf"
+FONT = asset_path("fonts", "DejaVuSans.ttf")
 
 
 def sheet_times(duration: float, count: int) -> np.ndarray:

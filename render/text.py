@@ -12,17 +12,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from render.assets import asset_path
 from render.look import OverlayConfig, parse_color
 
 __all__ = ["TextItem", "FONT_PATH", "BOLD_FONT_PATH", "layout_overlays", "rasterize",
            "composite", "overlay_lines", "text_item"]
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+FONT_DIR = asset_path("fonts")
 FONT_PATH = FONT_DIR / "DejaVuSans.ttf"
 BOLD_FONT_PATH = FONT_DIR / "DejaVuSans-Bold.ttf"
 #: title is this much larger than the other lines; line spacing in font sizes.
