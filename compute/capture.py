@@ -31,6 +31,7 @@ __all__ = [
     "CheckpointInfo",
     "Recorder",
     "load_checkpoints",
+    "foreign_values",
     "parse_position",
     "scan_checkpoints",
     "snapshot_state",
@@ -85,6 +86,48 @@ def _is_state_dict(obj: Any) -> bool:
     )
 
 
+#: top-level numbers of a foreign checkpoint that say where it is, not how it is doing.
+POSITION_KEYS = ("epoch", "step", "global_step", "iteration", "iter")
+#: where foreign checkpoints keep their optimizer's state (its first group's lr is read).
+OPTIMIZER_KEYS = ("optimizer", "optimizer_state_dict", "optimizer_states")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype.is_floating_point:
+        return float(value)
+    return None
+
+
+def foreign_values(obj: Any) -> dict[str, float]:
+    """Per-state numbers a checkpoint written by another tool carries, for overlays.
+
+    The top-level scalars of a checkpoint dict (``loss``, ``train_loss``, ``val_acc``...;
+    not the position keys of :data:`POSITION_KEYS`) and the learning rate of the first
+    parameter group of a saved optimizer, as ``lr``.
+    """
+    if not isinstance(obj, dict):
+        return {}
+    values = {}
+    for key, value in obj.items():
+        number = _number(value)
+        if isinstance(key, str) and key not in POSITION_KEYS and number is not None:
+            values[key] = number
+    for key in OPTIMIZER_KEYS:
+        opt = obj.get(key)
+        if isinstance(opt, list) and opt:  # Lightning keeps a list of optimizers
+            opt = opt[0]
+        groups = opt.get("param_groups") if isinstance(opt, dict) else None
+        lr = _number(groups[0].get("lr")) if isinstance(groups, list) and groups and isinstance(groups[0], dict) else None
+        if lr is not None:
+            values.setdefault("lr", lr)
+            break
+    return values
+
+
 def _extract_state(obj: Any, path: Path) -> tuple[dict, dict]:
     """``(state_dict, metadata)`` from whatever a checkpoint file holds."""
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
@@ -107,7 +150,8 @@ def _extract_state(obj: Any, path: Path) -> tuple[dict, dict]:
         state = nested[0]
     if all(k.startswith("module.") for k in state):  # saved from DataParallel/DDP
         state = {k[len("module.") :]: v for k, v in state.items()}
-    return state, {}
+    values = foreign_values(obj) if state is not obj else {}
+    return state, {"values": values} if values else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,15 +259,18 @@ def scan_checkpoints(
 
 
 def load_checkpoints(
-    folder: str | os.PathLike, pattern: str | None = None, *, order: Sequence[str] | None = None
-) -> list[tuple[float, str, dict]]:
+    folder: str | os.PathLike, pattern: str | None = None, *, order: Sequence[str] | None = None,
+    with_values: bool = False,
+) -> list[tuple]:
     """Load a checkpoint folder as ``[(epoch_or_step, label, state_dict), ...]`` in order.
 
     See :func:`scan_checkpoints` for ``pattern`` and ``order``. A recorded label (from
     :class:`Recorder`) wins over the one made from the file name. All states must have
-    the same keys and shapes.
+    the same keys and shapes. ``with_values`` adds a fourth item to each entry: the
+    state's numbers for overlays (a :class:`Recorder`'s ``values``, or what
+    :func:`foreign_values` finds in another tool's checkpoint), ``{}`` when there are none.
     """
-    out: list[tuple[float, str, dict]] = []
+    out: list[tuple] = []
     reference: dict[str, tuple] | None = None
     for info in scan_checkpoints(folder, pattern, order):
         state, meta = info.load()
@@ -237,7 +284,8 @@ def load_checkpoints(
                 f"checkpoint {str(info.path)!r} does not match the first one:"
                 f" keys only in one {extra}, shapes differ at {differ}"
             )
-        out.append((info.position, meta.get("label") or info.default_label, state))
+        entry = (info.position, meta.get("label") or info.default_label, state)
+        out.append((*entry, dict(meta.get("values") or {})) if with_values else entry)
     return out
 
 

@@ -100,8 +100,8 @@ def _states(cfg: ComputeConfig, model, dataset, loss_fn, device, progress, folde
     if cfg.checkpoints:
         from compute.capture import load_checkpoints
 
-        for position, label, state in load_checkpoints(cfg.checkpoints):
-            yield float(position), 0, label, state, {}
+        for position, label, state, values in load_checkpoints(cfg.checkpoints, with_values=True):
+            yield float(position), 0, label, state, values
         return
     from compute.train import train_states
 

@@ -22,7 +22,7 @@ from compute.data import DataConfig
 from compute.directions import DirectionsConfig
 from compute.models import ModelConfig
 from compute.run import compute_sequence, config_hash, plan_tiles
-from compute.surface import EvalConfig, GridConfig, LandscapeConfig
+from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
 from compute.train import CaptureConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,6 +189,24 @@ def test_checkpoints_on_a_fixed_three_point_plane(reference, tmp_path):
     assert seq.ball[0].tolist() == [0.0, 0.0] and seq.ball[1] == pytest.approx([1.0, 0.0], abs=1e-5)
     assert s.a[0] < 0.0 < 1.0 < s.a[-1]  # grid fitted around the three points
     np.testing.assert_allclose(seq.values["origin_loss"], seq.values["eval_loss"][0], rtol=1e-6)
+
+
+def test_checkpoint_values_become_overlay_values(tmp_path):
+    from compute.capture import Recorder
+    from compute.models import build_model
+
+    model = build_model(ModelConfig(hidden=(8,)), (2,), 2)
+    rec = Recorder(tmp_path / "run", model)
+    for epoch in range(3):
+        rec.capture(epoch=epoch, train_loss=1.0 - 0.25 * epoch, lr=0.1 / (epoch + 1))
+        with torch.no_grad():
+            model[1].weight.mul_(1.1)
+    cfg = dataclasses.replace(tiny(), checkpoints=str(tmp_path / "run"), model=ModelConfig(hidden=(8,)))
+    compute_sequence(cfg, tmp_path / "store", progress=False)
+    seq = st.open(tmp_path / "store").sequence()
+    np.testing.assert_allclose(seq.values["train_loss"], [1.0, 0.75, 0.5])
+    np.testing.assert_allclose(seq.values["lr"], [0.1, 0.05, 0.1 / 3])
+    assert np.all(np.isfinite(seq.values["eval_loss"]))
 
 
 def test_line_between_two_checkpoints_is_one_row(reference, tmp_path):

@@ -311,6 +311,28 @@ def test_recorder_round_trip(tmp_path):
     assert [p for p, _, _ in load_checkpoints(tmp_path / "steps")] == [30.0, 1200.0]
 
 
+def test_checkpoint_values_reach_the_states(tmp_path):
+    # another tool's layout: scalars beside the weights and a saved optimizer
+    for epoch, lr in ((1, 0.1), (2, 0.01)):
+        opt = torch.optim.SGD(_lin(epoch).parameters(), lr=lr)
+        torch.save({"model_state_dict": _lin(epoch).state_dict(), "epoch": epoch,
+                    "train_loss": torch.tensor(1.0 / epoch), "val_acc": 0.5 + epoch / 10,
+                    "best": True, "optimizer_state_dict": opt.state_dict()},
+                   tmp_path / f"epoch_{epoch}.pt")
+    loaded = load_checkpoints(tmp_path, with_values=True)
+    assert [v for *_, v in loaded] == [
+        {"train_loss": 1.0, "val_acc": 0.6, "lr": 0.1},
+        {"train_loss": 0.5, "val_acc": pytest.approx(0.7), "lr": 0.01},
+    ]  # the position (epoch) and flags are not values
+    assert [len(e) for e in load_checkpoints(tmp_path)] == [3, 3]  # the plain form is unchanged
+    # a plain state dict carries none; a Recorder's values come back as recorded
+    torch.save(_lin(3).state_dict(), tmp_path / "epoch_3.pt")
+    assert load_checkpoints(tmp_path, with_values=True)[2][3] == {}
+    rec = Recorder(tmp_path / "rec", _lin(0))
+    rec.capture(epoch=1, train_loss=0.25, lr=0.05)
+    assert load_checkpoints(tmp_path / "rec", with_values=True)[0][3] == {"train_loss": 0.25, "lr": 0.05}
+
+
 def test_own_loop_example_runs_and_loads(tmp_path, monkeypatch, capsys):
     # Run as a script, in-process: a second interpreter would re-import torch (seconds).
     monkeypatch.setattr(sys, "argv", ["own_loop.py", str(tmp_path / "run")])
