@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
+from scipy.ndimage import maximum_filter
 
 from compute.options import option
 from compute.sequence import SurfaceSequence
@@ -62,6 +63,10 @@ BUILTIN_COLORS = ("height", "loss")
 ZERO_BASED_CHANNELS = ("convexity",)
 #: An upsampled invalid-mask weight above this marks a render vertex invalid.
 INVALID_WEIGHT = 1e-6
+#: Coarse cells around a non-finite point (drawn at the ceiling) where heights blend to
+#: linear interpolation: the cubic spline's reach, so the artificial cliff cannot ring
+#: into the valid surface as a trough that is not in the data.
+CLIFF_CELLS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +186,7 @@ class FilmSurface:
         self._gx = gaussian_matrix(a.size, cfg.smooth)
         self._up = Upsampler(b, y, a, x, sigma=cfg.smooth)
         self._mask_up = Upsampler(b, y, a, x, degree=1) if self._any_invalid.any() else None
+        self._cliff_key, self._cliff_weight = None, None
         self._dx = float(x[1] - x[0])
         self._dy = float(y[1] - y[0])
 
@@ -333,6 +339,7 @@ class FilmSurface:
         p = self.position_at(time)
         zc = self._z(p)
         heights = self._up(zc)
+        self._calm_cliffs(heights, zc, p)
         np.clip(heights, 0.0, self.top, out=heights)
         normals = grid_normals(heights, self._dx, self._dy)
         invalid = self._invalid_at(p)
@@ -380,6 +387,24 @@ class FilmSurface:
             yield self.frame_at(i / self.fps, i)
 
     # ------------------------------------------------------------------ per-frame parts
+
+    def _calm_cliffs(self, heights: np.ndarray, zc: np.ndarray, position: float) -> None:
+        """Near non-finite points, blend ``heights`` (in place) toward linear interpolation.
+
+        The weight is 1 within :data:`CLIFF_CELLS` coarse cells of a bad point and falls
+        to 0 over the next cell, so there is no seam; frames without bad points are
+        untouched.
+        """
+        k0, k1 = self._z.bracket(position)
+        if not (self._any_invalid[k0] or self._any_invalid[k1]):
+            return
+        key = (k0, k1)
+        if self._cliff_key != key:
+            near = maximum_filter(self._invalid[k0] | self._invalid[k1], size=2 * CLIFF_CELLS + 1)
+            self._cliff_weight = np.clip(self._mask_up(near.astype(np.float32)), 0.0, 1.0)
+            self._cliff_key = key
+        w = self._cliff_weight
+        heights += w * (self._mask_up(zc) - heights)
 
     def _invalid_at(self, position: float) -> np.ndarray | None:
         k0, k1 = self._z.bracket(position)
