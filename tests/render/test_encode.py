@@ -276,9 +276,9 @@ def test_ffmpeg_failure_is_reported_with_its_message(tmp_path):
 
 def test_nvenc_variants_replace_software_codecs(tmp_path, monkeypatch):
     """The spec built when the trial encode succeeds (forced here: no NVIDIA driver in CI)."""
-    import render.encode
+    import render.codecs
 
-    monkeypatch.setattr(render.encode, "nvenc_available", lambda codec="h264_nvenc": True)
+    monkeypatch.setattr(render.codecs, "nvenc_available", lambda codec="h264_nvenc": True)
     web = encode_spec(OutputConfig(crf=20), tmp_path / "w.mp4")
     assert (web.codec, web.pix_fmt, web.preset) == ("h264_nvenc", "yuv420p", None)
     assert web.codec_args[web.codec_args.index("-cq") + 1] == "20"
