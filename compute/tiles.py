@@ -35,6 +35,7 @@ AUTO_SERIAL_POINTS = 2_000
 #: grid points timed (after a warm-up) to estimate a run's duration before it starts.
 PROBE_POINTS = 24
 
+
 def plan_tiles(ny: int, nx: int, points_per_tile: int = 0) -> list[tuple[int, int]]:
     """Row blocks ``[(row0, row1), ...]`` covering ``ny`` rows, about ``points_per_tile`` each."""
     per = points_per_tile or AUTO_POINTS_PER_TILE
@@ -60,6 +61,12 @@ def _loaded(folder: str, device: str):
     return _CACHE
 
 
+def _eval_options(ev: dict, device: str) -> dict:
+    """:func:`evaluate_tile` keywords from the manifest's ``eval`` section."""
+    return dict(accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
+                batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device)
+
+
 def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: str = "cpu"):
     """Evaluate rows ``[row0, row1)`` of state ``index`` of a store and write the tile.
 
@@ -76,11 +83,8 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     ev = s.manifest["eval"]
     aa, bb = np.meshgrid(s.a, s.b[row0:row1])
     coords = np.stack([aa.ravel(), bb.ravel()], axis=1)
-    res = evaluate_tile(
-        state_model(c, s.states[i]), c["origin"], c["d1"], c["d2"], coords, c["x"], c["y"], c["loss_fn"],
-        accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
-        batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device,
-    )
+    res = evaluate_tile(state_model(c, s.states[i]), c["origin"], c["d1"], c["d2"], coords,
+                        c["x"], c["y"], c["loss_fn"], **_eval_options(ev, device))
     shape = (row1 - row0, s.a.size)
     metrics = {"loss": res.loss.reshape(shape).astype(np.float32)}
     if res.accuracy is not None:
@@ -102,8 +106,7 @@ def _probe(folder: str, index: int, device: str) -> float:
 
     def run(k):
         evaluate_tile(model, origin, d1, d2, coords[:k], c["x"], c["y"], c["loss_fn"],
-                      accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
-                      batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device)
+                      **_eval_options(ev, device))
 
     run(2)
     t0 = time.perf_counter()
