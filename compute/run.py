@@ -63,9 +63,13 @@ def resolve_device(device: str) -> str:
 # --------------------------------------------------------------------------- main side
 
 
+#: the store's own folders: what a changed configuration or ``--force`` starts over from.
+STORE_FOLDERS = ("weights", "directions", "surfaces", "data", "curvature", "experiment")
+
+
 def _clear(folder: Path) -> None:
     """Remove what a previous run with another configuration wrote (only our own names)."""
-    for name in ("weights", "directions", "surfaces", "data"):
+    for name in STORE_FOLDERS:
         shutil.rmtree(folder / name, ignore_errors=True)
     for name in (st.MANIFEST, "model.pt"):
         (folder / name).unlink(missing_ok=True)
@@ -73,7 +77,7 @@ def _clear(folder: Path) -> None:
 
 def _remove_temporaries(folder: Path) -> None:
     """Delete half-written temporaries a killed run left behind (never read, only litter)."""
-    for name in ("weights", "directions", "surfaces", "data"):
+    for name in STORE_FOLDERS:
         for p in (folder / name).rglob(".*.tmp"):
             p.unlink(missing_ok=True)
 

@@ -201,6 +201,10 @@ def test_pass_writes_values_channel_and_resumes(tmp_path):
     assert os.stat(curvature_path(folder, 1)).st_mtime_ns == stamp
     assert curvature_current(cfg.curvature, folder)
     assert not curvature_current(dataclasses.replace(cfg.curvature, iterations=13), folder)
+    before = np.load(curvature_path(folder, 1))["sub_ratio"]
+    compute_sequence(cfg, folder, progress=False, fresh=True)  # --force: from nothing, curvature too
+    assert os.stat(curvature_path(folder, 1)).st_mtime_ns != stamp
+    np.testing.assert_array_equal(np.load(curvature_path(folder, 1))["sub_ratio"], before)
     off = dataclasses.replace(cfg.curvature, enabled=False)
     assert not curvature_current(off, folder)
     curvature_pass(off, folder, progress=False)
