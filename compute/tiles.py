@@ -23,7 +23,7 @@ from compute.experiments.variant import state_model
 from compute.progress import Progress, format_seconds, say
 from compute.surface import evaluate_tile
 
-__all__ = ["plan_tiles", "evaluate_stored_tile", "evaluate_missing"]
+__all__ = ["plan_tiles", "evaluate_stored_tile", "evaluate_missing", "faster_executor"]
 
 #: grid points per tile when ``eval.points_per_tile`` is 0: big enough that a worker's
 #: per-tile setup (plane load, first-layer products) is noise, small enough to balance.
@@ -34,6 +34,10 @@ AUTO_POINTS_PER_TILE = 600
 AUTO_SERIAL_POINTS = 2_000
 #: grid points timed (after a warm-up) to estimate a run's duration before it starts.
 PROBE_POINTS = 24
+#: seconds a spawn pool costs before its first tile (process start, torch import, store
+#: load). Measured on 2 cores (benchmarks/scaling.py, same tiles and threads): local:1
+#: 9.2 s vs serial 6.5 s.
+POOL_START_S = 3.0
 
 
 def plan_tiles(ny: int, nx: int, points_per_tile: int = 0) -> list[tuple[int, int]]:
@@ -93,8 +97,18 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     return index, row0, row1, time.perf_counter() - t0, int((~np.isfinite(res.loss)).sum())
 
 
-def _probe(folder: str, index: int, device: str) -> float:
-    """Seconds per grid point on this machine: a warm-up, then a few timed points."""
+def _probe(folder: str, index: int, device: str, threads: int | None = None) -> float:
+    """Seconds per grid point on this machine: a warm-up, then a few timed points.
+
+    ``threads`` times it with that many torch threads (what a pool worker gets).
+    """
+    if threads is not None and threads != torch.get_num_threads():
+        saved = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return _probe(folder, index, device)
+        finally:
+            torch.set_num_threads(saved)
     c = _loaded(folder, device)
     s: st.Store = c["store"]
     i = next(j for j, e in enumerate(s.states) if e["index"] == index)
@@ -112,6 +126,34 @@ def _probe(folder: str, index: int, device: str) -> float:
     t0 = time.perf_counter()
     run(PROBE_POINTS)
     return (time.perf_counter() - t0) / PROBE_POINTS
+
+
+def _pool_threads(n: int) -> int:
+    return max(1, (os.cpu_count() or 1) // n)
+
+
+def faster_executor(serial_per_point: float, pool_per_point: float, points: int,
+                    n: int) -> tuple[str, float]:
+    """``('serial' | 'local', seconds)``: which finishes ``points`` first, by their costs.
+
+    ``serial_per_point`` is a point's cost in this process (all cores' threads),
+    ``pool_per_point`` its cost in one of ``n`` pool workers (their share of threads);
+    the pool also pays :data:`POOL_START_S`. Which wins depends on the network: a small
+    MLP spends its time in per-point Python overhead that only processes parallelize;
+    convolutions and wide layers already use every core in one process.
+    """
+    serial = serial_per_point * points
+    if n < 2:
+        return "serial", serial
+    pool = POOL_START_S + pool_per_point * points / n
+    return ("local", pool) if pool < serial else ("serial", serial)
+
+
+def _serial_or_pool(folder: str, index: int, points: int, n: int, device: str) -> tuple[str, float]:
+    """``executor: auto`` on the CPU: :func:`faster_executor` from two probes of this job."""
+    serial = _probe(folder, index, device)
+    pool = _probe(folder, index, device, threads=_pool_threads(n)) if n >= 2 else serial
+    return faster_executor(serial, pool, points, n)
 
 
 def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles, *,
@@ -135,18 +177,26 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
     if max_tiles is not None:
         todo = todo[:max_tiles]
     run_points = sum((r1 - r0) * nx for _, r0, r1 in todo)
+    n = workers or (os.cpu_count() or 1)
+    seconds = None
     if kind == "auto":
-        kind = "serial" if points < AUTO_SERIAL_POINTS or device != "cpu" else "local"
+        if points < AUTO_SERIAL_POINTS or device != "cpu" or not todo:
+            kind = "serial"
+        else:
+            kind, seconds = _serial_or_pool(str(folder), todo[0][0], run_points,
+                                            max(1, min(n, len(todo))), device)
     if kind == "local" and device != "cpu":
         kind = "serial"  # one accelerator: processes would only queue on it
-    n = workers or (os.cpu_count() or 1)
     if kind == "local":
         n = max(1, min(n, len(todo)))
     all_points = len(states) * len(manifest["b"]) * nx
     est = ""
     if todo and progress:
-        per_point = _probe(str(folder), todo[0][0], device)
-        est = f", about {format_seconds(per_point * run_points / (n if kind == 'local' else 1))}"
+        if seconds is None:
+            local = kind == "local"
+            per_point = _probe(str(folder), todo[0][0], device, threads=_pool_threads(n) if local else None)
+            seconds = (POOL_START_S + per_point * run_points / n) if local else per_point * run_points
+        est = f", about {format_seconds(seconds)}"
     where = (spec.address or "slurm") if spec is not None and spec.distributed else kind
     say(progress, "compute", f"{all_points:,} evaluations ({len(states)} states × {len(manifest['b'])}×{nx}),"
                    f" {points:,} to do on {device} ({where}{f' ×{n}' if kind == 'local' else ''}){est}")
@@ -165,7 +215,7 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
                 nonfinite[index] = nonfinite.get(index, 0) + res[4]
                 finished(index)
         elif todo:
-            threads = max(1, (os.cpu_count() or 1) // n)
+            threads = _pool_threads(n)
             # local pool or Dask (compute.executors): the same submit/as_completed loop
             pool = spec if spec is not None and spec.distributed else parse_executor_spec("local")
             with open_executor(pool, cluster, local_workers=n, threads=threads,

@@ -191,6 +191,19 @@ def test_checkpoints_on_a_fixed_three_point_plane(reference, tmp_path):
     np.testing.assert_allclose(seq.values["origin_loss"], seq.values["eval_loss"][0], rtol=1e-6)
 
 
+def test_auto_executor_picks_what_the_probes_say_is_faster():
+    from compute.tiles import POOL_START_S, faster_executor
+
+    # a small MLP: a point costs the same with 1 thread as with 2 (Python overhead)
+    kind, seconds = faster_executor(1e-3, 1e-3, 40_000, 2)
+    assert kind == "local" and seconds == pytest.approx(POOL_START_S + 20.0)
+    # a conv net already uses both cores in one process: the pool only adds its start-up
+    assert faster_executor(1e-3, 2e-3, 40_000, 2) == ("serial", pytest.approx(40.0))
+    # a short job is not worth starting processes for; one worker never is
+    assert faster_executor(1e-3, 1e-3, 3_000, 2)[0] == "serial"
+    assert faster_executor(1e-3, 1e-4, 40_000, 1)[0] == "serial"
+
+
 def test_checkpoint_values_become_overlay_values(tmp_path):
     from compute.capture import Recorder
     from compute.models import build_model
