@@ -37,7 +37,8 @@ class ComputeConfig:
     )
     executor: str = option(
         "auto",
-        "auto (serial for small jobs, else a local process pool), serial, local, local:N,"
+        "auto (in this process or a local process pool, whichever a timed probe says is"
+        " faster), serial, local, local:N,"
         " dask://HOST[:PORT] (a Dask scheduler) or slurm (Dask on SLURM jobs, see cluster)",
     )
     cluster: ClusterConfig = option(
