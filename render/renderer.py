@@ -110,8 +110,9 @@ class SurfaceRenderer:
         self._invalid_clear = True  # the invalid buffer holds zeros
         dtype = np.uint8 if bits == 8 else np.float32
         self._readback = None if bits == 8 else np.empty((self.size[1], self.size[0], self.components), dtype)
-        self._look = set_look_uniforms(self.progs, cfg, self._lo, self._hi, size=self.size, bits=bits,
-                                       shadow_size=self.shadow_map.width if self.shadow_map else 0)
+        self._clear = set_look_uniforms(self.progs, cfg, self._lo, self._hi, plane=self._plane,
+                                        size=self.size, bits=bits,
+                                        shadow_size=self.shadow_map.width if self.shadow_map else 0)
 
     # ---- construction -------------------------------------------------------------
     def _build_buffers(self) -> None:
@@ -249,7 +250,7 @@ class SurfaceRenderer:
 
         self.fbo.use()
         self.fbo.depth_mask = True
-        self.fbo.clear(*self._look.clear, depth=1.0)
+        self.fbo.clear(*self._clear, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
 
         ctx.front_face = "cw"  # the vertical flip mirrors the winding

@@ -19,8 +19,7 @@ from render.look import RenderConfig, linear_rgb, parse_color
 from render.programs import program
 from render.programs import set_uniform as _set
 
-__all__ = ["DENSE_GRID", "Programs", "LookState", "build_programs", "set_look_uniforms",
-           "trajectory_rgba"]
+__all__ = ["DENSE_GRID", "Programs", "build_programs", "set_look_uniforms", "trajectory_rgba"]
 
 #: grids at least this many vertices a side are lit (and shadowed) per vertex instead of
 #: per pixel: the fragment shader dominated a 4K frame on llvmpipe (9 filtered shadow
@@ -53,15 +52,6 @@ class Programs:
             prog = getattr(self, field.name)
             if prog is not None:
                 prog.release()
-
-
-@dataclasses.dataclass(frozen=True)
-class LookState:
-    """What the renderer keeps of the look's uniforms for its passes."""
-
-    key_dir: np.ndarray  # (3,) toward the key light
-    light_mvp: np.ndarray  # (4, 4) the shadow map's projection
-    clear: tuple[float, float, float, float]  # framebuffer clear (a solid background)
 
 
 def build_programs(ctx: moderngl.Context, cfg: RenderConfig, grid_shape: tuple[int, int],
@@ -99,13 +89,19 @@ def trajectory_rgba(cfg: RenderConfig) -> np.ndarray:
 
 
 def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np.ndarray, *,
-                      shadow_size: int, size: tuple[int, int], bits: int) -> LookState:
+                      plane: float, shadow_size: int, size: tuple[int, int],
+                      bits: int) -> tuple[float, float, float, float]:
     """Write the film-constant uniforms of ``cfg`` into every program.
+
+    Returns the framebuffer's clear color (the background when it is solid, else
+    transparent black).
 
     Parameters
     ----------
     lo, hi : (3,) float
         The topology's bounds (the plane and the film's height range).
+    plane : float
+        The plane size that relief, fog and the ball are measured in.
     shadow_size : int
         Side of the shadow map in texels, 0 without shadows.
     size : (W, H)
@@ -134,7 +130,7 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
         "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
         "u_fog_density": cfg.fog,
-        "u_plane_size": max(float(np.max(hi[:2] - lo[:2])), 1e-9), "u_fog_color": fog,
+        "u_plane_size": plane, "u_fog_color": fog,
         "u_shadows": int(shadow_size > 0), "u_shadow_texel": 1.0 / (shadow_size or 1),
         "u_dither": 1.0 / 255.0 if bits == 8 else 0.0, "u_light_mvp": light_mvp,
     }
@@ -161,4 +157,4 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
     _set(progs.background, "u_bottom", bottom[:3])
     _set(progs.line, "u_color", trajectory_rgba(cfg))
     _set(progs.text, "u_tex", 0)
-    return LookState(key_dir=key_dir, light_mvp=light_mvp, clear=clear)
+    return clear

@@ -50,9 +50,6 @@ class TextSprites:
                 break
             self._textures.pop(oldest).release()
 
-    def __len__(self) -> int:
-        return len(self._textures)
-
     def release(self) -> None:
         for tex in self._textures.values():
             tex.release()

@@ -160,10 +160,10 @@ def build_planes(cfg, folder, states: list[dict]) -> tuple:
 
     from compute import store as st
     from compute.experiment import ExperimentConfig
-    from compute.planes import build_planes
+    from compute import planes
 
     plain = dataclasses.replace(cfg, experiment=ExperimentConfig())
-    fitted, desc = build_planes(plain, folder, states)
+    fitted, desc = planes.build_planes(plain, folder, states)
     dcfg = cfg.landscape.directions
     if not cfg.experiment.prune.mask_directions or dcfg.kind != "random":
         return fitted, desc
