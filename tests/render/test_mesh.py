@@ -139,11 +139,16 @@ def test_a_nan_cliff_does_not_ring_into_the_valid_surface():
     near_cliff = _dip_below_cells(fs, 2, np.isnan(seq.loss[2]))
     # measured: 0.0043 vs 0.0032 on a clean state; the plain cubic spline dipped 0.023
     assert near_cliff < 2 * clean, (near_cliff, clean)
-    # far from the cliff the surface is the cubic spline, untouched
+    # Far from the cliff the surface is the cubic spline. Not bit-equal: the not-a-knot
+    # spline is global, so the cliff reaches everywhere in the last float32 places (one ulp
+    # on some CPUs). Ringing that matters is millimetres of a unit relief (0.023 above);
+    # 1e-5 of the height span is twenty times finer than the damping the test guards.
     plain = FilmSurface(make_sequence(), MeshConfig(resolution=201), duration=4.0, fps=10)
     far = (slice(150, None), slice(150, None))
-    np.testing.assert_array_equal(fs.frame_at(state_time(fs, 2)).heights[far],
-                                  plain.frame_at(state_time(plain, 2)).heights[far])
+    ours = fs.frame_at(state_time(fs, 2)).heights[far]
+    theirs = plain.frame_at(state_time(plain, 2)).heights[far]
+    span = float(np.ptp(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * span)
 
 
 def test_a_fully_diverged_run_renders_flat():
