@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev,cluster]"
-	$(PY) -m render.doctor
+	$(PY) -m lossfilm.render.doctor
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -2,7 +2,7 @@
 
 Side by side in one process, alternating: ``slow`` (the web profile's default),
 ``medium`` and ``fast`` on the same frames (smooth moving colour gradients with soft
-ripples, like a shaded landscape), streamed through :class:`render.encode.VideoWriter`
+ripples, like a shaded landscape), streamed through :class:`lossfilm.render.output.encode.VideoWriter`
 exactly as a film is. Reports the median seconds per frame, frames per second, the ratio
 to ``slow`` and the file size (same CRF: the size says what the speed costs). Also times
 the ``--preview`` path (960x540, ``veryfast`` and ``ultrafast``).
@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from render.encode import VideoWriter, encode_spec  # noqa: E402
-from render.output import OutputConfig  # noqa: E402
+from lossfilm.render.output.encode import VideoWriter, encode_spec  # noqa: E402
+from lossfilm.render.scene.output import OutputConfig  # noqa: E402
 from _machine import append_result, cpu_model  # noqa: E402 - benchmarks run as scripts
 
 PRESETS = ("slow", "medium", "fast")

@@ -11,7 +11,7 @@ Sides, run alternately in one process, each the median of ``--repeats`` runs:
                      its ``hessian_vector_product`` and ``eigenvalues(maxIter=100, tol=1e-3)``
                      (skipped with a message when ``pip install pyhessian`` was not done)
 
-Top eigenvalue: ours is Lanczos (``compute.hessian.lanczos``, top only, relative residual
+Top eigenvalue: ours is Lanczos (``lossfilm.compute.curvature.hessian.lanczos``, top only, relative residual
 tolerance 1e-3); PyHessian's is power iteration (relative change 1e-3). What differs: the
 stopping rules (each its own, at 1e-3); the model, data, precision and operator are the
 same. Both estimates are printed so the agreement is visible.
@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compute.hessian import lanczos, loss_hvp  # noqa: E402
+from lossfilm.compute.curvature.hessian import lanczos, loss_hvp  # noqa: E402
 from surface import SAMPLES, workload  # noqa: E402 - workload 1 of BENCHMARKS.md
 from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 

@@ -31,10 +31,10 @@ from scipy.interpolate import RectBivariateSpline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compute.progress import Progress  # noqa: E402
-from compute.sequence import SurfaceSequence  # noqa: E402
-from render.mesh import FilmSurface, MeshConfig  # noqa: E402
-from render.resample import grid_normals  # noqa: E402
+from lossfilm.compute.execution.progress import Progress  # noqa: E402
+from lossfilm.compute.store.sequence import SurfaceSequence  # noqa: E402
+from lossfilm.render.mesh.film_surface import FilmSurface, MeshConfig  # noqa: E402
+from lossfilm.render.mesh.resample import grid_normals  # noqa: E402
 from _machine import append_result, cpu_model  # noqa: E402 - benchmarks run as scripts
 
 #: Per-frame budget on CPU (ms) for a 1024x1024 render grid.

@@ -33,11 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from render.frame import Bounds, CameraPose, Frame, Topology  # noqa: E402
-from render.gl import create_context  # noqa: E402
-from render.look import (BackgroundConfig, BallConfig, LightConfig, OverlayConfig, RenderConfig,  # noqa: E402
+from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology  # noqa: E402
+from lossfilm.render.gl.context import create_context  # noqa: E402
+from lossfilm.render.scene.look import (BackgroundConfig, BallConfig, LightConfig, OverlayConfig, RenderConfig,  # noqa: E402
                          TrajectoryConfig)
-from render.renderer import SurfaceRenderer  # noqa: E402
+from lossfilm.render.gl.renderer import SurfaceRenderer  # noqa: E402
 from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
 
 N = 512
@@ -331,8 +331,8 @@ def docs_stills() -> None:
     """Three 1920x1080 stills of the synthetic landscape for the README."""
     from PIL import Image
 
-    from render.look import ContourConfig
-    from render.tiles import render_still
+    from lossfilm.render.scene.look import ContourConfig
+    from lossfilm.render.gl.stills import render_still
 
     ctx = create_context()
     topo, frames = make_scene(384, frames=1)

@@ -2,7 +2,7 @@
 
 Workload: BENCHMARKS.md workload 1 (an MLP 64→128→128→10, ReLU, 2048 evaluation samples
 of 64 features, cross-entropy, two filter-normalized directions, float32 on CPU) on a
-101×101 grid, run through the real compute stage (``compute.run.compute_sequence``: store,
+101×101 grid, run through the real compute stage (``lossfilm.compute.stage.run.compute_sequence``: store,
 tiles of 600 points, progress, atomic tile files) with one executor setting per side:
 
 ``serial``        in this process (torch's default threads: all cores)
@@ -34,13 +34,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_model  # noqa: E402 - benchmarks run as scripts
-from compute import store as st  # noqa: E402
-from compute.config import ComputeConfig  # noqa: E402
-from compute.data import DataConfig  # noqa: E402
-from compute.models import ModelConfig  # noqa: E402
-from compute.run import compute_sequence  # noqa: E402
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig  # noqa: E402
-from compute.train import CaptureConfig, TrainConfig  # noqa: E402
+from lossfilm.compute.store import folder as st  # noqa: E402
+from lossfilm.compute.config.compute import ComputeConfig  # noqa: E402
+from lossfilm.compute.data.datasets import DataConfig  # noqa: E402
+from lossfilm.compute.model.zoo import ModelConfig  # noqa: E402
+from lossfilm.compute.stage.run import compute_sequence  # noqa: E402
+from lossfilm.compute.landscape.grid import LandscapeConfig  # noqa: E402
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig
+from lossfilm.compute.training.train import TrainConfig  # noqa: E402
+from lossfilm.compute.config.train import CaptureConfig
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10

@@ -4,7 +4,7 @@ Workload: an MLP 64→128→128→10 (ReLU) in eval mode, 2048 samples of 64 fea
 cross-entropy, a 51×51 grid in [-1, 1]² along two filter-normalized directions, float32 on
 CPU. Sides, run alternately in one process, each the median of ``--repeats`` runs:
 
-``lossfilm``       ``compute.surface.evaluate_tile`` with ``method='auto'`` (here the
+``lossfilm``       ``lossfilm.compute.landscape.surface.evaluate_tile`` with ``method='auto'`` (here the
                    ``sequential`` path: first-layer products precomputed once)
 ``lossfilm xN``    the same in N spawn workers of one thread (N = cores), rows split
                    between them: what ``compute.run``'s default local pool does
@@ -45,8 +45,10 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compute.directions import DirectionsConfig, perturbable, random_plane  # noqa: E402
-from compute.surface import evaluate_tile, grid_axis  # noqa: E402
+from lossfilm.compute.landscape.directions import perturbable, random_plane  # noqa: E402
+
+from lossfilm.compute.config.landscape import DirectionsConfig
+from lossfilm.compute.landscape.surface import evaluate_tile, grid_axis  # noqa: E402
 from _machine import append_result, cpu_model  # noqa: E402 - benchmarks run as scripts
 
 SAMPLES, FEATURES, WIDTHS, CLASSES = 2048, 64, (128, 128), 10
@@ -150,7 +152,8 @@ def side_peer(steps):
 
 def per_architecture(repeats: int, points: int = 48) -> dict[str, dict[str, float]]:
     """Loop vs vmap on the zoo's conv nets (not Sequential: no first-layer trick there)."""
-    from compute.models import ModelConfig, build_model
+    from lossfilm.compute.model.zoo import build_model
+    from lossfilm.compute.config.model import ModelConfig
 
     out = {}
     for kind in ("cnn", "resnet"):

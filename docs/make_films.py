@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "benchmarks"))  # after ROOT: benchmarks/render.py is a script
 from _machine import cpu_model, load_average, measure
 
-from render.probe import probe
+from lossfilm.render.output.probe import probe
 
 
 def lossfilm(log: Path, *args: str) -> tuple[float, int, str]:

@@ -1,6 +1,6 @@
 """Contact sheets of every camera shot preset, so authors can pick shots by eye.
 
-For each preset in :data:`render.shots.SHOTS` this renders six evenly spaced frames of a
+For each preset in :data:`lossfilm.render.scene.camera.SHOTS` this renders six evenly spaced frames of a
 6-second shot over the quickstart landscape (computed once at a modest grid, then
 reused) into ``docs/shots/<preset>.png``, and writes ``docs/shots.md`` with each sheet,
 the preset's one-line description and the YAML that made it.
@@ -21,10 +21,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from render.pipeline import compute_stage, open_film  # noqa: E402
-from render.scene import load_scene  # noqa: E402
-from render.sheet import contact_sheet  # noqa: E402
-from render.shots import SHOTS  # noqa: E402
+from lossfilm.render.pipeline import compute_stage, open_film  # noqa: E402
+from lossfilm.render.scene.scene import load_scene  # noqa: E402
+from lossfilm.render.sheet import contact_sheet  # noqa: E402
+from lossfilm.render.scene.camera import SHOTS  # noqa: E402
 
 SCENE = ROOT / "scenes" / "quickstart.yaml"
 DOCS = ROOT / "docs"

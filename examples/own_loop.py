@@ -11,7 +11,7 @@ import sys
 import torch
 from torch import nn
 
-from compute.capture import Recorder
+from lossfilm.compute.training.capture import Recorder
 
 
 def make_data(samples: int = 512, seed: int = 0):

@@ -114,9 +114,9 @@ def _when(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args):
-    from render.scene import load_scene
+    from lossfilm.render.scene.scene import load_scene
 
-    from render.pipeline import draft_scene
+    from lossfilm.render.pipeline import draft_scene
 
     if not args.scene.is_file():
         raise BadInput(f"{args.scene}: no such scene file")
@@ -130,11 +130,11 @@ def _out(args, scene) -> Path:
 
 
 def _surfaces(args, scene, out: Path, *, compute_if_missing: bool = True) -> Path:
-    from render.pipeline import compute_stage, surfaces_folder
+    from lossfilm.render.pipeline import compute_stage, surfaces_folder
 
     if compute_if_missing:
         return compute_stage(scene, out, force=args.force, executor=args.executor)
-    from compute import store
+    from lossfilm.compute.store import folder as store
 
     folder = surfaces_folder(scene, out)
     if not store.is_complete(folder):
@@ -145,7 +145,7 @@ def _surfaces(args, scene, out: Path, *, compute_if_missing: bool = True) -> Pat
 
 
 def _job(args, folder: Path):
-    from render.pipeline import RenderJob
+    from lossfilm.render.pipeline import RenderJob
 
     return RenderJob(
         str(args.scene.resolve()), tuple(args.overrides), bool(getattr(args, "preview", False)),
@@ -154,7 +154,7 @@ def _job(args, folder: Path):
 
 
 def cmd_run(args, *, compute: bool = True) -> list[Path]:
-    from render.pipeline import run_film
+    from lossfilm.render.pipeline import run_film
 
     scene = _load(args)
     out = _out(args, scene)
@@ -185,9 +185,9 @@ def _time_of(args, film) -> float:
 
 
 def cmd_mesh(args) -> list[Path]:
-    from render.colormaps import colormap_colors
-    from render.export import export_mesh
-    from render.pipeline import open_film
+    from lossfilm.render.color.colormaps import colormap_colors
+    from lossfilm.render.mesh.export import export_mesh
+    from lossfilm.render.pipeline import open_film
 
     scene = _load(args)
     out = _out(args, scene)
@@ -200,10 +200,10 @@ def cmd_mesh(args) -> list[Path]:
 
 
 def cmd_still(args) -> list[Path]:
-    from render.gl import create_context
-    from render.pipeline import open_film, still_metadata
-    from render.png import write_png
-    from render.tiles import render_still
+    from lossfilm.render.gl.context import create_context
+    from lossfilm.render.pipeline import open_film, still_metadata
+    from lossfilm.render.output.png import write_png
+    from lossfilm.render.gl.stills import render_still
 
     scene = _load(args)
     out = _out(args, scene)
@@ -218,10 +218,10 @@ def cmd_still(args) -> list[Path]:
         ctx, film.surface.topology, frame, pose, scene.render, size,
         transparent=args.transparent, bits=args.bits, supersample=args.supersample,
     )
-    from render.pipeline import say
+    from lossfilm.compute.execution.progress import say
 
     if args.colorbar or args.axes:
-        from render.annotate import annotate_still
+        from lossfilm.render.overlay.annotate import annotate_still
 
         annotate_still(image, film.surface, frame, pose, scene.render.colormap,
                        colorbar=args.colorbar, axes=args.axes)
@@ -232,8 +232,8 @@ def cmd_still(args) -> list[Path]:
 
 
 def cmd_sheet(args) -> list[Path]:
-    from render.pipeline import open_film, preview_scene
-    from render.sheet import contact_sheet
+    from lossfilm.render.pipeline import open_film, preview_scene
+    from lossfilm.render.sheet import contact_sheet
 
     scene = _load(args)
     out = _out(args, scene)
@@ -244,8 +244,8 @@ def cmd_sheet(args) -> list[Path]:
 
 
 def cmd_validate(args) -> list[Path]:
-    from render.config import ConfigErrors
-    from render.scene import load_scene
+    from lossfilm.render.scene.loader import ConfigErrors
+    from lossfilm.render.scene.scene import load_scene
 
     bad = []
     for path in args.scenes:
@@ -263,8 +263,8 @@ def cmd_validate(args) -> list[Path]:
 
 
 def cmd_keys(args) -> list[Path]:
-    from render.keys import format_keys, scenes_markdown
-    from render.scene import SECTIONS, Scene
+    from lossfilm.render.scene.keys import format_keys, scenes_markdown
+    from lossfilm.render.scene.scene import SECTIONS, Scene
 
     if args.markdown:
         print(scenes_markdown(Scene, SECTIONS), end="")
@@ -278,8 +278,8 @@ def cmd_keys(args) -> list[Path]:
 
 
 def cmd_schema(args) -> list[Path]:
-    from render.keys import json_schema
-    from render.scene import Scene
+    from lossfilm.render.scene.keys import json_schema
+    from lossfilm.render.scene.scene import Scene
 
     text = json.dumps(json_schema(Scene), indent=2) + "\n"
     if args.output is None:
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     # The mesh stage's matrix products are small: BLAS threads only contend with the
     # renderer and ffmpeg for the cores (20× slower per call on a loaded 2-core machine).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from render.config import ConfigErrors
+    from lossfilm.render.scene.loader import ConfigErrors
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""``python -m render.doctor``: check that this machine can render and encode.
+"""``python -m lossfilm.render.doctor``: check that this machine can render and encode.
 
 Run by ``make setup``. Creates a headless EGL context and asks the bundled ffmpeg for
 its encoders; when something is missing it says exactly what to install.
@@ -10,7 +10,7 @@ import sys
 
 def check_gl() -> str:
     """The GL renderer's name, or raise RuntimeError saying what to install."""
-    from render.gl import create_context
+    from lossfilm.render.gl.context import create_context
 
     ctx = create_context()
     name = f"{ctx.info['GL_RENDERER']} (OpenGL {ctx.info['GL_VERSION']})"

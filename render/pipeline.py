@@ -12,15 +12,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from compute.progress import format_seconds
-from render.scene import Scene, as_dict, stage_hash
+from lossfilm.compute.execution.progress import format_seconds, say
+from lossfilm.compute.config.compute import numbers_hash
+from lossfilm.render.scene.scene import Scene, as_dict, stage_hash
+
+if TYPE_CHECKING:  # the film's parts import scipy and torch-side stores: loaded when used
+    from lossfilm.render.camera.path import CameraPath
+    from lossfilm.render.mesh.film_surface import FilmSurface
 
 __all__ = ["Film", "compute_stage", "open_film", "run_film", "preview_scene", "say"]
 
@@ -30,9 +34,8 @@ PREVIEW_FPS = "15"
 PREVIEW_MESH_RESOLUTION = 128
 
 
-def say(message: str) -> None:
-    """Status for the user, on stderr so stdout stays for the paths written."""
-    print(f"lossfilm: {message}", file=sys.stderr, flush=True)
+def _say(message: str) -> None:
+    say(True, "lossfilm", message)
 
 
 def preview_scene(scene: Scene) -> Scene:
@@ -113,33 +116,27 @@ def draft_scene(scene: Scene, *, preview: bool = False, tiny: bool = False) -> S
 
 
 def surfaces_folder(scene: Scene, out: Path) -> Path:
-    """Where the surface sequence of this compute section lives (one folder per hash).
-
-    Where the work runs (``executor``, ``cluster``) does not change the numbers, so it is
-    not hashed: the same scene on a laptop and on a cluster shares its surfaces.
+    """Where the surface sequence of this compute section lives: one folder per
+    :func:`~lossfilm.compute.config.compute.numbers_hash`, the store's own definition of
+    what changes the numbers, so the same scene on a laptop and on a cluster, on a CPU or
+    a GPU, shares its surfaces.
     """
-    from compute.curvature import CurvatureConfig
-    from compute.executors import ClusterConfig
-
-    # curvature settings neither: the curvature pass keeps its own hash in the store
-    numbers = dataclasses.replace(scene.compute, executor="auto", cluster=ClusterConfig(),
-                                  curvature=CurvatureConfig())
-    return out / "surfaces" / stage_hash(numbers)
+    return out / "surfaces" / numbers_hash(scene.compute)
 
 
 def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str | None = None) -> Path:
     """Train/evaluate, or reuse the stored surfaces when the compute section is unchanged."""
-    from compute import store
-    from compute.curvature import curvature_current
-    from compute.run import compute_sequence
+    from lossfilm.compute.store import folder as store
+    from lossfilm.compute.curvature.spectra import curvature_current
+    from lossfilm.compute.stage.run import compute_sequence
 
     folder = surfaces_folder(scene, out)
     if not force and store.is_complete(folder) and curvature_current(scene.compute.curvature, folder):
-        say(f"reusing stored surfaces {folder} (compute section unchanged)")
+        _say(f"reusing stored surfaces {folder} (nothing that changes the numbers changed)")
         return folder
     started = time.perf_counter()
     compute_sequence(scene.compute, folder, force=force, fresh=force, executor=executor)
-    say(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
+    _say(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
     return folder
 
 
@@ -151,8 +148,8 @@ class Film:
     """Everything needed to draw any frame of a scene: surface, camera and size."""
 
     scene: Scene
-    surface: "object"  # render.mesh.FilmSurface
-    camera: "object"  # render.shots.CameraPath
+    surface: FilmSurface
+    camera: CameraPath
     fps: float
     size: tuple[int, int]
 
@@ -167,10 +164,11 @@ class Film:
 
 def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None) -> Film:
     """Mesh stage and camera for a stored surface sequence."""
-    from compute import store
-    from render.mesh import FilmSurface
-    from render.output import parse_fps
-    from render.shots import CameraPath, camera_duration
+    from lossfilm.compute.store import folder as store
+    from lossfilm.render.mesh.film_surface import FilmSurface
+    from lossfilm.render.scene.output import parse_fps
+    from lossfilm.render.camera.path import CameraPath
+    from lossfilm.render.scene.camera import camera_duration
 
     sequence = store.open(folder).sequence()
     fps = float(parse_fps(scene.output.fps))
@@ -184,8 +182,8 @@ class FrameRenderer:
     """A GL context and renderer for one film; draws frames by index."""
 
     def __init__(self, film: Film, *, transparent: bool = False) -> None:
-        from render.gl import create_context
-        from render.renderer import SurfaceRenderer
+        from lossfilm.render.gl.context import create_context
+        from lossfilm.render.gl.renderer import SurfaceRenderer
 
         self.film = film
         self.ctx = create_context()
@@ -229,7 +227,7 @@ class RenderJob:
     tiny: bool = False
 
     def film(self) -> Film:
-        from render.scene import load_scene
+        from lossfilm.render.scene.scene import load_scene
 
         scene = draft_scene(load_scene(self.scene_path, self.overrides), preview=self.preview, tiny=self.tiny)
         return open_film(scene, Path(self.folder), size=scene.output.frame_size(preview=self.preview))
@@ -268,7 +266,7 @@ def run_film(
 
     ``executor`` (``--executor``) overrides ``output.executor``: where chunks render.
     """
-    from render.chunks import render_film
+    from lossfilm.render.output.chunks import render_film
 
     film = job.film()
     path = film_path(film.scene, out, job.preview)
@@ -278,7 +276,7 @@ def run_film(
     work_dir = out / ".chunks" / render_key
     if force and work_dir.exists():
         shutil.rmtree(work_dir)
-    say(
+    _say(
         f"rendering {film.n_frames} frames at {film.size[0]}×{film.size[1]}, {film.fps:g} fps"
         f" ({film.duration:.1f} s of film) to {path}"
     )
@@ -290,7 +288,7 @@ def run_film(
     )
     if not film.scene.output.keep_chunks:
         shutil.rmtree(work_dir, ignore_errors=True)
-    say(f"film written in {format_seconds(time.perf_counter() - started)}")
+    _say(f"film written in {format_seconds(time.perf_counter() - started)}")
     return Path(result)
 
 

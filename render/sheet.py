@@ -6,16 +6,16 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from render.assets import asset_path
+from lossfilm.render.overlay.text import FONT_PATH as FONT, font
 
 __all__ = ["contact_sheet", "sheet_times"]
 
 LABEL_HEIGHT = 26
 GAP = 6
 COLUMNS = 4
-FONT = asset_path("fonts", "DejaVuSans.ttf")
+
 
 
 def sheet_times(duration: float, count: int) -> np.ndarray:
@@ -25,25 +25,18 @@ def sheet_times(duration: float, count: int) -> np.ndarray:
     return np.linspace(0.0, duration, count)
 
 
-def _font(size: int):
-    try:
-        return ImageFont.truetype(str(FONT), size)
-    except OSError:
-        return ImageFont.load_default()
-
-
 def contact_sheet(film, path: Path, *, count: int = 12, title: str | None = None) -> Path:
-    """Render ``count`` frames of ``film`` (a :class:`render.pipeline.Film`) into one PNG."""
-    from render.pipeline import FrameRenderer
-    from render.png import write_png
+    """Render ``count`` frames of ``film`` (a :class:`lossfilm.render.pipeline.Film`) into one PNG."""
+    from lossfilm.render.pipeline import FrameRenderer
+    from lossfilm.render.output.png import write_png
 
     w, h = film.size
     cols = min(COLUMNS, count)
     rows = math.ceil(count / cols)
     sheet = Image.new("RGB", (cols * (w + GAP) + GAP, rows * (h + LABEL_HEIGHT + GAP) + GAP + LABEL_HEIGHT), (18, 18, 22))
     draw = ImageDraw.Draw(sheet)
-    font = _font(16)
-    draw.text((GAP, 4), title or f"{film.scene.name}: {count} frames of {film.duration:.1f} s", fill=(230, 230, 230), font=font)
+    face = font(str(FONT), 16)
+    draw.text((GAP, 4), title or f"{film.scene.name}: {count} frames of {film.duration:.1f} s", fill=(230, 230, 230), font=face)
     renderer = FrameRenderer(film)
     last = max(film.n_frames - 1, 0)
     try:
@@ -53,7 +46,7 @@ def contact_sheet(film, path: Path, *, count: int = 12, title: str | None = None
             x = GAP + (k % cols) * (w + GAP)
             y = LABEL_HEIGHT + GAP + (k // cols) * (h + LABEL_HEIGHT + GAP)
             sheet.paste(Image.fromarray(image[:, :, :3]), (x, y))
-            draw.text((x, y + h + 3), f"t = {index / film.fps:5.2f} s   frame {index}", fill=(200, 200, 200), font=font)
+            draw.text((x, y + h + 3), f"t = {index / film.fps:5.2f} s   frame {index}", fill=(200, 200, 200), font=face)
     finally:
         renderer.release()
     return write_png(path, np.asarray(sheet))

@@ -15,7 +15,7 @@ SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
 
 def lossfilm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "render.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "lossfilm.render.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 

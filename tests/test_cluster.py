@@ -15,17 +15,19 @@ import torch
 
 distributed = pytest.importorskip("distributed")
 
-from compute import store as st  # noqa: E402
-from compute.config import ComputeConfig  # noqa: E402
-from compute.data import DataConfig  # noqa: E402
-from compute.executors import ClusterConfig  # noqa: E402
-from compute.models import ModelConfig  # noqa: E402
-from compute.run import compute_sequence  # noqa: E402
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig  # noqa: E402
-from compute.train import CaptureConfig, TrainConfig  # noqa: E402
-from render.pipeline import RenderJob, compute_stage, draft_scene, run_film  # noqa: E402
-from render.probe import probe, read_frames  # noqa: E402
-from render.scene import load_scene  # noqa: E402
+from lossfilm.compute.store import folder as st  # noqa: E402
+from lossfilm.compute.config.compute import ComputeConfig  # noqa: E402
+from lossfilm.compute.data.datasets import DataConfig  # noqa: E402
+from lossfilm.compute.execution.executors import ClusterConfig  # noqa: E402
+from lossfilm.compute.model.zoo import ModelConfig  # noqa: E402
+from lossfilm.compute.stage.run import compute_sequence  # noqa: E402
+from lossfilm.compute.landscape.grid import LandscapeConfig  # noqa: E402
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig
+from lossfilm.compute.training.train import TrainConfig  # noqa: E402
+from lossfilm.compute.config.train import CaptureConfig
+from lossfilm.render.pipeline import RenderJob, compute_stage, draft_scene, run_film  # noqa: E402
+from lossfilm.render.output.probe import probe, read_frames  # noqa: E402
+from lossfilm.render.scene.scene import load_scene  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenes" / "quickstart.yaml"
@@ -200,7 +202,7 @@ def test_film_completes_when_a_worker_is_killed(cluster, film_scene, tmp_path):
 
 
 def test_dask_task_that_fails_is_retried_then_reported(cluster, tmp_path):
-    from compute.executors import DaskExecutor
+    from lossfilm.compute.execution.executors import DaskExecutor
 
     lc, _, _ = cluster
     flag = tmp_path / "failed-once"
@@ -240,7 +242,7 @@ def test_output_executor_key_sends_chunks_to_the_cluster(cluster, film_scene, tm
 
 
 def test_an_error_in_the_driver_cancels_the_cluster_work(cluster):
-    from compute.executors import DaskExecutor
+    from lossfilm.compute.execution.executors import DaskExecutor
 
     lc, client, _ = cluster
     client.wait_for_workers(2, timeout=60)
@@ -258,7 +260,8 @@ def test_an_error_in_the_driver_cancels_the_cluster_work(cluster):
 
 
 def test_cuda_work_needs_workers_that_offer_a_gpu(cluster):
-    from compute.executors import open_executor, parse_executor_spec
+    from lossfilm.compute.execution.executors import open_executor
+    from lossfilm.compute.config.cluster import parse_executor_spec
 
     _, client, address = cluster
     client.wait_for_workers(1, timeout=60)

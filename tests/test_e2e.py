@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.probe import probe, read_frames
+from lossfilm.render.output.probe import probe, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenes" / "quickstart.yaml"
@@ -33,7 +33,7 @@ TINY = [
 
 def lossfilm(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "render.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "lossfilm.render.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
 
 
@@ -95,6 +95,19 @@ def test_camera_change_reuses_surfaces(tiny_run):
     assert probe(out / "quickstart.mp4").frames == 15
 
 
+def test_a_device_or_executor_change_reuses_surfaces(tiny_run):
+    out, _ = tiny_run
+    manifest = next((out / "surfaces").glob("*/manifest.json"))
+    stamp = manifest.stat().st_mtime_ns
+    result = lossfilm("compute", str(QUICKSTART), "--out", str(out),
+                      *sets("compute.device=cpu", "compute.executor=local:2",
+                            "compute.max_points=1000000", "compute.cluster.processes=2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reusing stored surfaces" in result.stderr
+    assert manifest.stat().st_mtime_ns == stamp
+    assert len(list((out / "surfaces").iterdir())) == 1
+
+
 def test_bad_override_keeps_what_was_computed(tiny_run):
     out, _ = tiny_run
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
@@ -113,7 +126,7 @@ def test_still_and_mesh_export(tiny_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     from PIL import Image
 
-    from render.png import read_png_text
+    from lossfilm.render.output.png import read_png_text
 
     image = np.asarray(Image.open(png))
     assert image.shape == (120, 200, 3)

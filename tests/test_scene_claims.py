@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from compute import store as st
-from compute.experiments.measures import roughness
-from compute.run import compute_sequence
-from render.scene import load_scene
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.experiments.measures import roughness
+from lossfilm.compute.stage.run import compute_sequence
+from lossfilm.render.scene.scene import load_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 

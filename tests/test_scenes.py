@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.probe import probe, read_frames
+from lossfilm.render.output.probe import probe, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
@@ -18,7 +18,7 @@ SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
 @pytest.mark.parametrize("scene", SCENES, ids=[s.stem for s in SCENES])
 def test_scene_renders_tiny(scene, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "render.cli", "run", str(scene), "--tiny", "--out", str(tmp_path)],
+        [sys.executable, "-m", "lossfilm.render.cli", "run", str(scene), "--tiny", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -10,7 +10,7 @@ Each kind is a module with three functions, looked up by :func:`get`:
 ``build_planes(cfg, folder, states) -> (fitted, description)`` (optional)
     Writes each state's origin and directions and fills ``origin``, ``directions``,
     ``ball`` (and optionally ``paths`` / ``markers``: name -> list of ``(a, b)``) of each
-    state entry, like ``compute.planes.build_planes``; without it the landscape section's
+    state entry, like ``lossfilm.compute.landscape.planes.build_planes``; without it the landscape section's
     directions are used.
 
 The registry holds a one-line description per kind (``lossfilm keys`` lists them).
@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from types import ModuleType
+from lossfilm.compute.config.experiment import EXPERIMENT_KINDS
 
 __all__ = ["EXPERIMENT_KINDS", "get", "experiment_folder", "few_threads", "SMALL_MODEL_PARAMS"]
 
@@ -29,29 +30,13 @@ __all__ = ["EXPERIMENT_KINDS", "get", "experiment_folder", "few_threads", "SMALL
 #: the mode-connectivity experiment 8-15x slower (4.3 s on 1 thread vs 35-65 s on 2).
 SMALL_MODEL_PARAMS = 500_000
 
-#: kind -> (module under compute.experiments, one-line description).
-EXPERIMENT_KINDS: dict[str, tuple[str | None, str]] = {
-    "none": (None, "plain training (compute.train) or checkpoints"),
-    "mode_connectivity": (
-        "curves",
-        "two minima from different seeds joined by a trained quadratic Bézier curve (Garipov et al. 2018)",
-    ),
-    "swag": ("swag", "SWAG (Maddox et al. 2019): constant-LR iterates, SWA mean, low-rank Gaussian"),
-    "wgan": ("wgan", "WGAN-GP on a 2-D toy ring: the generator's landscape under each step's critic"),
-    "dropout_ramp": (
-        "dropout", "train at rising dropout rates; each state's loss under fixed dropout masks"
-    ),
-    "prune": ("pruning", "iterative global magnitude pruning with rewind or fine-tuning (lottery tickets)"),
-    "variants": ("sweep", "the same training budget for each model variant (skips on/off, activations...)"),
-}
-
 
 def get(kind: str) -> ModuleType | None:
     """The module of an experiment kind (None for ``none``)."""
     if kind not in EXPERIMENT_KINDS:
         raise ValueError(f"compute.experiment.kind: unknown {kind!r}; choose one of {sorted(EXPERIMENT_KINDS)}")
     name = EXPERIMENT_KINDS[kind][0]
-    return None if name is None else importlib.import_module(f"compute.experiments.{name}")
+    return None if name is None else importlib.import_module(f"lossfilm.compute.experiments.{name}")
 
 
 def experiment_folder(folder) -> "Path":  # noqa: F821 - pathlib imported lazily

@@ -7,7 +7,7 @@ low loss. The states are the curve-training epochs (epoch 0: the bend near the s
 midpoint, where the straight line's barrier stands).
 
 Each state is sliced on its own plane: the plane through ``w1``, ``w2`` and that state's bend
-(:func:`compute.directions.three_point_plane`, origin ``w1``, so ``w1 = (0, 0)`` and
+(:func:`lossfilm.compute.landscape.directions.three_point_plane`, origin ``w1``, so ``w1 = (0, 0)`` and
 ``w2 = (1, 0)`` in every state). The whole curve lies in that plane, so it is drawn exactly,
 next to the straight segment, and the loss along both is recorded per state
 (``curve_max_loss``, ``segment_max_loss``): the barrier that melts.
@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
-from compute import store as st
-from compute.directions import perturbable, three_point_plane
-from compute.experiments import experiment_folder, few_threads
-from compute.options import option
-from compute.progress import Progress
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.landscape.directions import perturbable, three_point_plane
+from lossfilm.compute.experiments import experiment_folder, few_threads
+from lossfilm.compute.execution.progress import Progress
+from lossfilm.compute.config.experiment import CurveConfig
 
 __all__ = [
     "CurveConfig",
@@ -41,39 +41,6 @@ __all__ = [
 
 #: smallest (b span) / (a span) of a fitted grid, so the film shows a plane, not a strip.
 MIN_ASPECT = 0.6
-
-
-@dataclasses.dataclass(frozen=True)
-class CurveConfig:
-    """Mode connectivity: the two minima and the Bézier curve trained between them."""
-
-    seeds: tuple[int, int] = option(
-        (1, 2), "seeds of the two minima (initial weights and shuffling)"
-    )
-    minima_epochs: int = option(
-        30, "epochs of plain training (compute.train) for each minimum", min=1
-    )
-    lr: float = option(
-        0.05, "learning rate of the bend (SGD; epochs and batch size from train)",
-        min=0.0, exclusive_min=True,
-    )
-    momentum: float = option(
-        0.9, "momentum of the bend's SGD", min=0.0, max=1.0, exclusive_max=True
-    )
-    init_offset: float = option(
-        0.1, "the bend starts at the midpoint plus a random offset of this fraction of |w2 − w1|",
-        min=0.0, exclusive_min=True,
-    )
-    path_points: int = option(
-        33, "points along the segment and the curve (drawn, and their loss recorded)", min=3
-    )
-
-    def __post_init__(self) -> None:
-        if self.seeds[0] == self.seeds[1]:
-            raise ValueError(
-                "experiment.curve.seeds: the two minima need different seeds,"
-                f" got {list(self.seeds)}"
-            )
 
 
 def bezier_weights(w1: Mapping, bend: Mapping, w2: Mapping, t: float | torch.Tensor) -> dict:
@@ -129,8 +96,9 @@ def expected_states(cfg, n_samples: int) -> int:
 
 
 def _train_minimum(cfg, dataset, seed: int, loss_fn, device, progress) -> dict:
-    from compute.models import build_model
-    from compute.train import CaptureConfig, train_states
+    from lossfilm.compute.model.zoo import build_model
+    from lossfilm.compute.training.train import train_states
+    from lossfilm.compute.config.train import CaptureConfig
 
     torch.manual_seed(seed)
     model = build_model(cfg.model, dataset.in_shape, dataset.n_classes)
@@ -156,7 +124,7 @@ def states(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[t
 
 
 def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tuple]:
-    from compute.train import batch_starts
+    from lossfilm.compute.training.train import batch_starts
 
     ex = cfg.experiment.curve
     out = experiment_folder(folder)
@@ -209,7 +177,7 @@ def build_planes(cfg, folder: Path, states: list[dict]) -> tuple:
     Fills ``origin``, ``directions``, ``ball``, ``paths`` (``segment``, ``curve``) and the
     values ``segment_max_loss`` / ``curve_max_loss`` (on the evaluation subset) of each state.
     """
-    from compute.models import build_loss, build_model
+    from lossfilm.compute.model.zoo import build_loss, build_model
 
     folder = Path(folder)
     out = experiment_folder(folder)
@@ -266,7 +234,7 @@ def _planes(cfg, folder, states, out, ex, w1, w2, base, x, y, model, loss_fn, ts
 
 
 def _n_classes(cfg) -> int:
-    from compute.data import build_data
+    from lossfilm.compute.data.datasets import build_data
 
     return int(build_data(cfg.data).n_classes)
 

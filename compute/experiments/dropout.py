@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from torch import nn
 
-from compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
+from lossfilm.compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
 
 __all__ = ["expected_states", "states", "dropout_layers"]
 
@@ -44,7 +44,7 @@ def states(cfg, model, dataset, loss_fn, device, progress, folder=None) -> Itera
     """
     import torch
 
-    from compute.models import build_model
+    from lossfilm.compute.model.zoo import build_model
 
     ex = cfg.experiment.dropout
     top = max(ex.rates)

@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping
 
 import torch
 
-from compute.capture import snapshot_state
-from compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
+from lossfilm.compute.training.capture import snapshot_state
+from lossfilm.compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
 
 __all__ = [
     "expected_states",
@@ -36,7 +36,7 @@ __all__ = [
 
 def prunable_keys(state: Mapping[str, torch.Tensor]) -> list[str]:
     """Keys of the weights that pruning may zero: floating parameters with ≥ 2 dimensions."""
-    from compute.directions import perturbable
+    from lossfilm.compute.landscape.directions import perturbable
 
     return [k for k, v in perturbable(state).items() if v.dim() >= 2]
 
@@ -138,9 +138,9 @@ def mask_plane(
 
     Each block (filter, or tensor for ``layer``) is rescaled to the norm of the surviving
     weights of the same block, and ``d2`` is made orthogonal to ``d1`` again, as
-    :func:`compute.directions.random_plane` does. Entries that are not prunable are kept.
+    :func:`lossfilm.compute.landscape.directions.random_plane` does. Entries that are not prunable are kept.
     """
-    from compute.directions import normalize_direction
+    from lossfilm.compute.landscape.directions import normalize_direction
 
     keys = [k for k in prunable_keys(origin) if k in d1]
     m1 = {k: d1[k] * (origin[k] != 0).to(d1[k].dtype) for k in keys}
@@ -158,9 +158,9 @@ def build_planes(cfg, folder, states: list[dict]) -> tuple:
     """
     import dataclasses
 
-    from compute import store as st
-    from compute.experiment import ExperimentConfig
-    from compute import planes
+    from lossfilm.compute.store import folder as st
+    from lossfilm.compute.config.experiment import ExperimentConfig
+    from lossfilm.compute.landscape import planes
 
     plain = dataclasses.replace(cfg, experiment=ExperimentConfig())
     fitted, desc = planes.build_planes(plain, folder, states)

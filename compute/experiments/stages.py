@@ -10,14 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from compute.train import (
-    CaptureConfig,
-    CapturedState,
-    TrainConfig,
-    batch_starts,
-    capture_steps,
-    train_states,
-)
+from lossfilm.compute.training.train import CapturedState, batch_starts, capture_steps, train_states
+
+from lossfilm.compute.config.train import CaptureConfig, TrainConfig
 
 __all__ = ["Stage", "stage_train_config", "states_per_stage", "train_stage", "STAGE_GAP_EPOCHS"]
 

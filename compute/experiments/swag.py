@@ -23,12 +23,12 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from compute import store as st
-from compute.capture import snapshot_state
-from compute.directions import perturbable, project
-from compute.experiments import experiment_folder, few_threads
-from compute.options import option
-from compute.progress import Progress
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.training.capture import snapshot_state
+from lossfilm.compute.landscape.directions import perturbable, project
+from lossfilm.compute.experiments import experiment_folder, few_threads
+from lossfilm.compute.execution.progress import Progress
+from lossfilm.compute.config.experiment import SwagConfig
 
 __all__ = [
     "SwagConfig", "swag_moments", "swag_samples", "deviation_plane", "expected_states", "states",
@@ -37,23 +37,6 @@ __all__ = [
 
 #: variance floor of the diagonal part (float32 rounding makes tiny variances negative).
 VAR_FLOOR = 1e-30
-
-
-@dataclasses.dataclass(frozen=True)
-class SwagConfig:
-    """SWAG: the converged SGD run, the constant-LR collection and the Gaussian's samples."""
-
-    pretrain_epochs: int = option(
-        30, "epochs of plain training (compute.train) before collecting", min=1
-    )
-    lr: float = option(0.05, "the constant, high learning rate of the collection phase", min=0.0,
-                       exclusive_min=True)
-    collect_per_epoch: int = option(
-        4, "iterates collected per collection epoch (train.epochs of them)", min=1
-    )
-    rank: int = option(20, "columns of the deviation matrix (the last this many iterates)", min=2)
-    samples: int = option(24, "draws from the SWAG Gaussian shown per state", min=0)
-    seed: int = option(0, "seed of the Gaussian's normal draws", min=0)
 
 
 def _flat(w: Mapping, keys: list[str]) -> torch.Tensor:
@@ -129,7 +112,8 @@ def states(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[t
 
 
 def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tuple]:
-    from compute.train import CaptureConfig, batch_starts, train_states
+    from lossfilm.compute.training.train import batch_starts, train_states
+    from lossfilm.compute.config.train import CaptureConfig
 
     ex = cfg.experiment.swag
     out = experiment_folder(folder)

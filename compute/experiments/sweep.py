@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
+from lossfilm.compute.experiments.stages import Stage, stage_train_config, states_per_stage, train_stage
 
 __all__ = ["expected_states", "states"]
 
@@ -36,7 +36,7 @@ def states(cfg, model, dataset, loss_fn, device, progress, folder=None) -> Itera
     """
     import torch
 
-    from compute.models import build_model
+    from lossfilm.compute.model.zoo import build_model
 
     ex = cfg.experiment.variants
     clock = Stage()

@@ -90,8 +90,9 @@ def build_variant(spec: dict, variant: dict) -> nn.Module:
     variant : dict
         ``model`` overrides and/or ``dropout_rate`` + ``mask_seed`` (module docstring).
     """
-    from compute.config import config_from_dict
-    from compute.models import ModelConfig, build_model
+    from lossfilm.compute.config.compute import config_from_dict
+    from lossfilm.compute.model.zoo import build_model
+    from lossfilm.compute.config.model import ModelConfig
 
     cfg = config_from_dict(ModelConfig, dict(spec["config"]))
     overrides = dict(variant.get("model", {}))
@@ -113,7 +114,7 @@ def state_model(cache: dict, entry: dict) -> nn.Module:
     Parameters
     ----------
     cache : dict
-        Holds ``model`` (the store's module) and either ``store`` (a ``compute.store.Store``,
+        Holds ``model`` (the store's module) and either ``store`` (a ``lossfilm.compute.store.folder.Store``,
         worker side) or ``spec`` (the manifest's ``model`` entry, main side); variants built
         here are kept in it under ``variants``.
     entry : dict

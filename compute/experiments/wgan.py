@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from compute import store as st
-from compute.capture import snapshot_state
-from compute.directions import perturbable, random_plane
-from compute.experiments import few_threads
-from compute.options import option
-from compute.progress import Progress
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.training.capture import snapshot_state
+from lossfilm.compute.landscape.directions import perturbable, random_plane
+from lossfilm.compute.experiments import few_threads
+from lossfilm.compute.execution.progress import Progress
+from lossfilm.compute.config.experiment import WganConfig
 
 __all__ = [
     "WganConfig",
@@ -50,23 +50,6 @@ __all__ = [
 GENERATOR_PREFIX = "generator."
 #: hidden width of both networks.
 HIDDEN = 64
-
-
-@dataclasses.dataclass(frozen=True)
-class WganConfig:
-    """WGAN-GP on a ring of Gaussians: the real data and the adversarial training."""
-
-    modes: int = option(8, "Gaussians on the ring of real data", min=1)
-    radius: float = option(2.0, "radius of the ring", min=0.0, exclusive_min=True)
-    spread: float = option(0.05, "std of each Gaussian", min=0.0, exclusive_min=True)
-    steps_per_state: int = option(
-        40, "generator steps between captured states (train.epochs states)", min=1
-    )
-    n_critic: int = option(5, "critic steps per generator step", min=1)
-    gp_weight: float = option(10.0, "λ of the gradient penalty", min=0.0)
-    lr: float = option(1e-3, "Adam learning rate of both networks (betas 0.5, 0.9)", min=0.0,
-                       exclusive_min=True)
-    batch: int = option(256, "real and fake samples per step", min=2)
 
 
 class CriticOfGenerator(nn.Module):
@@ -90,7 +73,7 @@ class CriticOfGenerator(nn.Module):
 
 
 def generator_and_critic(in_shape: tuple[int, ...]) -> CriticOfGenerator:
-    """Model factory: ``{kind: user, factory: compute.experiments.wgan:generator_and_critic}``."""
+    """Model factory: ``{kind: user, factory: lossfilm.compute.experiments.wgan:generator_and_critic}``."""
     return CriticOfGenerator(latent=int(np.prod(in_shape)))
 
 
@@ -144,7 +127,7 @@ def _run(cfg, model, dataset, loss_fn, device, progress, folder) -> Iterator[tup
     if not isinstance(model, CriticOfGenerator):
         raise ValueError(
             "experiment.kind wgan needs model: {kind: user,"
-            " factory: compute.experiments.wgan:generator_and_critic}"
+            " factory: lossfilm.compute.experiments.wgan:generator_and_critic}"
         )
     ex = cfg.experiment.wgan
     gen = torch.Generator().manual_seed(int(cfg.train.seed))

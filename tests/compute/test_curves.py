@@ -7,16 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from compute import store
-from compute.config import ComputeConfig
-from compute.data import DataConfig
-from compute.directions import project, three_point_plane
-from compute.experiment import ExperimentConfig
-from compute.experiments.curves import CurveConfig, bezier_plane_points, bezier_weights
-from compute.models import ModelConfig
-from compute.run import compute_sequence
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
-from compute.train import TrainConfig
+from lossfilm.compute.store import folder as store
+from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.landscape.directions import project, three_point_plane
+from lossfilm.compute.config.experiment import ExperimentConfig
+from lossfilm.compute.experiments.curves import bezier_plane_points, bezier_weights
+from lossfilm.compute.config.experiment import CurveConfig
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.stage.run import compute_sequence
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
+from lossfilm.compute.config.train import TrainConfig
 
 
 def _points(seed: int) -> dict:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from compute.data import SHAPE_CLASSES, DataConfig, Dataset, build_data, eval_subset
+from lossfilm.compute.data.datasets import Dataset, build_data, eval_subset
+
+from lossfilm.compute.config.data import SHAPE_CLASSES, DataConfig
 
 GENERATED = {
     "spirals": ((2,), 3),

@@ -7,20 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from compute.directions import (
-    DirectionsConfig,
-    filter_normalize,
-    gaussian_direction,
-    inner,
-    line_plane,
-    norm,
-    normalize_direction,
-    pca_plane,
-    perturbable,
-    project,
-    random_plane,
-    three_point_plane,
-)
+from lossfilm.compute.landscape.directions import filter_normalize, gaussian_direction, inner, line_plane, norm, normalize_direction, pca_plane, perturbable, project, random_plane, three_point_plane
+
+from lossfilm.compute.config.landscape import DirectionsConfig
 
 
 def tiny_net(seed: int = 0) -> nn.Module:

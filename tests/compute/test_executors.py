@@ -11,18 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from compute.config import ComputeConfig, parse_executor
-from compute.executors import (
-    INSTALL_HINT,
-    ClusterConfig,
-    ExecutorSpec,
-    open_executor,
-    parse_executor_spec,
-    require_dask,
-    run_in_worker,
-)
-from render.chunks import make_executor
-from render.output import OutputConfig
+from lossfilm.compute.config.compute import ComputeConfig, parse_executor
+from lossfilm.compute.execution.executors import open_executor, require_dask, run_in_worker
+from lossfilm.compute.config.cluster import INSTALL_HINT, ClusterConfig, ExecutorSpec, parse_executor_spec
+from lossfilm.render.output.chunks import make_executor
+from lossfilm.render.scene.output import OutputConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +72,7 @@ def test_bad_cluster_settings_name_the_key(kwargs, key):
 
 
 def test_scene_keys_from_yaml(tmp_path):
-    from render.scene import load_scene
+    from lossfilm.render.scene.scene import load_scene
 
     scene = tmp_path / "s.yaml"
     scene.write_text(
@@ -93,16 +86,16 @@ def test_scene_keys_from_yaml(tmp_path):
 
 
 def test_where_work_runs_is_not_in_the_surface_hash():
-    from compute.run import config_hash
+    from lossfilm.compute.config.compute import numbers_hash
 
     a = ComputeConfig()
     b = ComputeConfig(executor="dask://h:1", cluster=ClusterConfig(retries=5, gpus=1))
-    assert config_hash(a) == config_hash(b)
+    assert numbers_hash(a) == numbers_hash(b)
 
 
 def test_slurm_job_script_asks_for_gpus_and_offers_them_as_resources():
     pytest.importorskip("dask_jobqueue")
-    from compute.executors import slurm_cluster
+    from lossfilm.compute.execution.executors import slurm_cluster
 
     cfg = ClusterConfig(
         queue="gpu", account="lab", walltime="02:30:00", cores=8, processes=2, memory="32GB",
@@ -138,7 +131,7 @@ def test_missing_extra_is_a_clear_message(monkeypatch):
 
 def test_nothing_imports_dask_at_start():
     code = (
-        "import sys, compute.run, compute.config, render.chunks, render.pipeline, render.cli;"
+        "import sys, lossfilm.compute.stage.run, lossfilm.compute.config.compute, lossfilm.render.output.chunks, lossfilm.render.pipeline, lossfilm.render.cli;"
         "print(sorted(m for m in ('dask', 'distributed', 'dask_jobqueue') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -13,25 +13,26 @@ import numpy as np
 import pytest
 import torch
 
-from compute import store as st
-from compute.config import ComputeConfig
-from compute.data import DataConfig
-from compute.directions import DirectionsConfig, inner, random_plane
-from compute.experiment import ExperimentConfig
-from compute.experiments.config import DropoutRampConfig, ModelVariant, PruneConfig, VariantsConfig
-from compute.experiments.measures import (
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.landscape.directions import inner, random_plane
+from lossfilm.compute.config.landscape import DirectionsConfig
+from lossfilm.compute.config.experiment import ExperimentConfig
+from lossfilm.compute.config.experiment import DropoutRampConfig, ModelVariant, PruneConfig, VariantsConfig
+from lossfilm.compute.experiments.measures import (
     nonconvex_fraction,
     origin_value,
     radial_nonmonotone_fraction,
     roughness,
 )
-from compute.experiments.pruning import magnitude_masks, mask_plane, prunable_keys, sparsity
-from compute.experiments.variant import FixedMaskDropout, build_variant, with_fixed_dropout
-from compute.models import ModelConfig
-from compute.run import compute_sequence
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
-from compute.train import TrainConfig
-from render.scene import load_scene
+from lossfilm.compute.experiments.pruning import magnitude_masks, mask_plane, prunable_keys, sparsity
+from lossfilm.compute.experiments.variant import FixedMaskDropout, build_variant, with_fixed_dropout
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.stage.run import compute_sequence
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
+from lossfilm.compute.config.train import TrainConfig
+from lossfilm.render.scene.scene import load_scene
 
 ROOT = Path(__file__).resolve().parents[2]
 MY_SCENES = ("lr_stress", "dropout", "lottery", "resnet_skips", "activations")
@@ -214,7 +215,7 @@ def test_experiment_scenes_validate(name):
 
 
 def test_captures_mode_counts_and_clock(tmp_path):
-    from compute.experiments import dropout, pruning
+    from lossfilm.compute.experiments import dropout, pruning
 
     ramp = ExperimentConfig(kind="dropout_ramp", dropout=DropoutRampConfig(rates=(0.0, 0.5), states="captures"))
     cfg = _cfg(ramp, epochs=2, points=3)

@@ -12,22 +12,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from compute import store as st
-from compute.config import ComputeConfig
-from compute.curvature import (
-    CurvatureConfig,
-    convexity_map,
-    curvature_current,
-    curvature_path,
-    curvature_pass,
-    subgrid_indices,
-)
-from compute.data import DataConfig
-from compute.hessian import HVP_METHODS, hutchinson_trace, lanczos, loss_hvp, spectrum
-from compute.models import ModelConfig
-from compute.run import compute_sequence, config_hash
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
-from compute.train import CaptureConfig, TrainConfig
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.curvature.spectra import convexity_map, curvature_current, curvature_path, curvature_pass, subgrid_indices
+from lossfilm.compute.config.curvature import CurvatureConfig
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.curvature.hessian import hutchinson_trace, lanczos, loss_hvp, spectrum
+from lossfilm.compute.config.curvature import HVP_METHODS
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.stage.run import compute_sequence
+from lossfilm.compute.config.compute import numbers_hash
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
+from lossfilm.compute.config.train import CaptureConfig, TrainConfig
 
 #: the issue's bound for a known Hessian; PyHessian agreement bound (relative).
 EXACT = 1e-4
@@ -187,7 +183,7 @@ def tiny(**curv) -> ComputeConfig:
 def test_pass_writes_values_channel_and_resumes(tmp_path):
     cfg = tiny(enabled=True, subgrid_every=2, iterations=12, subgrid_iterations=6,
                trace_samples=4)
-    assert config_hash(cfg) == config_hash(tiny())  # curvature never recomputes surfaces
+    assert numbers_hash(cfg) == numbers_hash(tiny())  # curvature never recomputes surfaces
     folder = compute_sequence(cfg, tmp_path, progress=False)
     seq = st.open(folder).sequence()
     assert seq.channels["convexity"].shape == seq.loss.shape

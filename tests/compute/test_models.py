@@ -9,17 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from compute.data import DataConfig, build_data
-from compute.models import (
-    ACTIVATIONS,
-    LOSSES,
-    BasicBlock,
-    ModelConfig,
-    build_loss,
-    build_model,
-    describe_model,
-)
-from compute.train import CaptureConfig, TrainConfig, train_states
+from lossfilm.compute.data.datasets import build_data
+
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.model.zoo import ACTIVATIONS, LOSSES, BasicBlock, build_loss, build_model, describe_model
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.training.train import train_states
+from lossfilm.compute.config.train import CaptureConfig, TrainConfig
 
 IMAGE = (1, 16, 16)
 #: budget for a few ResNet-20 training steps at width 4 on 16×16 images, in CPU seconds.

@@ -16,14 +16,15 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from compute import store as st
-from compute.config import ComputeConfig, config_from_dict, parse_executor
-from compute.data import DataConfig
-from compute.directions import DirectionsConfig
-from compute.models import ModelConfig
-from compute.run import compute_sequence, config_hash, plan_tiles
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
-from compute.train import CaptureConfig, TrainConfig
+from lossfilm.compute.store import folder as st
+from lossfilm.compute.config.compute import ComputeConfig, config_from_dict, parse_executor
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.config.landscape import DirectionsConfig
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.stage.run import compute_sequence, plan_tiles
+from lossfilm.compute.config.compute import numbers_hash
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
+from lossfilm.compute.config.train import CaptureConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 KILL_POINTS = 51
@@ -58,7 +59,7 @@ def test_store_is_complete_and_described(reference):
     s = st.open(reference)
     m = s.manifest
     assert s.complete and m["complete"] and len(s.states) == 3  # initial + 2 epochs
-    assert m["axes"] == ["state", "b", "a"] and m["config_hash"] == config_hash(tiny())
+    assert m["axes"] == ["state", "b", "a"] and m["config_hash"] == numbers_hash(tiny())
     assert m["metrics"] == ["loss", "accuracy"] and m["data"]["eval_samples"] == 100
     seq = s.sequence()
     assert seq.loss.shape == (3, 9, 9) and seq.channels["accuracy"].shape == (3, 9, 9)
@@ -112,7 +113,7 @@ def test_kill_9_during_a_pool_run_then_rerun(tmp_path):
         import sys; sys.path.insert(0, {str(ROOT)!r})
         from tests.compute.test_run import tiny
         import dataclasses
-        from compute.run import compute_sequence
+        from lossfilm.compute.stage.run import compute_sequence
         if __name__ == "__main__":
             compute_sequence(dataclasses.replace(tiny(points={KILL_POINTS}), executor="local:2"),
                              {str(tmp_path)!r}, progress=False)
@@ -156,9 +157,9 @@ def test_guards_and_hash(tmp_path):
     big = dataclasses.replace(tiny(points=101), max_points=1000)
     with pytest.raises(ValueError, match="max_points"):
         compute_sequence(big, tmp_path, progress=False)
-    assert config_hash(tiny()) == config_hash(tiny())
-    assert config_hash(tiny()) == config_hash(dataclasses.replace(tiny(), executor="local:3"))
-    assert config_hash(tiny()) != config_hash(tiny(points=11))
+    assert numbers_hash(tiny()) == numbers_hash(tiny())
+    assert numbers_hash(tiny()) == numbers_hash(dataclasses.replace(tiny(), executor="local:3"))
+    assert numbers_hash(tiny()) != numbers_hash(tiny(points=11))
     assert parse_executor("local:3") == ("local", 3)
     with pytest.raises(ValueError, match="executor"):
         ComputeConfig(executor="threads")
@@ -192,7 +193,7 @@ def test_checkpoints_on_a_fixed_three_point_plane(reference, tmp_path):
 
 
 def test_auto_executor_picks_what_the_probes_say_is_faster():
-    from compute.tiles import POOL_START_S, faster_executor
+    from lossfilm.compute.stage.tiles import POOL_START_S, faster_executor
 
     # a small MLP: a point costs the same with 1 thread as with 2 (Python overhead)
     kind, seconds = faster_executor(1e-3, 1e-3, 40_000, 2)
@@ -205,8 +206,8 @@ def test_auto_executor_picks_what_the_probes_say_is_faster():
 
 
 def test_checkpoint_values_become_overlay_values(tmp_path):
-    from compute.capture import Recorder
-    from compute.models import build_model
+    from lossfilm.compute.training.capture import Recorder
+    from lossfilm.compute.model.zoo import build_model
 
     model = build_model(ModelConfig(hidden=(8,)), (2,), 2)
     rec = Recorder(tmp_path / "run", model)

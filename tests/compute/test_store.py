@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from compute import store as st
+from lossfilm.compute.store import folder as st
 
 
 def make_store(folder, n_states=3, ny=4, nx=5, done=None):

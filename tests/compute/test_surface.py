@@ -8,16 +8,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from compute.directions import DirectionsConfig, perturbable, random_plane, three_point_plane
-from compute.surface import (
-    EvalConfig,
-    GridConfig,
-    LandscapeConfig,
-    choose_method,
-    evaluate_tile,
-    grid_axes,
-    grid_axis,
-)
+from lossfilm.compute.landscape.directions import perturbable, random_plane, three_point_plane
+
+from lossfilm.compute.config.landscape import DirectionsConfig
+from lossfilm.compute.landscape.surface import choose_method, evaluate_tile, grid_axes, grid_axis
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
 
 REL = 1e-5
 

@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from compute import store
-from compute.config import ComputeConfig
-from compute.data import DataConfig
-from compute.experiment import ExperimentConfig
-from compute.experiments.swag import SwagConfig, deviation_plane, swag_moments, swag_samples
-from compute.models import ModelConfig
-from compute.run import compute_sequence
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
-from compute.train import TrainConfig
+from lossfilm.compute.store import folder as store
+from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.config.experiment import ExperimentConfig
+from lossfilm.compute.experiments.swag import deviation_plane, swag_moments, swag_samples
+from lossfilm.compute.config.experiment import SwagConfig
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.stage.run import compute_sequence
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
+from lossfilm.compute.config.train import TrainConfig
 
 
 def test_moments_match_numpy():

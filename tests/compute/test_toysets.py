@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compute import data, toysets
-from compute.toysets import SHAPE_CLASSES, make_blobs, make_moons, make_shapes, make_spirals
+from lossfilm.compute.data import datasets as data
+from lossfilm.compute.data import toysets
+from lossfilm.compute.data.toysets import make_blobs, make_moons, make_shapes, make_spirals
+from lossfilm.compute.config.data import SHAPE_CLASSES
 
 
 def _rng() -> np.random.Generator:

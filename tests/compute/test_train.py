@@ -11,18 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from compute.capture import Recorder, parse_position, scan_checkpoints
-from compute.data import DataConfig, build_data
-from compute.models import ModelConfig, build_loss, build_model
-from compute.train import (
-    CaptureConfig,
-    TrainConfig,
-    batch_starts,
-    capture_steps,
-    load_checkpoints,
-    lr_at,
-    train_states,
-)
+from lossfilm.compute.training.capture import Recorder, parse_position, scan_checkpoints
+from lossfilm.compute.data.datasets import build_data
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.model.zoo import build_loss, build_model
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.training.train import batch_starts, capture_steps, load_checkpoints, lr_at, train_states
+from lossfilm.compute.config.train import CaptureConfig, TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -355,7 +350,7 @@ def test_own_loop_example_runs_and_loads(tmp_path, monkeypatch, capsys):
 
 
 def test_scene_keys_build_and_train(tmp_path):
-    from render.scene import load_scene
+    from lossfilm.render.scene.scene import load_scene
 
     (tmp_path / "s.yaml").write_text(
         "name: t\n"

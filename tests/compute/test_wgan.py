@@ -9,22 +9,16 @@ import pytest
 import torch
 from torch import nn
 
-from compute import store
-from compute.config import ComputeConfig
-from compute.data import DataConfig
-from compute.experiment import ExperimentConfig
-from compute.experiments.wgan import (
-    GENERATOR_PREFIX,
-    CriticOfGenerator,
-    WganConfig,
-    generator_loss,
-    gradient_penalty,
-    ring_samples,
-)
-from compute.models import ModelConfig
-from compute.run import compute_sequence
-from compute.landscape import EvalConfig, GridConfig, LandscapeConfig
-from compute.train import TrainConfig
+from lossfilm.compute.store import folder as store
+from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.config.data import DataConfig
+from lossfilm.compute.config.experiment import ExperimentConfig
+from lossfilm.compute.experiments.wgan import GENERATOR_PREFIX, CriticOfGenerator, generator_loss, gradient_penalty, ring_samples
+from lossfilm.compute.config.experiment import WganConfig
+from lossfilm.compute.config.model import ModelConfig
+from lossfilm.compute.stage.run import compute_sequence
+from lossfilm.compute.config.landscape import EvalConfig, GridConfig, LandscapeConfig
+from lossfilm.compute.config.train import TrainConfig
 
 
 def test_gradient_penalty_of_a_unit_slope_critic_is_zero():
@@ -56,9 +50,9 @@ def test_generator_loss_is_minus_the_mean_critic():
 @pytest.fixture(scope="module")
 def wgan_store(tmp_path_factory):
     cfg = ComputeConfig(
-        model=ModelConfig(kind="user", factory="compute.experiments.wgan:generator_and_critic"),
-        data=DataConfig(kind="user", factory="compute.experiments.wgan:latent_noise", samples=256),
-        train=TrainConfig(epochs=2, loss="compute.experiments.wgan:generator_loss"),
+        model=ModelConfig(kind="user", factory="lossfilm.compute.experiments.wgan:generator_and_critic"),
+        data=DataConfig(kind="user", factory="lossfilm.compute.experiments.wgan:latent_noise", samples=256),
+        train=TrainConfig(epochs=2, loss="lossfilm.compute.experiments.wgan:generator_loss"),
         experiment=ExperimentConfig(kind="wgan", wgan=WganConfig(steps_per_state=8, n_critic=2, batch=64)),
         landscape=LandscapeConfig(grid=GridConfig(points=5), eval=EvalConfig(samples=128, accuracy=False)),
         executor="serial",

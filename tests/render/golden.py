@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from render.frame import Bounds, CameraPose, Frame, Topology
+from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "goldens"
 FAILURE_DIR = Path(__file__).resolve().parent.parent / "_failures"

@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 from golden import POSES, synthetic_scene
 
-from compute.sequence import SurfaceSequence
-from render.annotate import (colorbar_scale, draw_axes, draw_colorbar, log_ticks, nice_ticks,
-                             project_points)
-from render.colormaps import load_colormap
-from render.frame import CameraPose
-from render.gl import create_context
-from render.look import OverlayConfig, RenderConfig
-from render.mesh import FilmSurface, HeightConfig, MeshConfig
-from render.renderer import SurfaceRenderer
+from lossfilm.compute.store.sequence import SurfaceSequence
+from lossfilm.render.overlay.annotate import draw_axes, draw_colorbar
+from lossfilm.render.overlay.scales import colorbar_scale, log_ticks, nice_ticks, project_points
+from lossfilm.render.color.colormaps import load_colormap
+from lossfilm.render.mesh.frame import CameraPose
+from lossfilm.render.gl.context import create_context
+from lossfilm.render.scene.look import OverlayConfig, RenderConfig
+from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
+from lossfilm.render.scene.mesh import MeshConfig
+from lossfilm.render.gl.renderer import SurfaceRenderer
 
 SIZE = (480, 270)
 #: straight down from far enough that the labels fit around the plane
@@ -167,7 +168,7 @@ def test_cli_still_with_colorbar_and_axes(tmp_path):
     """`lossfilm still --colorbar --axes` on the tiny quickstart, 8 and 16 bit."""
     from PIL import Image
 
-    from render.cli import main
+    from lossfilm.render.cli import main
 
     scene = str(Path(__file__).resolve().parents[2] / "scenes" / "quickstart.yaml")
     common = ["still", scene, "--tiny", "--out", str(tmp_path), "--size", "320x180"]

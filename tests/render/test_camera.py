@@ -5,19 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from render.camera import (
-    EASINGS,
-    OrientationSpline,
-    SplineTrack,
-    bilinear_height,
-    cell_max_height,
-    clip_planes,
-    continuous_headings,
-    ease,
-    smooth_track,
-    up_vectors,
-    upper_envelope,
-)
+from lossfilm.render.camera.motion import EASINGS, SplineTrack, ease, smooth_track
+
+from lossfilm.render.camera.terrain import bilinear_height, cell_max_height, clip_planes, upper_envelope
+
+from lossfilm.render.camera.orientation import OrientationSpline, continuous_headings, up_vectors
 
 KEYS = np.array([[0, 0, 0], [1, 0, 0], [1, 2, 0.5], [3, 2, 1], [4, 0, 0.0]])
 KEY_TIMES = np.array([0.0, 1.0, 2.5, 4.0, 5.0])

@@ -1,35 +1,12 @@
-"""The camera's modules after the split: old import paths still work, shared helpers hold."""
+"""The camera's shared helpers: grid cells, Hermite segments, orientation and terrain."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from render import camera, camera_path, orientation, shots, terrain
-from render.camera import hermite
-from render.orientation import unit_vectors
-from render.resample import grid_cells
-
-
-def test_shots_still_exports_the_camera_path_and_config():
-    from render.shots import SHOTS, CameraConfig, CameraPath, camera_duration, validate_camera
-
-    assert CameraPath is camera_path.CameraPath
-    assert set(SHOTS) == {"orbit", "flyby", "dive", "top", "track", "dolly", "still", "keyframes"}
-    cfg = CameraConfig()
-    validate_camera(cfg)
-    assert camera_duration(cfg) == pytest.approx(cfg.shots[0].duration)
-    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        shots.Nope  # noqa: B018 - the lazy export must not swallow typos
-
-
-def test_camera_reexports_orientation_and_terrain():
-    for name in ("OrientationSpline", "continuous_headings", "look_rotations", "up_vectors"):
-        assert getattr(camera, name) is getattr(orientation, name)
-    for name in ("bilinear_height", "cell_max_height", "clip_planes", "upper_envelope"):
-        assert getattr(camera, name) is getattr(terrain, name)
-    for name in camera.__all__:
-        assert hasattr(camera, name), name
+from lossfilm.render.camera.motion import hermite
+from lossfilm.render.camera.orientation import unit_vectors
+from lossfilm.render.mesh.resample import grid_cells
 
 
 def test_grid_cells_finds_the_cell_and_clamps_outside():

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.chunks import FrameSource, chunk_ranges, plan_chunks, render_chunked, render_film
-from render.encode import encode_spec
-from render.output import OutputConfig
-from render.probe import probe, read_frames
+from lossfilm.render.output.chunks import FrameSource, chunk_ranges, plan_chunks, render_chunked, render_film
+from lossfilm.render.output.encode import encode_spec
+from lossfilm.render.scene.output import OutputConfig
+from lossfilm.render.output.probe import probe, read_frames
 
 W, H = 160, 96
 N, CHUNK = 25, 7  # four chunks: 7, 7, 7, 4 frames
@@ -220,8 +220,8 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_chunks import gradient_frames, lossless, N, CHUNK
-from render.chunks import render_chunked
-from render.encode import encode_spec
+from lossfilm.render.output.chunks import render_chunked
+from lossfilm.render.output.encode import encode_spec
 
 def frames_then_hang(start, stop):
     for i, frame in zip(range(start, stop), gradient_frames(start, stop)):

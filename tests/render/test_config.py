@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from compute.options import option
-from render.config import ConfigError, ConfigErrors, apply_override, build, compose_file, compose_text
+from lossfilm.compute.config.options import option
+from lossfilm.render.scene.loader import ConfigError, ConfigErrors, apply_override, compose_file, compose_text
+from lossfilm.render.scene.build import build
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 from golden import GOLDEN_SIZE, POSES, synthetic_scene
 
-from compute.sequence import SurfaceSequence
-from render.colormaps import generate_builtin, load_colormap
-from render.curvature import CurvatureColor, surface_curvature
-from render.diverging import COOLWARM_ENDS
-from render.gl import create_context
-from render.look import OverlayConfig, RenderConfig
-from render.mesh import FilmSurface, HeightConfig, MeshConfig
-from render.plot import curve_bitmap, plot_items
-from render.renderer import SurfaceRenderer
-from render.text import overlay_lines
+from lossfilm.compute.store.sequence import SurfaceSequence
+from lossfilm.render.color.colormaps import generate_builtin, load_colormap
+from lossfilm.render.mesh.curvature import CurvatureColor, surface_curvature
+from lossfilm.render.color.diverging import COOLWARM_ENDS
+from lossfilm.render.gl.context import create_context
+from lossfilm.render.scene.look import OverlayConfig, RenderConfig
+from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
+from lossfilm.render.scene.mesh import MeshConfig
+from lossfilm.render.overlay.plot import curve_bitmap, plot_items
+from lossfilm.render.gl.renderer import SurfaceRenderer
+from lossfilm.render.overlay.text import overlay_lines
 
 #: finite differences on a 201-point grid of spacing 0.01: error O(h²) ≈ 1e-4 relative.
 FD_REL = 2e-3

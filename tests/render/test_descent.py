@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compute.sequence import SurfaceSequence
-from render.descent import DescentActor, DescentConfig, descent_step, rate_at, surface_gradient
-from render.gl import create_context
-from render.look import OverlayConfig, RenderConfig
-from render.mesh import FilmSurface, HeightConfig, MeshConfig
-from render.frame import CameraPose
-from render.renderer import SurfaceRenderer
+from lossfilm.compute.store.sequence import SurfaceSequence
+from lossfilm.render.mesh.descent import DescentActor, descent_step, rate_at, surface_gradient
+from lossfilm.render.scene.mesh import DescentConfig
+from lossfilm.render.gl.context import create_context
+from lossfilm.render.scene.look import OverlayConfig, RenderConfig
+from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
+from lossfilm.render.scene.mesh import MeshConfig
+from lossfilm.render.mesh.frame import CameraPose
+from lossfilm.render.gl.renderer import SurfaceRenderer
 
 SHARP = (-0.5, 0.0)  # a narrow, shallow basin: curvature ~ 0.12 / 0.1^2 = 12
 DEEP = (0.45, 0.0)  # a wide, deep basin: curvature ~ 0.5 / 0.55^2 = 1.7

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.encode import VideoWriter, encode_spec, nvenc_available, output_args
-from render.output import PROFILES, OutputConfig, parse_fps, profile_extension
-from render.probe import ffmpeg_exe, probe, read_audio, read_frames
+from lossfilm.render.output.encode import VideoWriter, encode_spec, nvenc_available, output_args
+from lossfilm.render.scene.output import PROFILES, OutputConfig, parse_fps, profile_extension
+from lossfilm.render.output.probe import ffmpeg_exe, probe, read_audio, read_frames
 
 W, H = 320, 180
 
@@ -276,9 +276,9 @@ def test_ffmpeg_failure_is_reported_with_its_message(tmp_path):
 
 def test_nvenc_variants_replace_software_codecs(tmp_path, monkeypatch):
     """The spec built when the trial encode succeeds (forced here: no NVIDIA driver in CI)."""
-    import render.codecs
+    from lossfilm.render.output import codecs
 
-    monkeypatch.setattr(render.codecs, "nvenc_available", lambda codec="h264_nvenc": True)
+    monkeypatch.setattr(codecs, "nvenc_available", lambda codec="h264_nvenc": True)
     web = encode_spec(OutputConfig(crf=20), tmp_path / "w.mp4")
     assert (web.codec, web.pix_fmt, web.preset) == ("h264_nvenc", "yuv420p", None)
     assert web.codec_args[web.codec_args.index("-cq") + 1] == "20"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from render.encode import LARGE_FRAME_LOOKAHEAD, VideoWriter, encode_spec
-from render.output import OutputConfig
-from render.probe import probe
+from lossfilm.render.output.encode import LARGE_FRAME_LOOKAHEAD, VideoWriter, encode_spec
+from lossfilm.render.scene.output import OutputConfig
+from lossfilm.render.output.probe import probe
 
 
 def _lookahead(spec) -> str | None:

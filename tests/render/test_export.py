@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import trimesh
 
-from compute.sequence import SurfaceSequence
-from render.export import export_mesh
-from render.mesh import FilmSurface, MeshConfig
+from lossfilm.compute.store.sequence import SurfaceSequence
+from lossfilm.render.mesh.export import export_mesh
+from lossfilm.render.mesh.film_surface import FilmSurface
+from lossfilm.render.scene.mesh import MeshConfig
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from render.gl import INSTALL_HINT, create_context, max_samples, max_size
+from lossfilm.render.gl.context import create_context, max_samples, max_size
+
+from lossfilm.compute.config.cluster import INSTALL_HINT
 
 
 def test_context_is_headless_core_gl_with_msaa():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from render.heights import AUTO_RELIEF, HeightConfig, HeightTransform
+from lossfilm.render.mesh.heights import AUTO_RELIEF, HeightTransform
+
+from lossfilm.render.scene.mesh import HeightConfig
 
 
 def _loss(seed: int = 0) -> np.ndarray:

@@ -9,9 +9,10 @@ import pytest
 import trimesh
 from scipy.interpolate import RectBivariateSpline
 
-from compute.sequence import SurfaceSequence
-from render.mesh import FilmSurface, HeightConfig, MeshConfig, TimeConfig
-from render.resample import Upsampler, cubic_matrix, grid_normals, grid_triangles
+from lossfilm.compute.store.sequence import SurfaceSequence
+from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig, TimeConfig
+from lossfilm.render.scene.mesh import MeshConfig
+from lossfilm.render.mesh.resample import Upsampler, cubic_matrix, grid_normals, grid_triangles
 
 
 def make_sequence(
@@ -119,7 +120,7 @@ def test_nan_state_meshes_flat_at_the_ceiling_and_is_flagged():
 def _dip_below_cells(fs: FilmSurface, k: int, bad: np.ndarray) -> float:
     """How far the drawn heights fall below the lowest corner of their coarse cell, over
     cells whose corners are all finite (a spline of a smooth bowl dips a little there)."""
-    from render.resample import grid_cells
+    from lossfilm.render.mesh.resample import grid_cells
 
     t = state_time(fs, k)
     heights, zc = fs.frame_at(t).heights, fs._z(fs.position_at(t))
@@ -375,7 +376,8 @@ def test_keyframed_film_through_filmsurface():
 
 
 def test_mesh_config_loads_from_yaml():
-    from render.config import build, compose_text
+    from lossfilm.render.scene.loader import compose_text
+    from lossfilm.render.scene.build import build
 
     node = compose_text(
         "height: {scale: linear, ceiling_percentile: 99}\n"

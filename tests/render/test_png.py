@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from render.png import read_png_text, write_png
+from lossfilm.render.output.png import read_png_text, write_png
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])

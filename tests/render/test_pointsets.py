@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from golden import POSES, synthetic_scene
 
-from compute.sequence import SurfaceSequence, stack_ragged
-from render.gl import create_context
-from render.look import OverlayConfig, RenderConfig
-from render.mesh import FilmSurface, MeshConfig
-from render.pointsets import densify, drape, points_at
-from render.renderer import SurfaceRenderer
+from lossfilm.compute.store.sequence import SurfaceSequence, stack_ragged
+from lossfilm.render.gl.context import create_context
+from lossfilm.render.scene.look import OverlayConfig, RenderConfig
+from lossfilm.render.mesh.film_surface import FilmSurface
+from lossfilm.render.scene.mesh import MeshConfig
+from lossfilm.render.mesh.pointsets import densify, drape, points_at
+from lossfilm.render.gl.renderer import SurfaceRenderer
 
 NO_TEXT = OverlayConfig(counter="none", loss=False)
 

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from render.probe import _parse_video_stream, count_frames, ffmpeg_exe, probe, read_audio, read_frames
+from lossfilm.render.output.probe import _parse_video_stream, count_frames, ffmpeg_exe, probe, read_audio, read_frames
 
 
 def _lavfi(path, source: str, *extra: str) -> None:

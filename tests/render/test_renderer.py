@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from golden import GOLDEN_SIZE, POSES, assert_matches_golden, compare, synthetic_scene
 
-from render.colormaps import BUILTIN_COLORMAPS, load_colormap
-from render.gl import create_context
-from render.look import (BackgroundConfig, BallConfig, ContourConfig, GridConfig, OverlayConfig, RenderConfig,
-                         parse_color)
-from render.renderer import SurfaceRenderer
-from render.text import composite, layout_overlays
-from render.tiles import render_still
+from lossfilm.render.color.colormaps import BUILTIN_COLORMAPS, load_colormap
+from lossfilm.render.gl.context import create_context
+from lossfilm.render.scene.look import BackgroundConfig, BallConfig, ContourConfig, OverlayConfig, RenderConfig, parse_color, GridConfig
+from lossfilm.render.gl.renderer import SurfaceRenderer
+from lossfilm.render.overlay.text import composite
+from lossfilm.render.overlay.layout import layout_overlays
+from lossfilm.render.gl.stills import render_still
 
 NO_TEXT = OverlayConfig(counter="none", loss=False)
 
@@ -190,7 +190,7 @@ def test_text_layout_and_composite_stay_inside_the_image():
 
 
 def test_dense_grids_take_the_per_vertex_lighting_path_and_look_alike(ctx):
-    from render.renderer import DENSE_GRID
+    from lossfilm.render.gl.renderer import DENSE_GRID
 
     cfg = RenderConfig(overlays=NO_TEXT, ball=dataclasses.replace(RenderConfig().ball, enabled=False),
                        trajectory=dataclasses.replace(RenderConfig().trajectory, enabled=False))
@@ -202,7 +202,7 @@ def test_dense_grids_take_the_per_vertex_lighting_path_and_look_alike(ctx):
 
 
 def test_grid_strips_draw_exactly_the_grid_triangles():
-    from render.strips import RESTART, grid_strip, is_standard_grid
+    from lossfilm.render.gl.strips import RESTART, grid_strip, is_standard_grid
     from golden import grid_indices
 
     ny, nx = 4, 5
@@ -221,7 +221,7 @@ def test_grid_strips_draw_exactly_the_grid_triangles():
 
 
 def test_light_frustum_holds_the_bounds_and_tiles_cover_the_image():
-    from render.frusta import light_direction, light_matrix, tile_matrix
+    from lossfilm.render.gl.frusta import light_direction, light_matrix, tile_matrix
 
     lo, hi = np.array([-1.0, -2.0, 0.0]), np.array([3.0, 1.0, 0.5])
     m = light_matrix(lo, hi, light_direction(200.0, 30.0))
@@ -242,7 +242,7 @@ def test_solid_background_is_exactly_its_color(ctx, scene):
 
 
 def test_colormap_colors_for_export():
-    from render.colormaps import colormap_colors
+    from lossfilm.render.color.colormaps import colormap_colors
 
     s = np.array([[0.0, 0.5], [1.0, np.nan]], np.float32)
     c = colormap_colors("viridis", s)
@@ -254,7 +254,7 @@ def test_colormap_colors_for_export():
 
 
 def test_ball_rests_along_the_surface_normal():
-    from render.resample import surface_normal_at
+    from lossfilm.render.mesh.resample import surface_normal_at
 
     topo, frame = synthetic_scene(16)
     X, _ = np.meshgrid(topo.x, topo.y)

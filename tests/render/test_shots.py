@@ -7,24 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from render.camera import bilinear_height
-from render.config import build, compose_text
-from render.frame import Bounds, CameraPose, Topology
-from render.shots import (
-    SHOTS,
-    CameraConfig,
-    CameraPath,
-    DiveShot,
-    DollyShot,
-    FlybyShot,
-    KeyframeShot,
-    OrbitShot,
-    StillShot,
-    TopShot,
-    TrackShot,
-    camera_duration,
-    validate_camera,
-)
+from lossfilm.render.camera.terrain import bilinear_height
+from lossfilm.render.scene.loader import compose_text
+from lossfilm.render.scene.build import build
+from lossfilm.render.mesh.frame import Bounds, CameraPose, Topology
+from lossfilm.render.scene.camera import SHOTS, CameraConfig, DiveShot, DollyShot, FlybyShot, KeyframeShot, OrbitShot, StillShot, TopShot, TrackShot, camera_duration, validate_camera
+from lossfilm.render.camera.path import CameraPath
 
 FPS = 24.0
 
@@ -295,8 +283,9 @@ def test_yaml_errors_name_file_line_and_key():
 
 
 def test_poses_over_the_real_mesh_stage_surface():
-    from compute.sequence import SurfaceSequence
-    from render.mesh import FilmSurface, MeshConfig
+    from lossfilm.compute.store.sequence import SurfaceSequence
+    from lossfilm.render.mesh.film_surface import FilmSurface
+    from lossfilm.render.scene.mesh import MeshConfig
 
     a = b = np.linspace(-1.0, 1.0, 17)
     A, B = np.meshgrid(a, b)

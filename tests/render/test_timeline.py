@@ -7,7 +7,9 @@ import pytest
 
 from scipy.interpolate import PchipInterpolator
 
-from render.timeline import StateInterpolator, TimeConfig, Timeline
+from lossfilm.render.mesh.timeline import StateInterpolator, Timeline
+
+from lossfilm.render.scene.mesh import TimeConfig
 
 
 def test_uniform_mapping_with_holds_and_clamping():
@@ -125,7 +127,7 @@ def test_pchip_matches_scipy_between_states():
 
 
 def test_pchip_slopes_across_blocks():
-    from render.timeline import SLOPE_BLOCK, pchip_slopes
+    from lossfilm.render.mesh.timeline import SLOPE_BLOCK, pchip_slopes
 
     values = np.random.default_rng(3).normal(size=(4, SLOPE_BLOCK + 7)).astype(np.float32)
     ref = PchipInterpolator(np.arange(4.0), values, axis=0)(np.arange(4.0), 1)

@@ -1,0 +1,2 @@
+"""The model zoo and the losses (torch). May import compute.config.
+"""

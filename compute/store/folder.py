@@ -1,0 +1,319 @@
+"""The surface-sequence store: one folder per scene, written by compute, read by mesh.
+
+Layout (see ``docs/store.md``)::
+
+    manifest.json              schema, axes, coordinates, states, metrics, hashes, timings
+    data/eval.pt               the fixed evaluation subset {x, y}
+    model.pt                   only for modules given as objects (no config to rebuild from)
+    weights/state_0000.pt      origin weights (full state dict) of each state
+    directions/shared.pt       {d1, d2} shared by all states, or directions/state_0000.pt
+    surfaces/state_0000.npz    loss (ny, nx) [, accuracy (ny, nx)] once a state is complete
+    surfaces/tiles/...         finished tiles of states still in progress
+
+Every file is written to a temporary name in its folder and renamed over the target
+(``os.replace`` is atomic), so a ``kill -9`` at any moment leaves each file either absent or
+whole: a rerun redoes at most the tiles in flight. The files on disk are the truth about
+what is done; the manifest's completeness fields summarize them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from lossfilm.compute.store.sequence import SurfaceSequence
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AXES",
+    "Store",
+    "open",
+    "is_complete",
+    "state_name",
+    "atomic_write",
+    "write_json",
+    "save_tensors",
+    "load_tensors",
+    "tile_path",
+    "write_tile",
+    "assemble_state",
+    "surface_path",
+]
+
+SCHEMA_VERSION = 1
+AXES = ("state", "b", "a")
+MANIFEST = "manifest.json"
+
+
+# --------------------------------------------------------------------------- atomic files
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Call ``write(f)`` on a temporary file next to ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON (non-finite floats become ``null``)."""
+    text = json.dumps(_jsonable(obj), indent=1, allow_nan=False)
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if np.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def save_tensors(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically ``torch.save`` a (nested) dict of tensors."""
+    atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def load_tensors(path: str | os.PathLike) -> Any:
+    """Load a file written by :func:`save_tensors` (tensors only: ``weights_only=True``)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def state_name(index: int) -> str:
+    return f"state_{int(index):04d}"
+
+
+def surface_path(folder: str | os.PathLike, index: int) -> Path:
+    return Path(folder) / "surfaces" / f"{state_name(index)}.npz"
+
+
+def tile_path(folder: str | os.PathLike, index: int, row0: int, row1: int) -> Path:
+    return Path(folder) / "surfaces" / "tiles" / f"{state_name(index)}_rows_{row0:04d}_{row1:04d}.npz"
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def write_tile(folder, index: int, row0: int, row1: int, metrics: dict[str, np.ndarray]) -> None:
+    """Store the finished rows ``[row0, row1)`` of one state: ``metrics[name] (rows, nx)``."""
+    _save_npz(tile_path(folder, index, row0, row1), {k: np.asarray(v) for k, v in metrics.items()})
+
+
+def assemble_state(folder, index: int, blocks: list[tuple[int, int]], nx: int) -> bool:
+    """Join a state's tiles into ``surfaces/state_XXXX.npz`` once all are on disk.
+
+    Returns True when the state's surface file exists afterwards. Tile files are removed
+    only after the joined file is in place, so a kill between the two steps loses nothing.
+    """
+    out = surface_path(folder, index)
+    if out.exists():
+        return True
+    paths = [tile_path(folder, index, r0, r1) for r0, r1 in blocks]
+    if not all(p.exists() for p in paths):
+        return False
+    parts: dict[str, list] = {}
+    for p in paths:
+        with np.load(p) as z:
+            for k in z.files:
+                parts.setdefault(k, []).append(z[k].reshape(-1, nx))
+    _save_npz(out, {k: np.concatenate(v, axis=0).astype(np.float32) for k, v in parts.items()})
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
+    return True
+
+
+# --------------------------------------------------------------------------- reader
+
+
+class Store:
+    """A surface-sequence folder, read side.
+
+    Attributes
+    ----------
+    folder : Path
+    manifest : dict
+    a : (nx,) float64 ; b : (ny,) float64
+    states : list of dict
+        ``index, epoch, step, label, file, weights, directions, ball, values`` per state.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        path = self.folder / MANIFEST
+        if not path.exists():
+            raise ValueError(f"{self.folder}: not a surface store (no {MANIFEST})")
+        with builtins.open(path, encoding="utf-8") as f:
+            self.manifest = json.load(f)
+        version = self.manifest.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"{path}: schema_version {version}, this lossfilm reads {SCHEMA_VERSION}")
+        if tuple(self.manifest.get("axes", ())) != AXES:
+            raise ValueError(f"{path}: axes {self.manifest.get('axes')} != {list(AXES)}")
+        self.a = np.asarray(self.manifest["a"], dtype=np.float64)
+        self.b = np.asarray(self.manifest["b"], dtype=np.float64)
+        self.states = list(self.manifest["states"])
+        self._model = None
+
+    # -- what is done
+    def is_complete(self, i: int) -> bool:
+        return surface_path(self.folder, self.states[i]["index"]).exists()
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.states) and all(self.is_complete(i) for i in range(len(self.states)))
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.manifest.get("metrics", ["loss"]))
+
+    # -- arrays
+    def _surface(self, i: int) -> dict[str, np.ndarray]:
+        path = surface_path(self.folder, self.states[i]["index"])
+        if not path.exists():
+            raise ValueError(f"{self.folder}: state {i} ({self.states[i]['label']}) is not computed yet")
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+
+    def loss(self, i: int) -> np.ndarray:
+        """Loss grid of state ``i``, ``(ny, nx)`` float32."""
+        return self._surface(i)["loss"]
+
+    def channel(self, name: str, i: int) -> np.ndarray:
+        """Another per-point metric (``accuracy``) of state ``i``, ``(ny, nx)`` float32."""
+        return self._surface(i)[name]
+
+    # -- what anyone needs to recompute a point with plain torch
+    def origin(self, i: int) -> dict[str, torch.Tensor]:
+        """Full state dict at the plane origin of state ``i``."""
+        return load_tensors(self.folder / self.states[i]["origin"])
+
+    def weights(self, i: int) -> dict[str, torch.Tensor]:
+        """The trained weights of state ``i`` (same as :meth:`origin` for ``around: current``)."""
+        return load_tensors(self.folder / self.states[i]["weights"])
+
+    def directions(self, i: int) -> tuple[dict, dict]:
+        """``(d1, d2)`` of state ``i``: dicts over the perturbed state-dict keys."""
+        obj = load_tensors(self.folder / self.states[i]["directions"])
+        return obj["d1"], obj["d2"]
+
+    def eval_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed evaluation subset ``(x (n, ...), y (n,))``."""
+        obj = load_tensors(self.folder / "data" / "eval.pt")
+        return obj["x"], obj["y"]
+
+    @property
+    def loss_fn(self) -> Callable:
+        """The loss by the name in the manifest (``lossfilm.compute.model.zoo.build_loss``)."""
+        from lossfilm.compute.model.zoo import build_loss
+
+        return build_loss(self.manifest.get("loss", "cross_entropy"))
+
+    def model(self) -> torch.nn.Module:
+        """A fresh module of the stored architecture (weights: whatever it was built with)."""
+        spec = self.manifest["model"]
+        if spec.get("pickle"):
+            # Written by this tool for modules passed as objects; like any pickle, only load
+            # stores you trust.
+            return torch.load(self.folder / spec["pickle"], map_location="cpu", weights_only=False)
+        from lossfilm.compute.config.compute import config_from_dict
+        from lossfilm.compute.model.zoo import build_model
+        from lossfilm.compute.config.model import ModelConfig
+
+        cfg = config_from_dict(ModelConfig, spec["config"])
+        return build_model(cfg, tuple(spec["in_shape"]), int(spec["n_classes"]))
+
+    def sequence(self) -> SurfaceSequence:
+        """The whole sequence for the mesh stage (every state must be complete)."""
+        missing = [s["label"] for i, s in enumerate(self.states) if not self.is_complete(i)]
+        if missing:
+            raise ValueError(f"{self.folder}: states not computed yet: {missing[:5]}")
+        surfaces = [self._surface(i) for i in range(len(self.states))]
+        loss = np.stack([s["loss"] for s in surfaces])
+        channels = {
+            k: np.stack([s[k] for s in surfaces])
+            for k in surfaces[0]
+            if k != "loss" and all(k in s for s in surfaces)
+        }
+        channels.update(self._curvature_channels())
+        names = sorted({k for s in self.states for k in s.get("values", {})})
+        values = {
+            k: np.array([_num(s.get("values", {}).get(k)) for s in self.states]) for k in names
+        }
+        return SurfaceSequence(
+            a=self.a,
+            b=self.b,
+            loss=loss,
+            epochs=[s["epoch"] for s in self.states],
+            steps=[s["step"] for s in self.states],
+            labels=[s["label"] for s in self.states],
+            ball=[s.get("ball", (0.0, 0.0)) for s in self.states],
+            values=values,
+            channels=channels,
+            paths=self._point_sets("paths"),
+            markers=self._point_sets("markers"),
+        )
+
+    def _point_sets(self, field: str) -> dict:
+        """Per-state named point lists (``paths``, ``markers``) stacked to ``(S, k, 2)``."""
+        from lossfilm.compute.store.sequence import stack_ragged
+
+        names = sorted({k for s in self.states for k in s.get(field, {})})
+        return {k: stack_ragged([s.get(field, {}).get(k, []) for s in self.states]) for k in names}
+
+    def _curvature_channels(self) -> dict[str, np.ndarray]:
+        """``convexity (S, ny, nx)`` from the curvature pass's files, when it made them."""
+        info = self.manifest.get("curvature") or {}
+        out = {}
+        for name in info.get("channels", []) if info.get("complete") else []:
+            grids = []
+            for s in self.states:
+                path = self.folder / "curvature" / f"{state_name(s['index'])}.npz"
+                with np.load(path) as z:
+                    grids.append(z[name].astype(np.float32))
+            out[name] = np.stack(grids)
+        return out
+
+
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def open(folder: str | os.PathLike) -> Store:  # noqa: A001 - reads as compute.store.open
+    """Open a surface store for reading."""
+    return Store(folder)
+
+
+def is_complete(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` is a readable store with every state's surface on disk."""
+    try:
+        return Store(folder).complete
+    except (ValueError, OSError, KeyError):
+        return False

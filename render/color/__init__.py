@@ -1,0 +1,2 @@
+"""Colormaps as lookup tables. May import render.assets only.
+"""
