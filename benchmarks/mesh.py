@@ -87,21 +87,21 @@ def main(argv: list[str] | None = None) -> int:
         "sparse basis (used)", "dense Ry@Z@Rx.T", "RectBivariateSpline",
         "time interpolation (coarse)",
         "normals", "frame_at (everything)")}
-    up = fs._up
+    up = fs.field.upsample
     ry, rx = up.ry, up.rx
     fs.frame_at(0.1)  # warm caches and BLAS threads
     with Progress("mesh benchmark", args.repeats, unit="repeats") as progress:
         for t in times:
             p = fs.position_at(t)
-            zc = fs._z(p)
-            parts["time interpolation (coarse)"].append(timed(fs._z, p))
+            zc = fs.surface.z(p)
+            parts["time interpolation (coarse)"].append(timed(fs.surface.z, p))
             # alternate the three upsamplers on the same coarse heights
             parts["sparse basis (used)"].append(timed(up, zc))
             parts["dense Ry@Z@Rx.T"].append(timed(lambda z: (ry @ z) @ rx.T, zc))
             parts["RectBivariateSpline"].append(timed(
                 lambda z: RectBivariateSpline(seq.b, seq.a, z, s=0)(y, x).astype(np.float32), zc))
             h = up(zc)
-            parts["normals"].append(timed(grid_normals, h, fs._dx, fs._dy))
+            parts["normals"].append(timed(grid_normals, h, fs.field.dx, fs.field.dy))
             parts["frame_at (everything)"].append(timed(fs.frame_at, t))
             progress.advance()
 

@@ -225,7 +225,7 @@ def cmd_still(args) -> list[Path]:
 
         annotate_still(image, film.surface, frame, pose, scene.render.colormap,
                        colorbar=args.colorbar, axes=args.axes)
-    say(f"still {size[0]}×{size[1]} rendered in {time.perf_counter() - started:.1f} s")
+    say(True, "lossfilm", f"still {size[0]}×{size[1]} rendered in {time.perf_counter() - started:.1f} s")
     path = args.output or out / f"{scene.name}-t{t:06.2f}.png"
     write_png(path, image, still_metadata(scene, time=f"{t:.4f}", state_position=f"{frame.position:.4f}"))
     return [path]

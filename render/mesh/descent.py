@@ -18,12 +18,17 @@ Heart: :func:`rate_at`, :func:`surface_gradient`, :func:`descent_step` (pure, on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
 from lossfilm.render.scene.mesh import DescentConfig
+
+if TYPE_CHECKING:  # the actor reads a surface; it does not need the module to run
+    from lossfilm.render.mesh.moving import MovingSurface
 
 __all__ = ["DescentConfig", "DescentActor", "rate_at", "surface_gradient", "descent_step",
            "MAX_STEP_FRACTION"]
@@ -97,12 +102,14 @@ class DescentActor:
     Parameters
     ----------
     cfg : DescentConfig
-    surface : render.mesh.FilmSurface
-        Uses ``coarse_at(t)`` (heights for the gradient), ``height_at(t, x, y)`` (to sit on
-        the drawn mesh) and ``window``.
+    surface : MovingSurface
+        The surface in film time (:class:`lossfilm.render.mesh.moving.MovingSurface`, or
+        anything with its ``position_at``, ``coarse_at``, ``height_at`` and ``window``):
+        ``coarse_at(t)`` gives heights for the gradient, ``height_at(t, x, y)`` sets the
+        ball on the drawn mesh. The actor never sees the film that owns it.
     """
 
-    def __init__(self, cfg: DescentConfig, surface) -> None:
+    def __init__(self, cfg: DescentConfig, surface: MovingSurface) -> None:
         self.cfg, self.surface = cfg, surface
         x0, x1, y0, y1 = surface.window
         start = np.asarray(cfg.start, float)

@@ -96,9 +96,8 @@ def colorbar_scale(surface) -> ColorScale:
     :class:`~lossfilm.render.mesh.heights.HeightTransform`, so tick values are real losses.
     """
     tf, top = surface.transform, float(surface.top)
-    channel = getattr(surface, "_channel", None)
-    if channel is not None:
-        lo, hi = surface._channel_range
+    if surface.color.range is not None:
+        lo, hi = surface.color.range
         return ColorScale(surface.cfg.color, lo, hi, False,
                           lambda v: np.clip((np.asarray(v, np.float64) - lo) / (hi - lo), 0, 1))
     flip = surface.cfg.color == "loss" and tf.gain < 0

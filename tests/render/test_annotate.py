@@ -15,7 +15,8 @@ from lossfilm.render.color.colormaps import load_colormap
 from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.gl.context import create_context
 from lossfilm.render.scene.look import OverlayConfig, RenderConfig
-from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
+from lossfilm.render.mesh.film_surface import FilmSurface
+from lossfilm.render.scene.mesh import HeightConfig
 from lossfilm.render.scene.mesh import MeshConfig
 from lossfilm.render.gl.renderer import SurfaceRenderer
 

@@ -14,7 +14,8 @@ from lossfilm.render.mesh.curvature import CurvatureColor, surface_curvature
 from lossfilm.render.color.diverging import COOLWARM_ENDS
 from lossfilm.render.gl.context import create_context
 from lossfilm.render.scene.look import OverlayConfig, RenderConfig
-from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
+from lossfilm.render.mesh.film_surface import FilmSurface
+from lossfilm.render.scene.mesh import HeightConfig
 from lossfilm.render.scene.mesh import MeshConfig
 from lossfilm.render.overlay.plot import curve_bitmap, plot_items
 from lossfilm.render.gl.renderer import SurfaceRenderer

@@ -10,7 +10,8 @@ from lossfilm.render.mesh.descent import DescentActor, descent_step, rate_at, su
 from lossfilm.render.scene.mesh import DescentConfig
 from lossfilm.render.gl.context import create_context
 from lossfilm.render.scene.look import OverlayConfig, RenderConfig
-from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
+from lossfilm.render.mesh.film_surface import FilmSurface
+from lossfilm.render.scene.mesh import HeightConfig
 from lossfilm.render.scene.mesh import MeshConfig
 from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.gl.renderer import SurfaceRenderer
@@ -67,7 +68,7 @@ def test_step_stops_at_the_edge():
 def test_low_rate_stays_trapped_in_the_shallow_basin():
     fs = film(DescentConfig(enabled=True, start=START, rate=(0.0, 0.04), steps_per_second=SPS))
     for t in (1.0, 3.0, DURATION):
-        p = fs._descent.plane_position_at(t)
+        p = fs.descent.plane_position_at(t)
         assert np.hypot(p[0] - SHARP[0], p[1] - SHARP[1]) < 0.08, (t, p)
 
 
@@ -75,7 +76,7 @@ def test_rising_rate_escapes_into_the_deep_basin():
     # 2 s trapped, then far past 2 / curvature of the sharp basin, still stable in the deep one
     keys = (0.0, 0.02, 2.0, 0.02, 2.5, 0.8)
     fs = film(DescentConfig(enabled=True, start=START, rate=keys, steps_per_second=SPS))
-    actor = fs._descent
+    actor = fs.descent
     early = actor.plane_position_at(2.0)
     assert np.hypot(early[0] - SHARP[0], early[1] - SHARP[1]) < 0.08
     end = actor.plane_position_at(DURATION)

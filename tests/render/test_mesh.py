@@ -10,7 +10,8 @@ import trimesh
 from scipy.interpolate import RectBivariateSpline
 
 from lossfilm.compute.store.sequence import SurfaceSequence
-from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig, TimeConfig
+from lossfilm.render.mesh.film_surface import FilmSurface
+from lossfilm.render.scene.mesh import HeightConfig, TimeConfig
 from lossfilm.render.scene.mesh import MeshConfig
 from lossfilm.render.mesh.resample import Upsampler, cubic_matrix, grid_normals, grid_triangles
 
@@ -69,7 +70,7 @@ def test_states_are_shown_exactly_at_their_times():
         assert fs.position_at(t) == k
         _, _, zc = fs.coarse_at(t)
         assert np.array_equal(zc, np.clip(z_states[k], 0, fs.top))
-        expected = fs._up(z_states[k]).clip(0, fs.top)
+        expected = fs.field.upsample(z_states[k]).clip(0, fs.top)
         assert np.array_equal(fs.frame_at(t).heights, expected)
 
 
@@ -123,7 +124,7 @@ def _dip_below_cells(fs: FilmSurface, k: int, bad: np.ndarray) -> float:
     from lossfilm.render.mesh.resample import grid_cells
 
     t = state_time(fs, k)
-    heights, zc = fs.frame_at(t).heights, fs._z(fs.position_at(t))
+    heights, zc = fs.frame_at(t).heights, fs.surface.z(fs.position_at(t))
     j, _ = grid_cells(fs.sequence.a, fs.topology.x.astype(float))
     i, _ = grid_cells(fs.sequence.b, fs.topology.y.astype(float))
     corners = [np.ix_(i + di, j + dj) for di in (0, 1) for dj in (0, 1)]
