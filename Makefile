@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   set up .venv and render the quickstart film (outputs/quickstart/quickstart.mp4)
-#   make test   set up .venv and run the test suite
+#   make test   set up .venv and run the test suite (what CI runs)
+#   make check  the fast lane for the edit loop: layering, pyflakes, tests not marked slow
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.lossfilm-installed
 
-.PHONY: setup demo test bench docs clean-outputs
+.PHONY: setup demo test check bench docs clean-outputs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,11 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/pytest -q
+
+# The edit loop's lane: the house's layering, pyflakes, and every test not marked slow.
+check: setup
+	$(VENV)/bin/ruff check --select F compute render tests benchmarks
+	$(VENV)/bin/pytest -q -x -m "not slow" -p no:cacheprovider
 
 bench: setup
 	$(PY) -m pip install -q -e ".[bench]"
