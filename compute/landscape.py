@@ -51,7 +51,8 @@ class EvalConfig:
     samples: int = option(2000, "size of the fixed evaluation subset (same for all points)", min=1)
     seed: int = option(0, "seed that picks the evaluation subset", min=0)
     batch_size: int = option(
-        0, "samples per forward pass (0: the whole subset at once); bounds memory", min=0
+        0, "samples per forward pass (0: automatic, cache-sized chunks for conv nets on CPU)",
+        min=0
     )
     points_per_tile: int = option(
         0, "grid points per task sent to a worker (0: automatic, whole rows)", min=0
@@ -64,8 +65,9 @@ class EvalConfig:
     dtype: str = option("float32", "precision of the evaluation", choices=("float32", "float64"))
     accuracy: bool = option(True, "also record accuracy per point (classification only)")
     method: str = option(
-        "auto", "evaluation path: auto, sequential (first-layer trick), loop",
-        choices=("auto", "sequential", "loop"),
+        "auto",
+        "evaluation path: auto, sequential (first-layer trick), folded (BN folded into convs), loop",
+        choices=("auto", "sequential", "folded", "loop"),
     )
 
 
