@@ -13,6 +13,7 @@ import numpy as np
 
 from compute.directions import DirectionsConfig
 from compute.options import option
+from compute.refine import RefineConfig
 
 __all__ = ["GridConfig", "EvalConfig", "LandscapeConfig", "grid_axis", "grid_axes"]
 
@@ -30,8 +31,13 @@ class GridConfig:
     fit: bool = option(
         True, "for pca/three_point/line planes: fit the range to the points (plus margin)"
     )
+    refine: RefineConfig = option(
+        RefineConfig(), "adaptive refinement: coarse grid first, then only unresolved points"
+    )
 
     def __post_init__(self) -> None:
+        if self.refine.enabled and self.shape is not None:
+            raise ValueError("grid.refine needs a square grid: drop grid.shape (refine.target sets it)")
         if self.shape is not None and (len(self.shape) != 2 or min(self.shape) < 1):
             raise ValueError(f"grid.shape must be two positive ints (rows, columns), got {self.shape}")
         for key, r in (("grid.range", self.range), ("grid.range_b", self.range_b)):
@@ -40,7 +46,9 @@ class GridConfig:
 
     @property
     def dims(self) -> tuple[int, int]:
-        """``(ny, nx)``."""
+        """``(ny, nx)``; ``(target, target)`` when refined."""
+        if self.refine.enabled:
+            return (self.refine.target, self.refine.target)
         return tuple(self.shape) if self.shape is not None else (self.points, self.points)
 
 

@@ -156,6 +156,25 @@ def _serial_or_pool(folder: str, index: int, points: int, n: int, device: str) -
     return faster_executor(serial, pool, points, n)
 
 
+def _evaluate_refined(folder, manifest, kind, workers, device, progress, max_tiles, *,
+                      spec=None, cluster=None) -> None:
+    """A refined grid (``compute.refine_run``): the same executors, points as parts."""
+    from compute.refine_run import evaluate_refined
+
+    if kind == "auto" or device != "cpu":
+        kind = "serial"  # levels are short rounds: a pool's start-up per round rarely pays
+    n = workers or (os.cpu_count() or 1)
+
+    def pool(tasks: int):
+        use = spec if spec is not None and spec.distributed else parse_executor_spec("local")
+        k = max(1, min(n, tasks))
+        return open_executor(use, cluster, local_workers=k, threads=_pool_threads(k), gpu=device == "cuda")
+
+    per = manifest["eval"]["points_per_tile"] or AUTO_POINTS_PER_TILE
+    evaluate_refined(folder, manifest, kind, workers, device, progress, max_tiles, per_part=per,
+                     pool_factory=None if kind == "serial" else pool)
+
+
 def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles, *,
                      spec=None, cluster=None) -> None:
     """Evaluate every tile of ``manifest`` not yet on disk, then update the manifest.
@@ -164,6 +183,9 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
     ``spec``; ``max_tiles`` stops early (a resumable, incomplete store).
     """
     _CACHE.clear()  # this process may have cached an older store at the same path
+    if manifest.get("refine"):
+        return _evaluate_refined(folder, manifest, kind, workers, device, progress, max_tiles,
+                                 spec=spec, cluster=cluster)
     states, blocks = manifest["states"], [tuple(t) for t in manifest["tiles"]]
     nx = len(manifest["a"])
     todo = []
