@@ -11,8 +11,9 @@ faster than a plain ``model(x)``, each measured in ``benchmarks/surface.py`` (wo
   rewritten with ``torch.fx``; a model fx cannot trace keeps the plain path.
 - **Samples in cache-sized chunks**: on a CPU, a convolution over 1,024 32×32 images
   streams activations far larger than the caches; chunks of about :data:`CHUNK_BYTES` of the
-  widest activation run faster (the forward limit of the benchmark is taken at the best
-  chunk). On a GPU the whole subset goes in one forward.
+  widest activation often run faster, but not always (on a CPU shared with other jobs the
+  whole batch won), so :func:`fastest_chunk` times the candidates once per process and
+  keeps the winner. On a GPU the whole subset goes in one forward.
 
 Several grid points per forward (stacked weights under ``torch.vmap``, or grouped
 convolution with the points as groups) was measured slower on CPU for every zoo network
@@ -28,7 +29,8 @@ from typing import Mapping
 import torch
 from torch import nn
 
-__all__ = ["FoldedModel", "fold_batchnorm", "auto_batch_size", "CHUNK_BYTES", "MIN_CHUNK"]
+__all__ = ["FoldedModel", "fold_batchnorm", "auto_batch_size", "chunk_candidates", "fastest_chunk",
+           "CHUNK_BYTES", "MIN_CHUNK"]
 
 #: target bytes of a chunk's widest activation on CPU (about a core's share of L2/L3)
 CHUNK_BYTES = 8 * 2**20
@@ -125,6 +127,41 @@ def fold_batchnorm(model: nn.Module) -> FoldedModel | None:
     gm.delete_all_unused_submodules()
     gm.recompile()
     return FoldedModel(gm, pairs, eps)
+
+
+#: (model class, sample shape, n, dtype, device, threads) -> fastest chunk, timed once
+_FASTEST: dict = {}
+
+
+def chunk_candidates(n: int, chunk: int) -> list[int]:
+    """Chunk sizes worth timing: the whole subset, the cache-sized chunk and twice it."""
+    return sorted({n, min(n, chunk), min(n, 2 * chunk)}, reverse=True)
+
+
+def fastest_chunk(forward, x: torch.Tensor, candidates: list[int], key) -> int:
+    """The candidate chunk size whose forward over all of ``x`` is fastest (cached by ``key``).
+
+    Each candidate runs one full pass after one warm-up pass of the smallest: about
+    ``len(candidates) + 1`` grid points' worth of work, once per process and model shape.
+    """
+    import time
+
+    if len(candidates) == 1:
+        return candidates[0]
+    if key in _FASTEST:
+        return _FASTEST[key]
+    n = x.shape[0]
+    forward(x[: candidates[-1]])
+    best, best_t = candidates[0], float("inf")
+    for c in candidates:
+        t0 = time.perf_counter()
+        for s in range(0, n, c):
+            forward(x[s : s + c])
+        t = time.perf_counter() - t0
+        if t < best_t:
+            best, best_t = c, t
+    _FASTEST[key] = best
+    return best
 
 
 def auto_batch_size(model: nn.Module, forward, x: torch.Tensor, device: torch.device) -> int:

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from compute.convfast import auto_batch_size, fold_batchnorm
+from compute.convfast import auto_batch_size, chunk_candidates, fastest_chunk, fold_batchnorm
 from compute.kernels import (
     CrossEntropyBatch,
     Point,
@@ -197,7 +197,11 @@ def evaluate_tile(
     n = x.shape[0]
     if not batch_size and bn_mode == "eval":
         with torch.inference_mode(), _modes(model, "eval"):
-            batch_size = auto_batch_size(model, lambda h: functional_call(model, origin, (h,)), x, device)
+            plain = lambda h: functional_call(model, origin, (h,))  # noqa: E731
+            chunk = auto_batch_size(model, plain, x, device)
+            if chunk < n:  # chunks may pay: time them against the whole subset, once
+                key = (type(model).__name__, tuple(x.shape), dtype, str(device), torch.get_num_threads())
+                batch_size = fastest_chunk(plain, x, chunk_candidates(n, chunk), key)
     chunks = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)] if batch_size else [(0, n)]
     fresh = set()
     if bn_mode == "recompute":

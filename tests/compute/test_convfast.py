@@ -89,3 +89,21 @@ def test_auto_batch_size_chunks_conv_nets_only_on_cpu():
     mlp = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     assert auto_batch_size(mlp, mlp, torch.randn(2048, 64), cpu) == 2048  # fits: one forward
     assert auto_batch_size(conv, conv, x, torch.device("meta")) == 16384  # not a CPU: whole set
+
+
+def test_fastest_chunk_keeps_the_timed_winner():
+    import time
+
+    from compute.convfast import chunk_candidates, fastest_chunk
+
+    calls = []
+
+    def forward(h):  # a fixed cost per call: the fewest calls (whole subset) must win
+        calls.append(h.shape[0])
+        time.sleep(0.005)
+
+    x = torch.zeros(256, 1)
+    assert chunk_candidates(256, 64) == [256, 128, 64]
+    assert fastest_chunk(forward, x, [256, 128, 64], key=("test", 1)) == 256
+    n_calls = len(calls)
+    assert fastest_chunk(forward, x, [256, 128, 64], key=("test", 1)) == 256 and len(calls) == n_calls
