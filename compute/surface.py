@@ -226,6 +226,7 @@ def evaluate_tile(
             return functional_call(net, weights["now"], (x[chunks[c][0] : chunks[c][1]],))
 
         batch = CrossEntropyBatch(y, chunks, n) if fast_ce_applies(loss_fn, y) else None
+        ce = batch
         for i, (a, b) in enumerate(coords.tolist()):  # Python floats: cheaper as alpha=
             outs = [forward(a, b, c) for c in range(len(chunks))]
             if batch is not None and outs[0].dim() == 2:
@@ -240,6 +241,8 @@ def evaluate_tile(
                 if acc is not None:
                     tot_a = tot_a + _accuracy(out, y[s:e]) * w
             pending.append((i, tot_l, tot_a))  # on the device until the tile ends
+    if ce is not None:
+        ce.finish(loss, acc)
     for i, tot_l, tot_a in pending:
         loss[i] = float(tot_l)
         if acc is not None:
