@@ -235,7 +235,14 @@ def workload4(args) -> int:
         import loss_landscapes  # noqa: F401
 
         peer = side_peer(steps)
-        sides["loss-landscapes"] = lambda c: peer(model, x, y, origin, d1, d2, c)
+        # loss-landscapes perturbs every state-dict entry, integer ones too: BN's
+        # num_batches_tracked (a zero-norm "filter") divides by zero. Its copy drops that
+        # counter, which eval mode never reads; it still perturbs the running statistics.
+        peer_model = copy.deepcopy(model)
+        for m in peer_model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.register_buffer("num_batches_tracked", None)
+        sides["loss-landscapes"] = lambda c: peer(peer_model, x, y, origin, d1, d2, c)
     except ImportError:
         print("loss-landscapes not installed: peer skipped (pip install -e '.[bench]')")
     few = coords[[0, n // 2, n - 1]]
