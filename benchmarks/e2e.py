@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown variants: {sorted(unknown)}")
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="lossfilm-e2e-"))
-    lossfilm = [sys.executable, "-m", "render.cli"]
+    lossfilm = [sys.executable, "-m", "lossfilm.render.cli"]
     film_out = work / "film"
     rows = []
     try:

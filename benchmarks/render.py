@@ -9,6 +9,7 @@ look (shadows, fog, filmic, fill and rim lights, ball, trajectory, text) for ref
 
     python benchmarks/render.py [--reps 5] [--size 3840 2160] [--no-encode]
     python benchmarks/render.py --docs-stills      # writes docs/still_{top,flyby,below}.png
+    python benchmarks/render.py --vertices 1025    # a refined 1025² grid, next to 512²
 
 PyVista lives in the benchmark environment only (``pip install .[bench]``, or a venv
 such as ``build/venv-bench`` that sees the project's packages); without it the peer is
@@ -361,7 +362,10 @@ def main(argv=None) -> None:
     ap.add_argument("--size", type=int, nargs=2, default=SIZE)
     ap.add_argument("--no-encode", action="store_true", help="skip the with-encoding measurement")
     ap.add_argument("--docs-stills", action="store_true", help="write docs/still_*.png and exit")
+    ap.add_argument("--vertices", type=int, default=N,
+                    help="vertices per side (1025: a refined grid drawn at its own resolution)")
     args = ap.parse_args(argv)
+    globals()["N"] = args.vertices  # the functions below read the module's N
     if args.docs_stills:
         docs_stills()
         return

@@ -21,7 +21,16 @@ What differs: the peer draws its own (uniform) directions and scales its grid by
 Also measures float32 ``torch.mm`` 2048³ GFLOP/s and the fraction the evaluation reaches
 (FLOPs per point = 2 × samples × multiply-adds of the network).
 
-Run: ``.venv/bin/python benchmarks/surface.py [--repeats 5] [--steps 51]``
+Workload 4 (``--workload 4``): the zoo's ``resnet`` (depth 3 = ResNet-20, widths 16/32/64,
+BN) in eval mode, 1,024 synthetic 3×32×32 images, 10 classes, a 7×7 grid of two
+filter-normalized directions. Sides: ``lossfilm`` (``evaluate_tile``, auto: BN folded,
+cache-sized chunks), ``lossfilm-1024`` (the plain ``loop`` path, all images in one forward:
+what lossfilm did before), ``plain`` (load_state_dict + forward, all images at once) and
+``loss-landscapes`` ``random_plane(steps=7)``; plus the *forward limit*: one plain forward of
+the same model over the same images at its best batch size (chosen from 1024…64 by timing),
+reported as points/s and as the fraction of it each side reaches.
+
+Run: ``.venv/bin/python benchmarks/surface.py [--repeats 5] [--steps 51] [--workload 1|4]``
 """
 
 from __future__ import annotations
@@ -176,12 +185,138 @@ def per_architecture(repeats: int, points: int = 48) -> dict[str, dict[str, floa
     return out
 
 
+RESNET_IMAGES, RESNET_STEPS = 1024, 7
+LIMIT_BATCHES = (1024, 256, 128, 64)
+#: the goal for workload 4: this fraction of the forward limit
+LIMIT_GOAL = 0.9
+
+
+def resnet_workload(seed: int = 0, images: int = RESNET_IMAGES):
+    from lossfilm.compute.model.zoo import build_model
+    from lossfilm.compute.config.model import ModelConfig
+
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig(kind="resnet", depth=3, width=16, batchnorm=True), (3, 32, 32), 10)
+    for m in model.modules():  # trained-looking BN statistics, so folding has work to do
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(images, 3, 32, 32)
+    y = torch.randint(0, 10, (images,))
+    return model.eval(), x, y
+
+
+def forward_time(model, x, batch: int) -> float:
+    with torch.inference_mode():
+        t = time.perf_counter()
+        for i in range(0, x.shape[0], batch):
+            model(x[i : i + batch])
+        return time.perf_counter() - t
+
+
+def workload4(args) -> int:
+    images, steps = args.images or RESNET_IMAGES, args.w4_steps or RESNET_STEPS
+    model, x, y = resnet_workload(images=images)
+    origin = {k: v.clone() for k, v in model.state_dict().items()}
+    d1, d2 = random_plane(perturbable(model), DirectionsConfig(seed=1))
+    axis = grid_axis(-1.0, 1.0, steps)
+    aa, bb = np.meshgrid(axis, axis)
+    coords = np.stack([aa.ravel(), bb.ravel()], 1)
+    n = len(coords)
+
+    def ours(c):
+        return evaluate_tile(model, origin, d1, d2, c, x, y, F.cross_entropy, accuracy=False)
+
+    def ours_1024(c):
+        return evaluate_tile(model, origin, d1, d2, c, x, y, F.cross_entropy, accuracy=False,
+                             method="loop", batch_size=images)
+
+    sides = {"lossfilm": lambda c: ours(c).loss,
+             "plain": lambda c: side_plain(model, x, y, origin, d1, d2, c)}
+    if args.with_1024:
+        sides["lossfilm-1024"] = lambda c: ours_1024(c).loss
+    try:
+        import loss_landscapes  # noqa: F401
+
+        peer = side_peer(steps)
+        # loss-landscapes perturbs every state-dict entry, integer ones too: BN's
+        # num_batches_tracked (a zero-norm "filter") divides by zero. Its copy drops that
+        # counter, which eval mode never reads; it still perturbs the running statistics.
+        peer_model = copy.deepcopy(model)
+        for m in peer_model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.register_buffer("num_batches_tracked", None)
+        sides["loss-landscapes"] = lambda c: peer(peer_model, x, y, origin, d1, d2, c)
+    except ImportError:
+        print("loss-landscapes not installed: peer skipped (pip install -e '.[bench]')")
+    few = coords[[0, n // 2, n - 1]]
+    res = ours(few)
+    err = np.max(np.abs(res.loss - side_plain(model, x, y, origin, d1, d2, few)) / res.loss)
+    print(f"lossfilm path: {res.method}; max rel. difference to plain on 3 points: {err:.1e}")
+    forward_time(model, x, 256)  # warm-up
+    best = {b: forward_time(model, x, b) for b in LIMIT_BATCHES if b <= images}
+    batch = min(best, key=best.get)
+    print(f"plain forward of {images} images by batch size (s): "
+          + ", ".join(f"{b}: {t:.2f}" for b, t in best.items()) + f" -> limit at batch {batch}")
+    times = {k: [] for k in [*sides, "limit"]}
+    for r in range(args.repeats):
+        order = list(times) if r % 2 == 0 else list(times)[::-1]
+        for name in order:
+            t = time.perf_counter()
+            if name == "limit":
+                forward_time(model, x, batch)
+                times[name].append((time.perf_counter() - t) * n)  # as if for the whole grid
+            else:
+                sides[name](coords)
+                times[name].append(time.perf_counter() - t)
+            print(f"  repeat {r + 1}: {name} {n / times[name][-1]:.3f} points/s", flush=True)
+    rate = {k: n / statistics.median(v) for k, v in times.items()}
+    print(f"\nworkload 4: ResNet-20 (16/32/64, BN, eval), {images} images 3x32x32,"
+          f" {steps}x{steps} grid, {torch.get_num_threads()} threads, median of {args.repeats}")
+    print(f"{'side':16s} {'points/s':>9s} {'of limit':>9s}")
+    for k in times:
+        print(f"{k:16s} {rate[k]:9.3f} {rate[k] / rate['limit']:9.0%}")
+    paired = statistics.median(lim / o for o, lim in zip(times["lossfilm"], times["limit"]))
+    verdict = "meets" if paired >= LIMIT_GOAL else "BELOW"
+    print(f"lossfilm / forward limit: {paired:.0%} (median of paired repeats; {verdict} the"
+          f" {LIMIT_GOAL:.0%} goal)")
+    peer_text = ""
+    if "loss-landscapes" in rate:
+        ratio = statistics.median(p / o for o, p in zip(times["lossfilm"], times["loss-landscapes"]))
+        peer_text = f", loss-landscapes {rate['loss-landscapes']:.3f} (lossfilm {ratio:.2f}x, paired)"
+        print(f"lossfilm / loss-landscapes: {ratio:.2f}x (median of paired repeats)")
+    if not args.no_record:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        reduced = "" if (images, steps) == (RESNET_IMAGES, RESNET_STEPS) else " REDUCED"
+        row = (
+            f"- {stamp} | surface w4 | {cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+            f" | workload 4{reduced}, ResNet-20 BN eval, {images} images, {steps}x{steps},"
+            f" median of {args.repeats}: lossfilm ({res.method}) {rate['lossfilm']:.3f} pts/s,"
+            + (f" lossfilm-1024 (loop, one batch) {rate['lossfilm-1024']:.3f}," if args.with_1024 else "")
+            + f" plain {rate['plain']:.3f}"
+            + peer_text
+            + f" | forward limit {rate['limit']:.3f} pts/s at batch {batch}; lossfilm reaches"
+            f" {paired:.0%} ({verdict} the {LIMIT_GOAL:.0%} goal) | load {os.getloadavg()[0]:.1f}\n"
+        )
+        print(f"appended to {append_result(row)}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=51)
+    ap.add_argument("--workload", type=int, default=1, choices=(1, 4))
+    ap.add_argument("--images", type=int, default=0,
+                    help="workload 4: fewer images than 1024 (a reduced run, marked so in the row)")
+    ap.add_argument("--w4-steps", type=int, default=0,
+                    help="workload 4: grid steps instead of 7 (a reduced run, marked so in the row)")
+    ap.add_argument("--with-1024", action="store_true",
+                    help="workload 4: also the plain loop path with all images in one forward")
     ap.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     args = ap.parse_args(argv)
+    if args.workload == 4:
+        return workload4(args)
 
     model, x, y = workload()
     origin = {k: v.clone() for k, v in model.state_dict().items()}

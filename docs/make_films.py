@@ -42,7 +42,7 @@ from lossfilm.render.output.probe import probe
 
 def lossfilm(log: Path, *args: str) -> tuple[float, int, str]:
     """Run the CLI, its progress going to ``log``; return (wall s, peak tree RSS, stdout)."""
-    cmd = [sys.executable, "-m", "render.cli", *args]
+    cmd = [sys.executable, "-m", "lossfilm.render.cli", *args]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as err:
         wall, peak, rc, stdout = measure(cmd, cwd=ROOT, stderr=err)

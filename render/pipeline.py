@@ -56,6 +56,8 @@ TINY_SIZE = (160, 90)
 #: --tiny: images (shapes) at most this side, conv nets one block per stage at most this wide.
 TINY_IMAGE_SIZE = 8
 TINY_CONV_WIDTH = 4
+#: (target, coarse) of a refined grid under --tiny: levels of stride 4, 2 and 1
+TINY_REFINE = (17, 5)
 
 
 def tiny_scene(scene: Scene) -> Scene:
@@ -75,7 +77,11 @@ def tiny_scene(scene: Scene) -> Scene:
     if model.kind in ("cnn", "resnet"):  # conv nets keep their kind and switches, at their smallest
         model = dataclasses.replace(model, depth=1, width=min(model.width, TINY_CONV_WIDTH))
     land = c.landscape
-    grid = dataclasses.replace(land.grid, points=9, shape=None)
+    refine = land.grid.refine
+    if refine.enabled:  # refined scenes stay refined, on the smallest grid with two levels
+        refine = dataclasses.replace(refine, target=TINY_REFINE[0], coarse=TINY_REFINE[1],
+                                     budget=max(refine.budget, TINY_REFINE[1] ** 2 / TINY_REFINE[0] ** 2))
+    grid = dataclasses.replace(land.grid, points=9, shape=None, refine=refine)
     evaluation = dataclasses.replace(land.eval, samples=min(land.eval.samples, 256))
     landscape = dataclasses.replace(land, grid=grid, eval=evaluation)
     compute = dataclasses.replace(c, model=model, train=train, data=data, landscape=landscape, executor="serial")

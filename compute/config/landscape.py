@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from lossfilm.compute.config.options import option
 
@@ -43,6 +44,51 @@ class DirectionsConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class RefineConfig:
+    """Adaptive refinement of the grid (``target: 0`` keeps the plain uniform grid)."""
+
+    target: int = option(
+        0, "fine grid points per axis, (coarse − 1)·2^k + 1 (e.g. 257, 513, 1025); 0: off", min=0
+    )
+    coarse: int = option(33, "points per axis of the first, uniform level", min=3)
+    tolerance: float = option(
+        0.001, "evaluate a point when interpolants disagree by more than this × the height span",
+        min=0.0, exclusive_min=True,
+    )
+    budget: float = option(
+        0.3, "most evaluations per state, as a fraction of target² (the worst points first)",
+        min=0.0, max=1.0, exclusive_min=True,
+    )
+    space: str = option(
+        "log", "where errors are measured: log (the default height scale) or linear",
+        choices=("log", "linear"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.target:
+            ratio = (self.target - 1) / (self.coarse - 1)
+            if self.target < self.coarse or ratio != int(ratio) or int(ratio) & (int(ratio) - 1):
+                raise ValueError(
+                    f"grid.refine.target must be (coarse − 1)·2^k + 1 for coarse {self.coarse}"
+                    f" (e.g. {(self.coarse - 1) * 8 + 1}), got {self.target}"
+                )
+            if self.budget * self.target**2 < self.coarse**2:
+                raise ValueError(
+                    f"grid.refine.budget {self.budget:g} × {self.target}² is less than the"
+                    f" {self.coarse}² points of the first level"
+                )
+
+    @property
+    def enabled(self) -> bool:
+        return self.target > 0
+
+    @property
+    def max_evaluations(self) -> int:
+        """The budget in evaluations per state."""
+        return int(math.floor(self.budget * self.target**2))
+
+
+@dataclasses.dataclass(frozen=True)
 class GridConfig:
     """The grid of plane coordinates ``(a, b)`` evaluated for every state."""
 
@@ -55,8 +101,13 @@ class GridConfig:
     fit: bool = option(
         True, "for pca/three_point/line planes: fit the range to the points (plus margin)"
     )
+    refine: RefineConfig = option(
+        RefineConfig(), "adaptive refinement: coarse grid first, then only unresolved points"
+    )
 
     def __post_init__(self) -> None:
+        if self.refine.enabled and self.shape is not None:
+            raise ValueError("grid.refine needs a square grid: drop grid.shape (refine.target sets it)")
         if self.shape is not None and (len(self.shape) != 2 or min(self.shape) < 1):
             raise ValueError(f"grid.shape must be two positive ints (rows, columns), got {self.shape}")
         for key, r in (("grid.range", self.range), ("grid.range_b", self.range_b)):
@@ -65,7 +116,9 @@ class GridConfig:
 
     @property
     def dims(self) -> tuple[int, int]:
-        """``(ny, nx)``."""
+        """``(ny, nx)``; ``(target, target)`` when refined."""
+        if self.refine.enabled:
+            return (self.refine.target, self.refine.target)
         return tuple(self.shape) if self.shape is not None else (self.points, self.points)
 
 
@@ -76,7 +129,8 @@ class EvalConfig:
     samples: int = option(2000, "size of the fixed evaluation subset (same for all points)", min=1)
     seed: int = option(0, "seed that picks the evaluation subset", min=0)
     batch_size: int = option(
-        0, "samples per forward pass (0: the whole subset at once); bounds memory", min=0
+        0, "samples per forward pass (0: automatic, cache-sized chunks for conv nets on CPU)",
+        min=0
     )
     points_per_tile: int = option(
         0, "grid points per task sent to a worker (0: automatic, whole rows)", min=0
@@ -89,8 +143,9 @@ class EvalConfig:
     dtype: str = option("float32", "precision of the evaluation", choices=("float32", "float64"))
     accuracy: bool = option(True, "also record accuracy per point (classification only)")
     method: str = option(
-        "auto", "evaluation path: auto, sequential (first-layer trick), loop",
-        choices=("auto", "sequential", "loop"),
+        "auto",
+        "evaluation path: auto, sequential (first-layer trick), folded (BN folded into convs), loop",
+        choices=("auto", "sequential", "folded", "loop"),
     )
 
 

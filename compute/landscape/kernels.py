@@ -94,6 +94,7 @@ class CrossEntropyBatch:
         self.weights = [(e - s) / n for s, e in chunks]
         self.slabs: list | None = None
         self.index: list[int] = []
+        self.done: list = []
 
     def add(self, i: int, outs: list) -> bool:
         """Keep the logits of point ``i``; True when the batch is full."""
@@ -116,10 +117,17 @@ class CrossEntropyBatch:
             tot_l = tot_l + (torch.logsumexp(z, 2) - picked).mean(1).double() * w
             if acc is not None:
                 tot_a = tot_a + (z.argmax(2) == yc).double().mean(1) * w
-        loss[self.index] = tot_l.cpu().numpy()
-        if acc is not None:
-            acc[self.index] = tot_a.cpu().numpy()
+        # kept on the device: copied to the host once, in finish(), not every LOSS_BATCH points
+        self.done.append((self.index, tot_l, tot_a if acc is not None else None))
         self.index = []
+
+    def finish(self, loss: np.ndarray, acc: np.ndarray | None) -> None:
+        """Copy every flushed batch's losses (and accuracies) to the host arrays."""
+        for index, tot_l, tot_a in self.done:
+            loss[index] = tot_l.cpu().numpy()
+            if acc is not None and tot_a is not None:
+                acc[index] = tot_a.cpu().numpy()
+        self.done = []
 
 
 class _Weight:

@@ -13,8 +13,17 @@ Two paths, same numbers (to float32 rounding):
     ``f`` the layer without its input term, so the first layer's three products are computed
     once per tile and each point pays one fused axpy instead of a matrix product. The
     remaining layers run one point at a time with preallocated weight buffers.
+``folded``
+    Any module ``torch.fx`` can trace with BatchNorm after a convolution, in eval mode: the
+    BN is folded into the convolution per point (:mod:`compute.convfast`), one
+    ``functional_call`` of the folded graph per point.
 ``loop``
     Any module: one ``functional_call`` per point with the perturbed weights.
+
+With ``batch_size: 0`` the subset is cut into cache-sized chunks where that pays (conv
+nets on CPU, :func:`compute.convfast.auto_batch_size`); on a GPU it goes in one forward.
+Data, directions and weights live on ``device`` for the whole tile and losses stay there
+until the tile ends: no host synchronisation per point.
 
 Batching grid points (``torch.vmap`` or ``bmm`` over points) was measured slower on CPU than
 one point at a time: the per-point matrices already fill the cores and the batched
@@ -32,6 +41,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from lossfilm.compute.landscape.convfast import auto_batch_size, chunk_candidates, fastest_chunk, fold_batchnorm
 from lossfilm.compute.landscape.kernels import (
     CrossEntropyBatch,
     Point,
@@ -92,9 +102,10 @@ def _modes(model: nn.Module, bn_mode: str):
 
 
 def choose_method(model: nn.Module, bn_mode: str = "eval") -> str:
-    """``'sequential'`` when the first-layer trick applies to ``model``, else ``'loop'``."""
+    """``'sequential'`` when the first-layer trick applies to ``model``, ``'folded'`` when a
+    BatchNorm can be folded into a convolution (eval mode), else ``'loop'``."""
     if not isinstance(model, nn.Sequential):
-        return "loop"
+        return "folded" if bn_mode == "eval" and fold_batchnorm(model) is not None else "loop"
     for m in model:
         if not has_state(m):
             continue
@@ -148,9 +159,10 @@ def evaluate_tile(
         Also compute ``mean(argmax(output) == y)`` when ``output`` is ``(n, C)`` and ``y``
         is integer ``(n,)``.
     bn_mode : {'eval', 'recompute'}
-    method : {'auto', 'sequential', 'loop'}
+    method : {'auto', 'sequential', 'folded', 'loop'}
     batch_size : int
-        Samples per forward pass, 0 for all at once.
+        Samples per forward pass; 0: automatic (the whole subset, or cache-sized chunks
+        for convolutional nets on CPU with ``bn_mode='eval'``).
     dtype, device : optional
         Precision and device of the evaluation (default: those of ``origin``; CPU).
 
@@ -164,6 +176,12 @@ def evaluate_tile(
         method = choose_method(model, bn_mode)
     elif method == "sequential" and choose_method(model, bn_mode) != "sequential":
         raise ValueError("eval.method=sequential needs an nn.Sequential starting with Linear/Conv")
+    folded = None
+    if method == "folded":
+        folded = fold_batchnorm(model) if bn_mode == "eval" else None
+        if folded is None:
+            raise ValueError("eval.method=folded needs bn_mode=eval and a BatchNorm right after"
+                             " a convolution in a model torch.fx can trace")
     ref = next(iter(origin.values()))
     dtype = dtype or (ref.dtype if torch.is_floating_point(ref) else torch.float32)
     device = torch.device(device) if device is not None else ref.device
@@ -178,6 +196,13 @@ def evaluate_tile(
     x = cast(x)
     y = y.to(device)
     n = x.shape[0]
+    if not batch_size and bn_mode == "eval":
+        with torch.inference_mode(), _modes(model, "eval"):
+            plain = lambda h: functional_call(model, origin, (h,))  # noqa: E731
+            chunk = auto_batch_size(model, plain, x, device)
+            if chunk < n:  # chunks may pay: time them against the whole subset, once
+                key = (type(model).__name__, tuple(x.shape), dtype, str(device), torch.get_num_threads())
+                batch_size = fastest_chunk(plain, x, chunk_candidates(n, chunk), key)
     chunks = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)] if batch_size else [(0, n)]
     fresh = set()
     if bn_mode == "recompute":
@@ -186,15 +211,23 @@ def evaluate_tile(
     point = Point(origin, d1, d2, list(origin), fresh)
     loss = np.empty(len(coords))
     acc = np.empty(len(coords)) if accuracy else None
+    pending: list = []
     with torch.inference_mode(), _modes(model, bn_mode):
         run = SequentialRunner(model, point, x, chunks) if method == "sequential" else None
+        weights: dict = {}
 
         def forward(a, b, c):
             if run is not None:
                 return run.forward(a, b, c)
-            return functional_call(model, point.values(a, b, origin), (x[chunks[c][0] : chunks[c][1]],))
+            if c == 0:  # the point's weights once, for all its chunks
+                weights["now"] = point.values(a, b, origin)
+                if folded is not None:
+                    weights["now"] = folded.values(weights["now"])
+            net = folded.module if folded is not None else model
+            return functional_call(net, weights["now"], (x[chunks[c][0] : chunks[c][1]],))
 
         batch = CrossEntropyBatch(y, chunks, n) if fast_ce_applies(loss_fn, y) else None
+        ce = batch
         for i, (a, b) in enumerate(coords.tolist()):  # Python floats: cheaper as alpha=
             outs = [forward(a, b, c) for c in range(len(chunks))]
             if batch is not None and outs[0].dim() == 2:
@@ -205,18 +238,22 @@ def evaluate_tile(
             tot_l, tot_a = 0.0, 0.0
             for out, (s, e) in zip(outs, chunks):
                 w = (e - s) / n
-                tot_l += float(_loss_for(loss_fn, out, y[s:e])) * w
+                tot_l = tot_l + _loss_for(loss_fn, out, y[s:e]).double() * w
                 if acc is not None:
-                    tot_a += _accuracy(out, y[s:e]) * w
-            loss[i] = tot_l
-            if acc is not None:
-                acc[i] = tot_a
+                    tot_a = tot_a + _accuracy(out, y[s:e]) * w
+            pending.append((i, tot_l, tot_a))  # on the device until the tile ends
+    if ce is not None:
+        ce.finish(loss, acc)
+    for i, tot_l, tot_a in pending:
+        loss[i] = float(tot_l)
+        if acc is not None:
+            acc[i] = float(tot_a)
     if acc is not None and np.isnan(acc).all():
         acc = None
     return TileResult(loss=loss, accuracy=acc, method=method)
 
 
-def _accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
+def _accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | float:
     if out.dim() != 2 or y.dim() != 1 or torch.is_floating_point(y):
         return float("nan")
-    return float((out.argmax(dim=1) == y).to(torch.float64).mean())
+    return (out.argmax(dim=1) == y).to(torch.float64).mean()

@@ -190,6 +190,11 @@ def compute_sequence(
     n_states_guess = _expected_states(cfg, len(dataset))
     rows = 1 if land.directions.kind == "line" else ny
     total_points = n_states_guess * rows * nx
+    refine = land.grid.refine
+    if refine.enabled:  # at most the budget per state
+        if rows == 1:
+            raise ValueError("landscape.grid.refine needs a 2-D plane; directions.kind 'line' has one row")
+        total_points = n_states_guess * refine.max_evaluations
     if total_points > cfg.max_points and not force:
         raise ValueError(
             f"compute: {n_states_guess} states × {rows}×{nx} grid = {total_points:,} evaluations"
@@ -266,6 +271,7 @@ def compute_sequence(
         "states": states,
         "states_complete": True,
         "config_hash": h,
+        **({"refine": dataclasses.asdict(refine)} if refine.enabled else {}),
         "timings": timings,
         "complete": False,
     }

@@ -12,12 +12,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from lossfilm.compute.store import folder as st
+from lossfilm.compute.stage.worker import eval_options, forget, loaded
 from lossfilm.compute.execution.executors import open_executor
 from lossfilm.compute.config.cluster import parse_executor_spec
 from lossfilm.compute.experiments.variant import state_model
@@ -50,28 +50,6 @@ def plan_tiles(ny: int, nx: int, points_per_tile: int = 0) -> list[tuple[int, in
 
 # --------------------------------------------------------------------------- worker side
 
-_CACHE: dict = {}
-
-
-def _loaded(folder: str, device: str):
-    # The manifest's stamp is in the key: a long-lived (Dask) worker must not keep serving
-    # a store that a later run at the same path rewrote with another configuration.
-    stamp = os.stat(Path(folder) / st.MANIFEST)
-    key = (folder, device, stamp.st_mtime_ns, stamp.st_size)
-    if _CACHE.get("key") != key:
-        s = st.open(folder)
-        x, y = s.eval_data()
-        _CACHE.clear()
-        _CACHE.update(key=key, store=s, model=s.model(), x=x, y=y, loss_fn=s.loss_fn, state=None)
-    return _CACHE
-
-
-def _eval_options(ev: dict, device: str) -> dict:
-    """:func:`evaluate_tile` keywords from the manifest's ``eval`` section."""
-    return dict(accuracy=ev["accuracy"], bn_mode=ev["bn_mode"], method=ev["method"],
-                batch_size=ev["batch_size"], dtype=getattr(torch, ev["dtype"]), device=device)
-
-
 def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: str = "cpu"):
     """Evaluate rows ``[row0, row1)`` of state ``index`` of a store and write the tile.
 
@@ -79,7 +57,7 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     Returns ``(index, row0, row1, seconds, n_nonfinite)``.
     """
     t0 = time.perf_counter()
-    c = _loaded(str(folder), device)
+    c = loaded(str(folder), device)
     s: st.Store = c["store"]
     i = next(j for j, e in enumerate(s.states) if e["index"] == index)
     if c["state"] != index:
@@ -89,7 +67,7 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     aa, bb = np.meshgrid(s.a, s.b[row0:row1])
     coords = np.stack([aa.ravel(), bb.ravel()], axis=1)
     res = evaluate_tile(state_model(c, s.states[i]), c["origin"], c["d1"], c["d2"], coords,
-                        c["x"], c["y"], c["loss_fn"], **_eval_options(ev, device))
+                        c["x"], c["y"], c["loss_fn"], **eval_options(ev, device))
     shape = (row1 - row0, s.a.size)
     metrics = {"loss": res.loss.reshape(shape).astype(np.float32)}
     if res.accuracy is not None:
@@ -110,7 +88,7 @@ def _probe(folder: str, index: int, device: str, threads: int | None = None) -> 
             return _probe(folder, index, device)
         finally:
             torch.set_num_threads(saved)
-    c = _loaded(folder, device)
+    c = loaded(folder, device)
     s: st.Store = c["store"]
     i = next(j for j, e in enumerate(s.states) if e["index"] == index)
     d1, d2 = s.directions(i)
@@ -121,7 +99,7 @@ def _probe(folder: str, index: int, device: str, threads: int | None = None) -> 
 
     def run(k):
         evaluate_tile(model, origin, d1, d2, coords[:k], c["x"], c["y"], c["loss_fn"],
-                      **_eval_options(ev, device))
+                      **eval_options(ev, device))
 
     run(2)
     t0 = time.perf_counter()
@@ -157,6 +135,25 @@ def _serial_or_pool(folder: str, index: int, points: int, n: int, device: str) -
     return faster_executor(serial, pool, points, n)
 
 
+def _evaluate_refined(folder, manifest, kind, workers, device, progress, max_tiles, *,
+                      spec=None, cluster=None) -> None:
+    """A refined grid (``compute.refine_run``): the same executors, points as parts."""
+    from lossfilm.compute.stage.refine_run import evaluate_refined
+
+    if kind == "auto" or device != "cpu":
+        kind = "serial"  # levels are short rounds: a pool's start-up per round rarely pays
+    n = workers or (os.cpu_count() or 1)
+
+    def pool(tasks: int):
+        use = spec if spec is not None and spec.distributed else parse_executor_spec("local")
+        k = max(1, min(n, tasks))
+        return open_executor(use, cluster, local_workers=k, threads=_pool_threads(k), gpu=device == "cuda")
+
+    per = manifest["eval"]["points_per_tile"] or AUTO_POINTS_PER_TILE
+    evaluate_refined(folder, manifest, kind, workers, device, progress, max_tiles, per_part=per,
+                     pool_factory=None if kind == "serial" else pool)
+
+
 def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles, *,
                      spec=None, cluster=None) -> None:
     """Evaluate every tile of ``manifest`` not yet on disk, then update the manifest.
@@ -164,7 +161,10 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
     ``kind`` is ``serial``, ``local`` (spawn pool of ``workers``), ``auto`` or a distributed
     ``spec``; ``max_tiles`` stops early (a resumable, incomplete store).
     """
-    _CACHE.clear()  # this process may have cached an older store at the same path
+    forget()  # this process may have cached an older store at the same path
+    if manifest.get("refine"):
+        return _evaluate_refined(folder, manifest, kind, workers, device, progress, max_tiles,
+                                 spec=spec, cluster=cluster)
     states, blocks = manifest["states"], [tuple(t) for t in manifest["tiles"]]
     nx = len(manifest["a"])
     todo = []

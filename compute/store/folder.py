@@ -206,6 +206,17 @@ class Store:
         """Loss grid of state ``i``, ``(ny, nx)`` float32."""
         return self._surface(i)["loss"]
 
+    def evaluated(self, i: int) -> np.ndarray:
+        """Which points of state ``i`` were evaluated, ``(ny, nx)`` bool.
+
+        All True for a uniform grid; for a refined one (``grid.refine``) False marks points
+        whose value is the refinement's cubic interpolation, not a loss evaluation.
+        """
+        surface = self._surface(i)
+        if "evaluated" in surface:
+            return surface["evaluated"].astype(bool)
+        return np.ones(surface["loss"].shape, dtype=bool)
+
     def channel(self, name: str, i: int) -> np.ndarray:
         """Another per-point metric (``accuracy``) of state ``i``, ``(ny, nx)`` float32."""
         return self._surface(i)[name]
@@ -260,7 +271,7 @@ class Store:
         channels = {
             k: np.stack([s[k] for s in surfaces])
             for k in surfaces[0]
-            if k != "loss" and all(k in s for s in surfaces)
+            if k not in ("loss", "evaluated") and all(k in s for s in surfaces)
         }
         channels.update(self._curvature_channels())
         names = sorted({k for s in self.states for k in s.get("values", {})})

@@ -84,10 +84,11 @@ def test_non_sequential_model_with_bn_states_perturbed():
     model = Branchy().eval()
     x, y = data(shape=(1, 4, 4))
     origin, d1, d2 = plane(model, include_states=True)
-    assert choose_method(model) == "loop"
-    res = evaluate_tile(model, origin, d1, d2, COORDS, x, y, F.cross_entropy)
+    assert choose_method(model) == "folded"  # conv -> BN in eval mode: BN folded per point
     want = [plain_loss(model, origin, d1, d2, a, b, x, y) for a, b in COORDS]
-    np.testing.assert_allclose(res.loss, want, rtol=REL)
+    for method in ("auto", "loop"):
+        res = evaluate_tile(model, origin, d1, d2, COORDS, x, y, F.cross_entropy, method=method)
+        np.testing.assert_allclose(res.loss, want, rtol=REL)
 
 
 def test_narrow_output_layer_is_padded_without_changing_the_numbers():
