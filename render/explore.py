@@ -143,8 +143,9 @@ class ExplorerApp:
         cam.position, cam.look_at, cam.fov = eye, pose.target, np.radians(pose.fov_deg)
         size = s.surface.topology.bounds.size
         self._ball_radius = 0.012 * size
-        scene.add_spline_catmull_rom("/film/path", points=s.film_path_points(), color=PATH_COLOR,
-                                     thickness=2.0, thickness_units="screen")
+        self._film_path = scene.add_spline_catmull_rom(
+            "/film/path", points=s.film_path_points(), color=PATH_COLOR, thickness=2.0,
+            thickness_units="screen")
         self._film_cam = scene.add_camera_frustum("/film/camera", fov=np.radians(pose.fov_deg),
                                                   aspect=16 / 9, scale=0.05 * size,
                                                   color=FILM_CAMERA_COLOR)
@@ -156,7 +157,7 @@ class ExplorerApp:
     def _key_nodes(self) -> None:
         """Redraw the captured keys as frustums (orange) and list them in the panel."""
         s, scene = self.session, self.server.scene
-        scene.remove_by_name("/keys") if hasattr(scene, "remove_by_name") else None
+        scene.remove_by_name("/keys")
         for i, k in enumerate(s.keys):
             scene.add_camera_frustum(f"/keys/{i}", fov=np.radians(k.fov), aspect=16 / 9,
                                      scale=0.04 * s.surface.topology.bounds.size, color=KEY_COLOR,
@@ -309,11 +310,8 @@ class ExplorerApp:
             last = now
 
     def _on_show_path(self, _) -> None:
-        for name in ("/film/path",):
-            node = self.server.scene._handle_from_node_name.get(name) if hasattr(
-                self.server.scene, "_handle_from_node_name") else None
-            if node is not None:
-                node.visible = self._show_path.value
+        self._film_path.visible = self._show_path.value
+        self._film_cam.visible = self._show_path.value
 
     def _on_add_key(self, event) -> None:
         client = event.client
