@@ -38,7 +38,7 @@ MESH_CACHE_FRAMES = 48
 #: playback updates per second of wall time (film time runs at its own speed).
 PLAYBACK_RATE = 12.0
 STILL_SIZES = ("640x360", "1280x720", "1920x1080", "3840x2160")
-KEY_COLOR, PATH_COLOR, FILM_CAMERA_COLOR = (255, 140, 40), (235, 235, 235), (80, 200, 255)
+KEY_COLOR, PATH_COLOR, FILM_CAMERA_COLOR = (255, 120, 20), (60, 60, 70), (30, 140, 255)
 BALL_COLOR = (255, 210, 63)
 #: the browser's first view: the film's first view pulled back by this factor.
 START_PULL_BACK = 1.6
@@ -147,7 +147,7 @@ class ExplorerApp:
             "/film/path", points=s.film_path_points(), color=PATH_COLOR, thickness=2.0,
             thickness_units="screen")
         self._film_cam = scene.add_camera_frustum("/film/camera", fov=np.radians(pose.fov_deg),
-                                                  aspect=16 / 9, scale=0.05 * size,
+                                                  aspect=16 / 9, scale=0.1 * size,
                                                   color=FILM_CAMERA_COLOR)
         self._minimizer = scene.add_icosphere("/minimizer", radius=self._ball_radius,
                                               color=(220, 40, 40), visible=False)
@@ -160,7 +160,7 @@ class ExplorerApp:
         scene.remove_by_name("/keys")
         for i, k in enumerate(s.keys):
             scene.add_camera_frustum(f"/keys/{i}", fov=np.radians(k.fov), aspect=16 / 9,
-                                     scale=0.04 * s.surface.topology.bounds.size, color=KEY_COLOR,
+                                     scale=0.08 * s.surface.topology.bounds.size, color=KEY_COLOR,
                                      wxyz=camera_wxyz(k.position, k.target), position=k.position)
         rows = [f"{i}. t={k.time:.2f} s, eye ({', '.join(f'{v:.2f}' for v in k.position)})"
                 for i, k in enumerate(s.keys)]
