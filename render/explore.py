@@ -381,6 +381,9 @@ def serve(session: ExploreSession, host: str, port: int, *, ready=None) -> None:
 
     app = ExplorerApp(session, host, port)
     say(f"explorer of {session.scene.name} at {app.url} (Ctrl-C stops it)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        say(f"--host {host}: anyone who can reach this address can use the explorer and"
+            " make it write scene files and stills")
     if ready is not None:
         ready(app)
     try:

@@ -98,5 +98,23 @@ def test_page_draws_the_surface_and_the_slider_changes_it(explored):
             # the trained landscape's basin is dark in viridis: the canvas got darker
             assert _canvas(after).mean() < _canvas(before).mean() - 5
             browser.wait_for("document.body.innerText.includes('t = 9.97 / 10.00 s')", timeout=10)
+
+            # "look through the film camera": the page's own camera moves to the film's
+            # viser's own settings have checkboxes too; the GUI's carry their handle's id
+            box = app._look_through._impl.uuid
+            browser.evaluate(f"document.getElementById('{box}').click()")
+            pose = session.film_pose(app.time)
+            client = next(iter(app.server.get_clients().values()))
+            deadline = time.monotonic() + 20
+            size = session.surface.topology.bounds.size
+            # the page reports its camera back; it may pass through in-between states
+            while time.monotonic() < deadline and not (
+                    np.allclose(client.camera.position, pose.eye, atol=1e-3 * size)
+                    and np.allclose(client.camera.look_at, pose.target, atol=1e-3 * size)):
+                time.sleep(0.1)
+            np.testing.assert_allclose(client.camera.position, pose.eye, atol=1e-3 * size)
+            np.testing.assert_allclose(client.camera.look_at, pose.target, atol=1e-3 * size)
+            looked = _settled(browser, previous=after)
+            assert _changed_fraction(after, looked) > 0.02, "the view did not move to the film camera"
     finally:
         app.stop()
