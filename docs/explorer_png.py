@@ -51,7 +51,7 @@ def main() -> None:
     session = ExploreSession(scene, folder, scene_path, (), out)
     app = ExplorerApp(session, "127.0.0.1", 8790)
     try:
-        with Chromium(size=(1280, 760)) as browser:
+        with Chromium(size=(1440, 900)) as browser:
             browser.goto(app.url)
             browser.wait_for("document.querySelectorAll('[role=slider]').length >= 2", timeout=60)
             time.sleep(2)
@@ -73,15 +73,17 @@ def main() -> None:
             time.sleep(4)
             # release a ball on the surface: click a point of the canvas that shows it
             shot = browser.screenshot().astype(int)
-            ys, xs = np.nonzero(np.abs(shot[:, :840] - shot[5, 5]).sum(axis=2) > 60)
-            pick = np.argmin((xs - 400) ** 2 + (ys - 420) ** 2)  # the surface, lower left
+            # the surface's viridis pixels (green over red), not the orange keys
+            ys, xs = np.nonzero(shot[:, :1000, 1] > shot[:, :1000, 0] + 40)
+            aim = (xs.mean() - 0.3 * xs.std(), ys.mean() + 0.5 * ys.std())  # up a slope
+            pick = np.argmin((xs - aim[0]) ** 2 + (ys - aim[1]) ** 2)
             mouse_click(browser, int(xs[pick]), int(ys[pick]))
             time.sleep(1.0)
             print("ball:", session.ball_start, session.ball_release)
             time.sleep(6)
             app._playing = False
-            client.camera.position = c + np.array([-1.6, -2.6, 2.0]) * size
-            client.camera.look_at = c + np.array([0.1, 0.2, -0.2]) * size
+            client.camera.position = c + np.array([-1.7, -2.9, 2.3]) * size
+            client.camera.look_at = c + np.array([0.35, 0.45, -0.25]) * size
             browser.evaluate("document.querySelectorAll('button[aria-label=\"Close\"], "
                              ".mantine-Notification-closeButton').forEach(b => b.click())")
             time.sleep(3)
