@@ -53,6 +53,11 @@ def render_explored_still(session, time: float, pose: CameraPose, size: tuple[in
         session._full_film = open_film(session.scene, session.folder)
     film = session._full_film
     frame = film.surface.frame_at(time, round(time * film.fps))
+    ball = session.ball_at(time)
+    if ball is not None:  # the released ball is part of the view: draw it on the full mesh
+        x, y = float(ball[0]), float(ball[1])
+        frame.actors = np.array([[x, y, film.surface.height_at(time, x, y)]], np.float32)
+        frame.actor_colors = (session.scene.mesh.descent.color,)
     started = _time.perf_counter()
     ctx = create_context()
     try:

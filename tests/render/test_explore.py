@@ -152,6 +152,12 @@ def test_still_goes_into_the_output_folder(session, explored):
     img = np.asarray(Image.open(first).convert("RGB"))
     assert img.shape == (180, 320, 3)
     assert img.reshape(-1, 3).std(axis=0).max() > 10  # a drawn surface, not a flat fill
+    # a released ball is part of the view: the still draws it, and only it changes
+    c = session.surface.topology.bounds.center
+    session.release_ball(c[0] + 0.2, c[1] + 0.2, time=8.0)
+    with_ball = np.asarray(Image.open(session.still(9.0, pose, (320, 180))).convert("RGB"))
+    changed = (np.abs(with_ball.astype(int) - img).sum(axis=2) > 60).mean()
+    assert 0.0005 < changed < 0.05
 
 
 def test_second_explore_on_a_busy_port_says_so(explored, capsys):
