@@ -20,9 +20,7 @@ What the page offers:
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import sys
 import threading
 import time as _time
 from collections import OrderedDict
@@ -107,9 +105,11 @@ class ExplorerApp:
         viser = _import_viser()
         check_port_free(host, port)
         self.session = session
-        with contextlib.redirect_stdout(sys.stderr):  # stdout is for the paths written
-            self.server = viser.ViserServer(host=host, port=port, verbose=False,
-                                            label=f"lossfilm explore: {session.scene.name}")
+        import rich
+
+        rich.reconfigure(stderr=True)  # viser's banners: stdout is for the paths written
+        self.server = viser.ViserServer(host=host, port=port, verbose=False,
+                                        label=f"lossfilm explore: {session.scene.name}")
         if self.server.get_port() != port:  # lost a race for the port to another server
             self.server.stop()
             raise PortBusy(f"port {port} on {host} is busy; pass --port")
