@@ -362,10 +362,14 @@ class ExplorerApp:
         w, h = (int(v) for v in self._still_size.value.split("x"))
         cam = client.camera
         self._say(f"rendering a {w}×{h} still…")
-        with self._lock:
-            pose = still_pose(self.session, self.time, cam.position, cam.look_at,
-                              cam.up_direction, np.degrees(cam.fov))
-            path = self.session.still(self.time, pose, (w, h))
+        try:
+            with self._lock:
+                pose = still_pose(self.session, self.time, cam.position, cam.look_at,
+                                  cam.up_direction, np.degrees(cam.fov))
+                path = self.session.still(self.time, pose, (w, h))
+        except Exception as exc:  # noqa: BLE001 - shown in the page; the explorer goes on
+            self._say(f"**still failed: {type(exc).__name__}: {exc}**")
+            return
         self._say_path(path)
 
     # ------------------------------------------------------------------ lifetime
