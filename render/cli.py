@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--count", type=int, default=12, help="number of frames")
     p.add_argument("-o", "--output", type=Path, default=None, help="PNG file to write")
+    p = sub.add_parser("explore", help="explore the surfaces in the browser; capture views and balls")
+    _common(p, preview=False)
+    p.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only)")
     p = sub.add_parser("validate", help="check scene files; exit 2 on any error")
     p.add_argument("scenes", type=Path, nargs="+", help="scene files")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -243,6 +248,29 @@ def cmd_sheet(args) -> list[Path]:
     return [contact_sheet(film, path, count=args.count)]
 
 
+def cmd_explore(args) -> list[Path]:
+    from lossfilm.render.explore.app import PortBusy, check_port_free, serve
+    from lossfilm.render.explore.session import ExploreSession, explore_scene
+
+    if not 0 < args.port < 65536:
+        raise BadInput(f"--port {args.port}: expected 1..65535")
+    try:  # before computing anything: a busy port is known at once
+        check_port_free(args.host, args.port)
+    except PortBusy as exc:
+        raise BadInput(f"lossfilm explore: {exc}") from None
+    tiny, args.tiny = args.tiny, False  # explore's --tiny: tiny surfaces, the scene's own timeline
+    scene = explore_scene(_load(args), tiny=tiny)
+    out = _out(args, scene)
+    folder = _surfaces(args, scene, out)
+    try:
+        serve(ExploreSession(scene, folder, args.scene, args.overrides, out), args.host, args.port)
+    except PortBusy as exc:
+        raise BadInput(f"lossfilm explore: {exc}") from None
+    except KeyboardInterrupt:
+        return []
+    return []
+
+
 def cmd_validate(args) -> list[Path]:
     from lossfilm.render.scene.loader import ConfigErrors
     from lossfilm.render.scene.scene import load_scene
@@ -297,6 +325,7 @@ COMMANDS = {
     "mesh": cmd_mesh,
     "still": cmd_still,
     "sheet": cmd_sheet,
+    "explore": cmd_explore,
     "validate": cmd_validate,
     "keys": cmd_keys,
     "schema": cmd_schema,

@@ -88,7 +88,7 @@ def tiny_scene(scene: Scene) -> Scene:
     compute = dataclasses.replace(compute, curvature=tiny_curvature(c.curvature))
     total = sum(shot.duration for shot in scene.camera.shots)
     scale = TINY_FILM_SECONDS / total
-    shots = tuple(dataclasses.replace(shot, duration=shot.duration * scale) for shot in scene.camera.shots)
+    shots = tuple(_scaled_shot(shot, scale) for shot in scene.camera.shots)
     t = scene.mesh.time
     time_cfg = dataclasses.replace(t, hold_start=t.hold_start * scale, hold_end=t.hold_end * scale)
     mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, 40), time=time_cfg)
@@ -101,6 +101,17 @@ def tiny_scene(scene: Scene) -> Scene:
     return dataclasses.replace(
         scene, compute=compute, mesh=mesh, camera=camera, render=render, output=output
     )
+
+
+def _scaled_shot(shot, scale: float):
+    """A shot ``scale`` times as long; a keyframes shot's key times (and key velocities) too."""
+    from lossfilm.render.scene.camera import KeyframeShot
+
+    shot = dataclasses.replace(shot, duration=shot.duration * scale)
+    if isinstance(shot, KeyframeShot):
+        shot = dataclasses.replace(shot, times=tuple(t * scale for t in shot.times),
+                                   tangents=tuple(v / scale for v in shot.tangents))
+    return shot
 
 
 def tiny_curvature(cfg):
