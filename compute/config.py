@@ -32,6 +32,10 @@ class ComputeConfig:
     checkpoints: str | None = option(
         None, "folder of checkpoints to use as the states instead of training"
     )
+    store: str | None = option(
+        None, "a finished surface store to film as it is (e.g. from lossfilm import):"
+        " no model, no training, the other compute keys are ignored"
+    )
     experiment: ExperimentConfig = option(
         ExperimentConfig(), "an experiment that produces the states instead of plain training"
     )
@@ -54,6 +58,8 @@ class ComputeConfig:
 
     def __post_init__(self) -> None:
         parse_executor(self.executor)
+        if self.store is not None and not str(self.store).strip():
+            raise ValueError("compute.store: give the folder of a surface store, or leave the key out")
 
 
 def parse_executor(spec: str) -> tuple[str, int | None]:

@@ -45,6 +45,8 @@ def config_hash(cfg: ComputeConfig) -> str:
     data = dataclasses.asdict(cfg)
     for k in _NOT_HASHED:
         data.pop(k, None)
+    if data.get("store") is None:  # the key came later: stores computed before keep their hash
+        data.pop("store", None)
     text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

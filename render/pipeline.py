@@ -121,6 +121,8 @@ def surfaces_folder(scene: Scene, out: Path) -> Path:
     from compute.curvature import CurvatureConfig
     from compute.executors import ClusterConfig
 
+    if scene.compute.store is not None:  # a store made elsewhere (lossfilm import): filmed as it is
+        return Path(scene.compute.store).expanduser().resolve()
     # curvature settings neither: the curvature pass keeps its own hash in the store
     numbers = dataclasses.replace(scene.compute, executor="auto", cluster=ClusterConfig(),
                                   curvature=CurvatureConfig())
@@ -134,12 +136,30 @@ def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str
     from compute.run import compute_sequence
 
     folder = surfaces_folder(scene, out)
+    if scene.compute.store is not None:
+        return given_store(folder)
     if not force and store.is_complete(folder) and curvature_current(scene.compute.curvature, folder):
         say(f"reusing stored surfaces {folder} (compute section unchanged)")
         return folder
     started = time.perf_counter()
     compute_sequence(scene.compute, folder, force=force, fresh=force, executor=executor)
     say(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
+    return folder
+
+
+def given_store(folder: Path) -> Path:
+    """``compute.store``: a finished store filmed as it is; nothing is computed or changed."""
+    from compute import store
+
+    try:
+        opened = store.open(folder)
+    except (ValueError, OSError, KeyError) as exc:
+        raise ValueError(
+            f"compute.store: {exc}; make one with `lossfilm import FILE... --out {folder}`"
+        ) from None
+    if not opened.complete:
+        raise ValueError(f"compute.store: {folder} is not complete; finish it with `lossfilm compute`")
+    say(f"filming the surfaces in {folder} (compute.store{': imported' if opened.imported else ''})")
     return folder
 
 
