@@ -69,6 +69,7 @@ class Progress:
         self._start = time.perf_counter()
         self._last = 0.0
         self._logged_step = -1  # the last LOG_STEP_PERCENT step a log line was printed at
+        self._logged_done = -1  # units done at the last log line (no repeated closing line)
 
     def __enter__(self) -> "Progress":
         self._start = time.perf_counter()
@@ -118,8 +119,11 @@ class Progress:
                 return
             if not self._tty and step <= self._logged_step and now - self._last < self.interval:
                 return
+        if final and not self._tty and self._logged_done == self.done:
+            return  # the last line already says where it ended
         self._last = now
         self._logged_step = max(self._logged_step, step)
+        self._logged_done = self.done
         if self._tty:
             self.stream.write("\r\033[K" + self.line() + ("\n" if final else ""))
         else:
