@@ -183,7 +183,7 @@ def read_li_h5(path: str | Path, loss_key: str = "train_loss") -> ForeignSurface
         if "xcoordinates" not in f:
             raise ValueError(f"{path}: no 'xcoordinates': not a surface file of the reference code")
         if loss_key not in f:
-            have = sorted(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
+            have = sorted(k for k in f if isinstance(f[k], h5py.Dataset))
             raise ValueError(f"{path}: no {loss_key!r} dataset (found {have})")
         a = _axis(f["xcoordinates"][()], f"{path}: xcoordinates")
         two_d = "ycoordinates" in f
@@ -330,7 +330,7 @@ def training_order(paths: Sequence[str | Path]) -> list[tuple[Path, float, str]]
         differing = [i for i in range(len(found[0])) if len({f[i] for f in found}) > 1]
         if len(differing) == 1:
             positions = [float(f[differing[0]]) for f in found]
-            if re.search(r"(?:step|iter)[_\-=]?$", _prefix(names[0], differing[0]), re.I):
+            if re.search(r"(?:step|iter)[_\-=]?$", _prefix(names[0], differing[0]), re.IGNORECASE):
                 unit = "step"
     if positions is None:
         from compute.capture import parse_position

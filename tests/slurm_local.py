@@ -88,7 +88,7 @@ NodeName={host} NodeAddr=127.0.0.1 CPUs={os.cpu_count() or 1} RealMemory={memory
 PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """)
 
-    def start(self) -> "LocalSlurm":
+    def start(self) -> LocalSlurm:
         d = self.folder
         d.mkdir(parents=True, exist_ok=True)
         self._write_config()

@@ -57,7 +57,6 @@ def test_a_still_shows_inline_through_ipython(tmp_path):
     pytest.importorskip("IPython", reason="IPython is not installed")
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
-
     from PIL import Image
 
     png = tmp_path / "x.png"
