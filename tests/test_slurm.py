@@ -52,15 +52,20 @@ def test_a_tiny_scene_films_through_slurm_with_a_job_killed_mid_run(slurm, tmp_p
     reader = threading.Thread(target=lambda: lines.extend(run.stderr), daemon=True)
     reader.start()
     killed, deadline = None, time.monotonic() + 240
-    while run.poll() is None and time.monotonic() < deadline and killed is None:
-        # the worker took tiles and 32 of 36 are left: cancel its job under it
-        if any(re.match(r"surfaces: [1-9]\d*/36 ", line) for line in list(lines)):
-            running = [job for job, state in slurm.jobs() if state == "RUNNING"]
-            if running:
-                slurm.run("scancel", running[0])
-                killed = running[0]
-        time.sleep(0.1)
-    out = run.stdout.read() if run.wait(timeout=max(deadline - time.monotonic(), 1)) == 0 else ""
+    try:
+        while run.poll() is None and time.monotonic() < deadline and killed is None:
+            # the worker took tiles and some are left: cancel its job under it
+            if any(re.match(r"surfaces: [1-9]\d*/36 ", line) for line in list(lines)):
+                running = [job for job, state in slurm.jobs() if state == "RUNNING"]
+                if running:
+                    slurm.run("scancel", running[0])
+                    killed = running[0]
+            time.sleep(0.1)
+        out = run.stdout.read() if run.wait(timeout=max(deadline - time.monotonic(), 1)) == 0 else ""
+    finally:
+        if run.poll() is None:  # a hung run must not outlive the test
+            run.kill()
+            run.wait()
     reader.join(timeout=5)
     err = "".join(lines)
     assert run.returncode == 0, err[-3000:]
