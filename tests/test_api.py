@@ -53,15 +53,19 @@ def test_errors_are_raised_with_their_messages(tmp_path):
         lf.import_surfaces(tmp_path / "missing.h5", tmp_path / "s")
 
 
-def test_a_still_shows_inline_through_ipython(tmp_path):
+def test_a_still_shows_inline_through_ipython(tmp_path, monkeypatch):
     pytest.importorskip("IPython", reason="IPython is not installed")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # no history in the user's home
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
+    from traitlets.config import Config
     from PIL import Image
 
     png = tmp_path / "x.png"
     Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(png)
-    InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.enabled = False
+    InteractiveShell.instance(config=config)
     with capture_output() as shown:
         lf.show(png)
     import base64
