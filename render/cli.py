@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("mesh", help="export a frame's surface as PLY / OBJ / GLB")
     _common(p, preview=False)
-    p.add_argument("--export", choices=("ply", "obj", "glb"), default="ply", help="mesh file format")
+    p.add_argument("--export", choices=("ply", "obj", "glb", "vts", "h5"), default="ply",
+                   help="ply/obj/glb: one frame's mesh; vts: a VTK structured grid per state and a .pvd"
+                   " time series for ParaView; h5: per state, the layout of Li et al.'s code")
     _when(p)
     p.add_argument("-o", "--output", type=Path, default=None, help="file to write")
     p = sub.add_parser("still", help="one frame as a PNG at any size")
@@ -97,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")
+    p = sub.add_parser("import", help="turn surface files made elsewhere (.h5, .npz, .npy) into a store")
+    p.add_argument("files", type=Path, nargs="+", help="surface files; several are a sequence in training order")
+    p.add_argument("--out", type=Path, required=True, help="the store folder to write")
+    p.add_argument("--loss-key", default="train_loss", help=".h5 dataset that is the loss (train_loss, test_loss)")
+    p.add_argument("--range", dest="grid_range", type=float, nargs=4, default=None, metavar=("A0", "A1", "B0", "B1"),
+                   help="coordinates of arrays that carry none (default -1 1 -1 1)")
+    p.add_argument("--keep-order", action="store_true", help="take the files in the order given, not by the numbers in their names")
+    p.add_argument("--force", action="store_true", help="replace an earlier import in --out")
     p = sub.add_parser("validate", help="check scene files; exit 2 on any error")
     p.add_argument("scenes", type=Path, nargs="+", help="scene files")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -196,7 +206,18 @@ def cmd_mesh(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    film = open_film(scene, _surfaces(args, scene, out))
+    folder = _surfaces(args, scene, out)
+    film = open_film(scene, folder)
+    if args.export in ("vts", "h5"):
+        from lossfilm.compute.store import folder as store
+        from lossfilm.render.mesh.export_states import export_states
+
+        if args.time is not None or args.frame is not None:
+            raise BadInput(f"--export {args.export} writes captured states (all, or --state N), not film times")
+        if args.state is not None and not 0 <= args.state < film.surface.sequence.n_states:
+            raise BadInput(f"--state {args.state}: the sequence has states 0..{film.surface.sequence.n_states - 1}")
+        return export_states(film.surface, store.open(folder), args.output or out / f"{scene.name}-{args.export}",
+                             args.export, state=args.state)
     t = _time_of(args, film)
     frame = film.surface.frame_at(t, int(round(t * film.fps)))
     path = args.output or out / f"{scene.name}-t{t:06.2f}.{args.export}"
@@ -318,6 +339,19 @@ def cmd_schema(args) -> list[Path]:
     return [args.output]
 
 
+def cmd_import(args) -> list[Path]:
+    from lossfilm.compute.store.foreign_store import import_surfaces
+    from lossfilm.render.pipeline import note
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        raise BadInput(f"import: no such file: {', '.join(missing)}")
+    folder = import_surfaces(args.files, args.out, loss_key=args.loss_key, grid_range=args.grid_range,
+                             keep_order=args.keep_order, force=args.force, log=note)
+    note(f"film it with a scene holding `compute: {{store: {folder}}}`")
+    return [folder / "manifest.json"]
+
+
 COMMANDS = {
     "run": cmd_run,
     "compute": cmd_compute,
@@ -326,6 +360,7 @@ COMMANDS = {
     "still": cmd_still,
     "sheet": cmd_sheet,
     "explore": cmd_explore,
+    "import": cmd_import,
     "validate": cmd_validate,
     "keys": cmd_keys,
     "schema": cmd_schema,

@@ -34,7 +34,7 @@ PREVIEW_FPS = "15"
 PREVIEW_MESH_RESOLUTION = 128
 
 
-def _say(message: str) -> None:
+def note(message: str) -> None:
     say(True, "lossfilm", message)
 
 
@@ -138,6 +138,8 @@ def surfaces_folder(scene: Scene, out: Path) -> Path:
     what changes the numbers, so the same scene on a laptop and on a cluster, on a CPU or
     a GPU, shares its surfaces.
     """
+    if scene.compute.store is not None:  # a store made elsewhere (lossfilm import): filmed as it is
+        return Path(scene.compute.store).expanduser().resolve()
     return out / "surfaces" / numbers_hash(scene.compute)
 
 
@@ -148,12 +150,30 @@ def compute_stage(scene: Scene, out: Path, *, force: bool = False, executor: str
     from lossfilm.compute.stage.run import compute_sequence
 
     folder = surfaces_folder(scene, out)
+    if scene.compute.store is not None:
+        return given_store(folder)
     if not force and store.is_complete(folder) and curvature_current(scene.compute.curvature, folder):
-        _say(f"reusing stored surfaces {folder} (nothing that changes the numbers changed)")
+        note(f"reusing stored surfaces {folder} (nothing that changes the numbers changed)")
         return folder
     started = time.perf_counter()
     compute_sequence(scene.compute, folder, force=force, fresh=force, executor=executor)
-    _say(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
+    note(f"surfaces stored in {folder} ({format_seconds(time.perf_counter() - started)})")
+    return folder
+
+
+def given_store(folder: Path) -> Path:
+    """``compute.store``: a finished store filmed as it is; nothing is computed or changed."""
+    from lossfilm.compute.store import folder as store
+
+    try:
+        opened = store.open(folder)
+    except (ValueError, OSError, KeyError) as exc:
+        raise ValueError(
+            f"compute.store: {exc}; make one with `lossfilm import FILE... --out {folder}`"
+        ) from None
+    if not opened.complete:
+        raise ValueError(f"compute.store: {folder} is not complete; finish it with `lossfilm compute`")
+    note(f"filming the surfaces in {folder} (compute.store{': imported' if opened.imported else ''})")
     return folder
 
 
@@ -293,7 +313,7 @@ def run_film(
     work_dir = out / ".chunks" / render_key
     if force and work_dir.exists():
         shutil.rmtree(work_dir)
-    _say(
+    note(
         f"rendering {film.n_frames} frames at {film.size[0]}×{film.size[1]}, {film.fps:g} fps"
         f" ({film.duration:.1f} s of film) to {path}"
     )
@@ -305,7 +325,7 @@ def run_film(
     )
     if not film.scene.output.keep_chunks:
         shutil.rmtree(work_dir, ignore_errors=True)
-    _say(f"film written in {format_seconds(time.perf_counter() - started)}")
+    note(f"film written in {format_seconds(time.perf_counter() - started)}")
     return Path(result)
 
 

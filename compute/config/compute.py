@@ -35,6 +35,10 @@ class ComputeConfig:
     checkpoints: str | None = option(
         None, "folder of checkpoints to use as the states instead of training"
     )
+    store: str | None = option(
+        None, "a finished surface store to film as it is (e.g. from lossfilm import):"
+        " no model, no training, the other compute keys are ignored"
+    )
     experiment: ExperimentConfig = option(
         ExperimentConfig(), "an experiment that produces the states instead of plain training"
     )
@@ -57,6 +61,8 @@ class ComputeConfig:
 
     def __post_init__(self) -> None:
         parse_executor(self.executor)
+        if self.store is not None and not str(self.store).strip():
+            raise ValueError("compute.store: give the folder of a surface store, or leave the key out")
 
 
 #: keys of the compute section that say where and how the work runs, never what it computes:
@@ -74,6 +80,8 @@ def numbers_hash(cfg: ComputeConfig) -> str:
     data = dataclasses.asdict(cfg)
     for key in NOT_NUMBERS:
         data.pop(key)
+    if data.get("store") is None:  # a store made elsewhere is filmed as it is
+        data.pop("store", None)
     text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

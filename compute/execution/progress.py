@@ -1,7 +1,9 @@
 """Progress for long stages: what is running, how far it is, how long is left.
 
-One line on stderr, rewritten in place on a terminal and printed every few seconds
-otherwise (CI logs, pipes), so a user always sees that work moves.
+One line on stderr, rewritten in place on a terminal. Elsewhere (CI logs, cluster job
+logs, pipes) a new line every :data:`LOG_STEP_PERCENT` of the work or every
+:data:`LOG_INTERVAL_S` seconds, whichever comes first: a log shows that work moves
+without a line per frame.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ import sys
 import time
 from typing import TextIO
 
-__all__ = ["Progress", "format_seconds", "say"]
+__all__ = ["Progress", "format_seconds", "say", "LOG_STEP_PERCENT", "LOG_INTERVAL_S"]
+
+#: not on a terminal: a line each time this much more of the work is done ...
+LOG_STEP_PERCENT = 10
+#: ... or when this many seconds passed since the last line.
+LOG_INTERVAL_S = 30.0
+#: on a terminal: the line is rewritten at most this often.
+TTY_INTERVAL_S = 0.2
 
 
 def format_seconds(seconds: float) -> str:
@@ -33,7 +42,8 @@ class Progress:
     """Report progress of ``total`` units of work named ``what``.
 
     Use as a context manager; call :meth:`advance` as units finish. ``done`` may start
-    above zero when a resumed run skips work already on disk.
+    above zero when a resumed run skips work already on disk. ``interval``: at most this
+    many seconds between lines in a log (not a terminal).
     """
 
     def __init__(
@@ -44,7 +54,7 @@ class Progress:
         unit: str = "",
         done: int = 0,
         stream: TextIO | None = None,
-        interval: float = 2.0,
+        interval: float = LOG_INTERVAL_S,
         enabled: bool = True,
     ) -> None:
         self.what = what
@@ -58,6 +68,8 @@ class Progress:
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._start = time.perf_counter()
         self._last = 0.0
+        self._logged_step = -1  # the last LOG_STEP_PERCENT step a log line was printed at
+        self._logged_done = -1  # units done at the last log line (no repeated closing line)
 
     def __enter__(self) -> "Progress":
         self._start = time.perf_counter()
@@ -82,6 +94,12 @@ class Progress:
         self.done = min(self.done + n, self.total)
         self._emit()
 
+    def _step(self) -> int:
+        """How many whole :data:`LOG_STEP_PERCENT` steps of the work are done."""
+        if not self.total:
+            return 100 // LOG_STEP_PERCENT
+        return int(100 * self.done // self.total) // LOG_STEP_PERCENT
+
     def line(self) -> str:
         pct = 100.0 * self.done / self.total if self.total else 100.0
         unit = f" {self.unit}" if self.unit else ""
@@ -95,9 +113,17 @@ class Progress:
         if not self.enabled:
             return
         now = time.perf_counter()
-        if not force and now - self._last < (0.2 if self._tty else self.interval):
-            return
+        step = self._step()
+        if not force:
+            if self._tty and now - self._last < TTY_INTERVAL_S:
+                return
+            if not self._tty and step <= self._logged_step and now - self._last < self.interval:
+                return
+        if final and not self._tty and self._logged_done == self.done:
+            return  # the last line already says where it ended
         self._last = now
+        self._logged_step = max(self._logged_step, step)
+        self._logged_done = self.done
         if self._tty:
             self.stream.write("\r\033[K" + self.line() + ("\n" if final else ""))
         else:

@@ -222,21 +222,34 @@ class Store:
         return self._surface(i)[name]
 
     # -- what anyone needs to recompute a point with plain torch
+    @property
+    def imported(self) -> bool:
+        """True for stores made by ``lossfilm import``: surfaces only, nothing to recompute from."""
+        return bool(self.manifest.get("imported"))
+
+    def _needs_weights(self, what: str) -> None:
+        if self.imported:
+            raise ValueError(f"{self.folder}: an imported store has no {what} (surfaces only)")
+
     def origin(self, i: int) -> dict[str, torch.Tensor]:
         """Full state dict at the plane origin of state ``i``."""
+        self._needs_weights("weights")
         return load_tensors(self.folder / self.states[i]["origin"])
 
     def weights(self, i: int) -> dict[str, torch.Tensor]:
         """The trained weights of state ``i`` (same as :meth:`origin` for ``around: current``)."""
+        self._needs_weights("weights")
         return load_tensors(self.folder / self.states[i]["weights"])
 
     def directions(self, i: int) -> tuple[dict, dict]:
         """``(d1, d2)`` of state ``i``: dicts over the perturbed state-dict keys."""
+        self._needs_weights("directions")
         obj = load_tensors(self.folder / self.states[i]["directions"])
         return obj["d1"], obj["d2"]
 
     def eval_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed evaluation subset ``(x (n, ...), y (n,))``."""
+        self._needs_weights("evaluation data")
         obj = load_tensors(self.folder / "data" / "eval.pt")
         return obj["x"], obj["y"]
 
@@ -249,6 +262,7 @@ class Store:
 
     def model(self) -> torch.nn.Module:
         """A fresh module of the stored architecture (weights: whatever it was built with)."""
+        self._needs_weights("model")
         spec = self.manifest["model"]
         if spec.get("pickle"):
             # Written by this tool for modules passed as objects; like any pickle, only load

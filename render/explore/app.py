@@ -381,12 +381,12 @@ class ExplorerApp:
 
 def serve(session: ExploreSession, host: str, port: int, *, ready=None) -> None:
     """Serve until interrupted (Ctrl-C)."""
-    from lossfilm.render.pipeline import say
+    from lossfilm.render.pipeline import note
 
     app = ExplorerApp(session, host, port)
-    say(True, "lossfilm", f"explorer of {session.scene.name} at {app.url} (Ctrl-C stops it)")
+    note(f"explorer of {session.scene.name} at {app.url} (Ctrl-C stops it)")
     if host not in ("127.0.0.1", "localhost", "::1"):
-        say(True, "lossfilm", f"--host {host}: anyone who can reach this address can use the explorer and"
+        note(f"--host {host}: anyone who can reach this address can use the explorer and"
             " make it write scene files and stills")
     if ready is not None:
         ready(app)

@@ -45,7 +45,7 @@ def next_still_path(out: Path, name: str, time: float) -> Path:
 def render_explored_still(session, time: float, pose: CameraPose, size: tuple[int, int]) -> Path:
     """Render ``pose`` at film ``time`` at ``size`` (W, H) into the session's output folder."""
     from lossfilm.render.gl.context import create_context
-    from lossfilm.render.pipeline import open_film, say, still_metadata, transparent
+    from lossfilm.render.pipeline import note, open_film, still_metadata, transparent
     from lossfilm.render.output.png import write_png
     from lossfilm.render.gl.stills import render_still
 
@@ -69,5 +69,5 @@ def render_explored_still(session, time: float, pose: CameraPose, size: tuple[in
     path = next_still_path(session.out, session.scene.name, time)
     write_png(path, image, still_metadata(session.scene, time=f"{time:.4f}", view="explore",
                                           eye=list(pose.eye), target=list(pose.target)))
-    say(True, "lossfilm", f"still {size[0]}×{size[1]} rendered in {_time.perf_counter() - started:.1f} s: {path}")
+    note(f"still {size[0]}×{size[1]} rendered in {_time.perf_counter() - started:.1f} s: {path}")
     return path
