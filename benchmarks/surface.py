@@ -197,10 +197,12 @@ def resnet_workload(seed: int = 0, images: int = RESNET_IMAGES):
 
     torch.manual_seed(seed)
     model = build_model(ModelConfig(kind="resnet", depth=3, width=16, batchnorm=True), (3, 32, 32), 10)
-    for m in model.modules():  # trained-looking BN statistics, so folding has work to do
-        if isinstance(m, nn.BatchNorm2d):
+    for m in model.modules():  # trained-looking BN, so folding has work to do; and
+        if isinstance(m, nn.BatchNorm2d):  # loss-landscapes divides by zero on all-zero biases
             m.running_mean.normal_(0, 0.1)
             m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.1)
     x = torch.randn(images, 3, 32, 32)
     y = torch.randint(0, 10, (images,))
     return model.eval(), x, y
@@ -239,14 +241,7 @@ def workload4(args) -> int:
         import loss_landscapes  # noqa: F401
 
         peer = side_peer(steps)
-        # loss-landscapes perturbs every state-dict entry, integer ones too: BN's
-        # num_batches_tracked (a zero-norm "filter") divides by zero. Its copy drops that
-        # counter, which eval mode never reads; it still perturbs the running statistics.
-        peer_model = copy.deepcopy(model)
-        for m in peer_model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.register_buffer("num_batches_tracked", None)
-        sides["loss-landscapes"] = lambda c: peer(peer_model, x, y, origin, d1, d2, c)
+        sides["loss-landscapes"] = lambda c: peer(model, x, y, origin, d1, d2, c)
     except ImportError:
         print("loss-landscapes not installed: peer skipped (pip install -e '.[bench]')")
     few = coords[[0, n // 2, n - 1]]
