@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lossfilm.render.gl.context import create_context, max_samples, max_size
+from lossfilm.render.gl.context import INSTALL_HINT, create_context, max_samples, max_size
 
-from lossfilm.compute.config.cluster import INSTALL_HINT
 
 
 def test_context_is_headless_core_gl_with_msaa():
