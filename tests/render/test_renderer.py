@@ -278,16 +278,21 @@ def test_ball_rests_along_the_surface_normal():
     assert np.allclose(surface_normal_at(topo, np.zeros((16, 16, 3), np.float32), 0.0, 0.0), [0, 0, 1])
 
 
-def test_golden_mismatch_fails_and_writes_a_diff_image(monkeypatch):
-    from PIL import Image
-
+def test_golden_mismatch_fails_and_writes_a_diff_image(ctx, scene, monkeypatch):
+    """A fresh render matches the stored golden; a changed look does not, and leaves a diff."""
     import golden
 
     monkeypatch.delenv(golden.UPDATE_ENV, raising=False)
-    expected = np.asarray(Image.open(golden.GOLDEN_DIR / "default.png"))
-    wrong = expected.copy()
+    fresh = _render(ctx, scene, RenderConfig(overlays=NO_TEXT), "default")
+    assert_matches_golden("default", fresh)  # rendered now, compared with tests/goldens/
+    diff_path = golden.FAILURE_DIR / "default_diff.png"
+    diff_path.unlink(missing_ok=True)
+    wrong = fresh.copy()
     wrong[: wrong.shape[0] // 4] = 255 - wrong[: wrong.shape[0] // 4]  # a quarter changed
     with pytest.raises(AssertionError, match="pixels differ"):
         assert_matches_golden("default", wrong)
-    assert (golden.FAILURE_DIR / "default_diff.png").is_file()
-    assert_matches_golden("default", expected)  # and the stored image matches itself
+    assert diff_path.is_file()
+    # a real change of look (another colormap) is far beyond the tolerance too
+    other = _render(ctx, scene, RenderConfig(overlays=NO_TEXT, colormap="magma"), "default")
+    with pytest.raises(AssertionError, match="pixels differ"):
+        assert_matches_golden("default", other)
