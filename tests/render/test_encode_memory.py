@@ -12,7 +12,7 @@ not re-measured here: a 4K encode at preset slow takes minutes on a small machin
 from __future__ import annotations
 
 import dataclasses
-import json
+import pickle
 import subprocess
 import sys
 
@@ -71,8 +71,6 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 
 
 def _ffmpeg_peak_bytes(spec, n_frames: int) -> int:
-    import pickle
-
     done = subprocess.run(
         [sys.executable, "-c", _ENCODE_AND_MEASURE, pickle.dumps(spec).hex(), str(n_frames)],
         capture_output=True, text=True, timeout=120, check=True,
