@@ -16,7 +16,7 @@ from lossfilm.render.gl.context import create_context
 from lossfilm.render.scene.look import OverlayConfig, RenderConfig
 from lossfilm.render.mesh.film_surface import FilmSurface, HeightConfig
 from lossfilm.render.scene.mesh import MeshConfig
-from lossfilm.render.overlay.plot import curve_bitmap, plot_items
+from lossfilm.render.overlay.plot import plot_items
 from lossfilm.render.gl.renderer import SurfaceRenderer
 from lossfilm.render.overlay.text import overlay_lines
 
@@ -132,7 +132,8 @@ def test_plot_marker_follows_the_film():
     assert yellow.sum() > 200  # the curve is drawn in plot_color
     with pytest.raises(ValueError, match="plot.*'trace'.*sharpness"):
         plot_items(dataclasses.replace(cfg, plot="trace"), series, 0.0, (320, 180))
-    assert curve_bitmap.cache_info().currsize >= 1
+    # drawn once for the film, not per frame: every frame gets the same read-only bitmap
+    assert last[0].rgba is curve and not curve.flags.writeable
 
 
 def test_plot_is_drawn_into_the_frame():
