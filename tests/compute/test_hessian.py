@@ -118,7 +118,7 @@ def small_net_and_data(seed=0):
 
 
 def test_top_eigenvalue_agrees_with_pyhessian():
-    pyhessian = pytest.importorskip("pyhessian")
+    pyhessian = pytest.importorskip("pyhessian", reason="pyhessian==0.1 is in the dev extra: make setup")
     net, x, y = small_net_and_data()
     ref_net = copy.deepcopy(net)
     torch.manual_seed(0)
