@@ -102,7 +102,7 @@ def test_film_colours_by_surface_curvature(name):
     assert all(m > 0.5 for m in mid)  # a bowl: positive mean and Gaussian curvature
     assert mid[-1] > mid[0]  # the same fixed range: the sharper bowl is warmer
     assert all(f.scalar.min() >= 0.0 and f.scalar.max() <= 1.0 for f in frames)
-    np.testing.assert_array_equal(frames[0].series["sharpness"], [1.0, 4.0, 2.0])
+    np.testing.assert_array_equal(frames[0].series["sharpness"], [1.0, 4.0, 2.0])  # passed through
 
 
 def test_readouts_and_unknown_names():

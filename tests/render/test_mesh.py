@@ -68,8 +68,10 @@ def test_states_are_shown_exactly_at_their_times():
         t = state_time(fs, k)
         assert fs.position_at(t) == k
         _, _, zc = fs.coarse_at(t)
+        # exact by construction: at a state the interpolator returns that state's array, and
+        # without smoothing the coarse read multiplies by identity matrices (x*1 + 0s)
         assert np.array_equal(zc, np.clip(z_states[k], 0, fs.top))
-        expected = fs._up(z_states[k]).clip(0, fs.top)
+        expected = fs._up(z_states[k]).clip(0, fs.top)  # the same upsampler on the same input
         assert np.array_equal(fs.frame_at(t).heights, expected)
 
 
@@ -415,6 +417,7 @@ def test_resolution_override_hold_interpolation_and_height_at_vertices():
     fs = FilmSurface(seq, cfg, 4.0, 10, resolution=33)
     assert fs.topology.shape == (33, 33)
     held = fs.frame_at(2.7)  # position 2.7 holds state 2
+    # exact: the hold shows state 2's own array, through the same path as at state 2
     assert np.array_equal(held.heights, fs.frame_at(state_time(fs, 2)).heights)
     assert held.label == "epoch 6"  # the label is still the nearest state
     x, y = fs.topology.x, fs.topology.y
