@@ -1,14 +1,11 @@
-"""The numpy toy sets: sizes, classes, determinism, and the data module's re-export."""
+"""The numpy toy sets: sizes, classes, determinism."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lossfilm.compute.data import datasets as data
-from lossfilm.compute.data import toysets
 from lossfilm.compute.data.toysets import make_blobs, make_moons, make_shapes, make_spirals
-from lossfilm.compute.config.data import SHAPE_CLASSES
 
 
 def _rng() -> np.random.Generator:
@@ -30,11 +27,8 @@ def test_generators_give_every_class_evenly_and_repeat_from_a_seed(make, args, s
     assert np.all(np.isfinite(x))
     counts = np.bincount(y.astype(int), minlength=classes)
     assert counts.size == classes and counts.max() - counts.min() <= 1
-    x2, y2 = make(*args, _rng())
+    x2, y2 = make(*args, _rng())  # determinism: the same seed through the same path
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
 
 
-def test_data_module_reexports_the_shape_classes():
-    assert data.SHAPE_CLASSES is toysets.SHAPE_CLASSES == SHAPE_CLASSES
-    assert len(SHAPE_CLASSES) == 8

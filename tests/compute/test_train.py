@@ -35,15 +35,23 @@ def _model(ds, seed=0, **kw):
 
 
 def test_default_config_matches_quickstart():
-    cfg = TrainConfig()
-    assert (cfg.optimizer, cfg.lr, cfg.momentum, cfg.epochs, cfg.batch_size) == (
-        "sgd",
-        0.1,
-        0.9,
-        20,
-        64,
-    )
-    assert cfg.capture == CaptureConfig(every=1, unit="epoch", include_initial=True)
+    """The defaults are the quickstart's training: every key the scene file sets, and the rest."""
+    import yaml
+
+    from lossfilm.render.scene.scene import load_scene
+
+    path = Path(__file__).resolve().parents[2] / "scenes" / "quickstart.yaml"
+    written = yaml.safe_load(path.read_text())["compute"]["train"]
+    assert {"optimizer", "lr", "momentum", "epochs", "batch_size", "capture"} <= set(written)
+    loaded = load_scene(path).compute.train
+    default = TrainConfig()
+    for key, value in written.items():
+        if isinstance(value, dict):  # capture: compare the fields the file names
+            for sub, v in value.items():
+                assert getattr(getattr(default, key), sub) == v, f"train.{key}.{sub}"
+        else:
+            assert getattr(default, key) == value, f"train.{key}"
+    assert loaded == default
 
 
 def test_constant_and_step_schedules():

@@ -19,6 +19,7 @@ def test_grid_cells_finds_the_cell_and_clamps_outside():
 def test_hermite_meets_its_ends_and_slopes_and_keeps_float32():
     p0, p1 = np.float32([1.0, -2.0]), np.float32([3.0, 5.0])
     m0, m1 = np.float32([0.5, 0.0]), np.float32([-1.0, 2.0])
+    # exact: at t = 0 and 1 the Hermite weights are the integers 1 and 0
     np.testing.assert_array_equal(hermite(p0, p1, m0, m1, 0.0), p0)
     np.testing.assert_array_equal(hermite(p0, p1, m0, m1, 1.0), p1)
     q0, q1, n0, n1 = (a.astype(np.float64) for a in (p0, p1, m0, m1))

@@ -17,7 +17,7 @@ from lossfilm.render.scene.look import OverlayConfig, RenderConfig
 from lossfilm.render.mesh.film_surface import FilmSurface
 from lossfilm.render.scene.mesh import HeightConfig
 from lossfilm.render.scene.mesh import MeshConfig
-from lossfilm.render.overlay.plot import curve_bitmap, plot_items
+from lossfilm.render.overlay.plot import plot_items
 from lossfilm.render.gl.renderer import SurfaceRenderer
 from lossfilm.render.overlay.text import overlay_lines
 
@@ -103,7 +103,7 @@ def test_film_colours_by_surface_curvature(name):
     assert all(m > 0.5 for m in mid)  # a bowl: positive mean and Gaussian curvature
     assert mid[-1] > mid[0]  # the same fixed range: the sharper bowl is warmer
     assert all(f.scalar.min() >= 0.0 and f.scalar.max() <= 1.0 for f in frames)
-    np.testing.assert_array_equal(frames[0].series["sharpness"], [1.0, 4.0, 2.0])
+    np.testing.assert_array_equal(frames[0].series["sharpness"], [1.0, 4.0, 2.0])  # passed through
 
 
 def test_readouts_and_unknown_names():
@@ -133,7 +133,8 @@ def test_plot_marker_follows_the_film():
     assert yellow.sum() > 200  # the curve is drawn in plot_color
     with pytest.raises(ValueError, match="plot.*'trace'.*sharpness"):
         plot_items(dataclasses.replace(cfg, plot="trace"), series, 0.0, (320, 180))
-    assert curve_bitmap.cache_info().currsize >= 1
+    # drawn once for the film, not per frame: every frame gets the same read-only bitmap
+    assert last[0].rgba is curve and not curve.flags.writeable
 
 
 def test_plot_is_drawn_into_the_frame():

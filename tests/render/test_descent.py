@@ -95,6 +95,7 @@ def test_path_is_deterministic_and_independent_of_query_order():
     ahead = [forward.plane_position_at(t) for t in np.linspace(0.0, DURATION, 5)]
     backward = DescentActor(cfg, film(cfg))
     behind = [backward.plane_position_at(t) for t in np.linspace(DURATION, 0.0, 5)][::-1]
+    # determinism: the same integration, queried in another order, must give the same bits
     np.testing.assert_array_equal(np.array(ahead), np.array(behind))
     other = DescentActor(dataclasses_replace(cfg, seed=4), film(cfg)).plane_position_at(DURATION)
     assert not np.allclose(other, ahead[-1])

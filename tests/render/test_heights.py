@@ -39,6 +39,7 @@ def test_same_loss_maps_to_same_height_in_every_state():
     z = t(loss)
     assert np.unique(z[:, 4, 5]).size == 1
     # and a state alone maps as it does inside the film (no per-frame rescale)
+    # exact: the same elementwise transform on the same numbers (a rescale would move them)
     assert np.array_equal(t(loss[3]), z[3])
 
 

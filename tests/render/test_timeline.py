@@ -78,6 +78,7 @@ def test_captured_states_are_exact(method):
     rng = np.random.default_rng(1)
     values = rng.normal(size=(7, 5, 6)).astype(np.float32)
     interp = StateInterpolator(values, method)
+    # exact by design: at (or within rounding of) a state the stored array is returned as is
     for k in range(7):
         assert np.array_equal(interp(float(k)), values[k])
     # float arithmetic landing next to a state still shows that state exactly
