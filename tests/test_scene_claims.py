@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lossfilm.compute.store import folder as st
-from lossfilm.compute.experiments.measures import roughness
+from lossfilm.compute.experiments.measures import origin_value, roughness
 from lossfilm.compute.stage.run import compute_sequence
 from lossfilm.render.scene.scene import load_scene
 
@@ -27,7 +27,7 @@ def _compute(name: str, folder: Path, *overrides: str) -> st.Store:
 
 
 @pytest.mark.slow
-def test_resnet_skips_scene_no_skip_surface_is_rougher(tmp_path):
+def test_resnet_skips_scene_no_skip_net_trains_worse_on_a_higher_surface(tmp_path):
     s = _compute("resnet_skips", tmp_path, "compute.landscape.grid.points=9",
                  "compute.landscape.eval.samples=250")
     assert [e["label"] for e in s.states] == ["with skip connections", "without skip connections"]
@@ -35,10 +35,16 @@ def test_resnet_skips_scene_no_skip_surface_is_rougher(tmp_path):
     assert any("shortcut" in key for key in s.weights(0))
     assert not any("shortcut" in key for key in s.weights(1))
     seq = s.sequence()
-    skip, plain = (roughness(seq.loss[i], seq.a, seq.b) for i in range(2))
-    # measured 0.0 vs 0.175 on this grid (0.0 vs 0.29 on 21×21): a margin, not a tie-break
-    assert plain > skip + 0.1, (skip, plain)
-    assert seq.values["eval_loss"][1] > 10 * seq.values["eval_loss"][0]  # and it trains far worse
+    # The claims that hold on every CPU measured: the no-skip net trains far worse (measured
+    # 626x and more), and its surface lies far higher around its own weights. How rough its
+    # surface is depends on where this chaotic training ends, which differs across CPUs
+    # (float rounding): radial roughness measured 0.0 vs 0.175 on one machine and 0.0125 vs
+    # 0.0125 on another (a smooth, tilted, off-centre valley). So roughness is only checked
+    # for the skip net, whose basin is smooth everywhere.
+    assert seq.values["eval_loss"][1] > 10 * seq.values["eval_loss"][0]
+    skip_origin, plain_origin = (origin_value(seq.loss[i], seq.a, seq.b) for i in range(2))
+    assert plain_origin > 10 * skip_origin, (skip_origin, plain_origin)
+    assert roughness(seq.loss[0], seq.a, seq.b) <= 0.05
 
 
 @pytest.mark.slow
