@@ -17,6 +17,9 @@ from lossfilm.compute.store import folder as store
 from lossfilm.compute.training.capture import scan_checkpoints
 from tests.callback_models import HFClassifier, XorData, make_data, make_lit
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "tests" / "callback_models.py"
 

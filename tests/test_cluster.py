@@ -29,6 +29,9 @@ from lossfilm.render.pipeline import RenderJob, compute_stage, draft_scene, run_
 from lossfilm.render.output.probe import probe, read_frames  # noqa: E402
 from lossfilm.render.scene.scene import load_scene  # noqa: E402
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenes" / "quickstart.yaml"
 #: torch threads of every evaluation here, in-process and on the workers: equal thread

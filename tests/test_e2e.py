@@ -12,6 +12,9 @@ import pytest
 
 from lossfilm.render.output.probe import probe, read_frames
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenes" / "quickstart.yaml"
 # The quickstart film, shrunk: 3 epochs on a 9×9 grid, 160×90 at 10 fps for 1.5 s.

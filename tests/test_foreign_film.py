@@ -18,6 +18,9 @@ from lossfilm.render.pipeline import open_film
 from lossfilm.render.output.probe import probe, read_frames
 from lossfilm.render.scene.scene import load_scene
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 h5py = pytest.importorskip("h5py", reason="h5py is in the dev extra: pip install -e '.[dev]'")
 
 

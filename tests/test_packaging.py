@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

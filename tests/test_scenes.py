@@ -11,6 +11,9 @@ import pytest
 
 from lossfilm.render.output.probe import probe, read_frames
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
 

@@ -180,6 +180,7 @@ def tiny(**curv) -> ComputeConfig:
     )
 
 
+@pytest.mark.slow
 def test_pass_writes_values_channel_and_resumes(tmp_path):
     cfg = tiny(enabled=True, subgrid_every=2, iterations=12, subgrid_iterations=6,
                trace_samples=4)

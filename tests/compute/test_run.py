@@ -106,6 +106,7 @@ def test_resume_after_interruption_gives_identical_arrays(reference, tmp_path):
     np.testing.assert_array_equal(arrays(tmp_path), arrays(reference))  # same path again
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_pool_run_then_rerun(tmp_path):
     """A process pool run killed with SIGKILL mid-way; the rerun finishes from the files."""
     # big enough (3 × 51² points) that the kill lands well before the end even on a fast machine

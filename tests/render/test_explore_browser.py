@@ -16,6 +16,9 @@ import pytest
 
 from headless_chromium import Chromium, chromium_path
 
+# whole films, wheels, clusters or browsers: the full suite (make test), not the fast lane
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("viser")
 if chromium_path() is None:
     if os.environ.get("CI"):
