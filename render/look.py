@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from compute.options import option
+from render.looks import DEFAULT_LOOK, LOOKS, BaseConfig, OcclusionConfig
 
 __all__ = [
     "LightConfig",
@@ -207,14 +208,17 @@ class OverlayConfig:
 class RenderConfig:
     """The look of the landscape: colormap, lights, material, lines, actors, text."""
 
+    look: str = option(DEFAULT_LOOK, "named preset of the keys below; keys the scene gives override it: "
+                       + "; ".join(f"{k} = {v.description}" for k, v in LOOKS.items()),
+                       choices=tuple(LOOKS))
     colormap: str = option("viridis", "colormap name: viridis, magma, inferno, plasma, cividis, "
                            "turbo, a file in assets/colormaps, or any of them + '_r'")
     msaa: int = option(4, "multisample anti-aliasing samples (capped at the device maximum)",
                        min=0, max=16)
     exposure: float = option(1.0, "exposure multiplier before tone mapping", exclusive_min=True,
                              min=0, max=16)
-    tonemap: str = option("filmic", "tone curve from linear light to the display",
-                          choices=("none", "filmic"))
+    tonemap: str = option("agx", "tone curve from linear light to the display (agx: AgX-like, "
+                          "desaturates highlights; filmic: ACES fit)", choices=("none", "filmic", "agx"))
     fog: float = option(0.15, "atmospheric depth: fog density per plane size (0 = off)", min=0, max=10)
     invalid_color: str = option("#ff2a2a", "tint of vertices whose loss was not finite")
     light: LightConfig = option(LightConfig(), "lights")
@@ -225,6 +229,8 @@ class RenderConfig:
     ball: BallConfig = option(BallConfig(), "minimizer ball")
     trajectory: TrajectoryConfig = option(TrajectoryConfig(), "minimizer trajectory")
     overlays: OverlayConfig = option(OverlayConfig(), "text overlays")
+    occlusion: OcclusionConfig = option(OcclusionConfig(), "ambient occlusion from the height grid")
+    base: BaseConfig = option(BaseConfig(), "solid plinth under the surface's cut edges")
 
     def __post_init__(self) -> None:
         parse_color(self.invalid_color, "render.invalid_color")

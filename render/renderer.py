@@ -38,6 +38,8 @@ from render.frame import CameraPose, Frame, Topology
 from render.frusta import FLIP_Y, box_inside_clip, tile_matrix
 from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
+from render.occlusion import horizon_occlusion
+from render.plinth import Plinth
 from render.pointsets import MARKER_RADIUS
 from render.pointsets import color_of as point_set_color
 from render.programs import set_uniform as _set
@@ -137,6 +139,14 @@ class SurfaceRenderer:
         self.ibo_shadow = ctx.buffer(shadow.tobytes())
         attributes = [(self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
                       (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")]
+        self.vbo_ao = None
+        if self.cfg.occlusion.enabled:  # sky visibility per vertex, recomputed per frame
+            self.vbo_ao = ctx.buffer(reserve=n * 4, dynamic=True)
+            attributes.append((self.vbo_ao, "1f", "in_ao"))
+        self.plinth = None
+        if self.progs.plinth is not None:
+            base_z = self._lo[2] - self.cfg.base.depth * self._plane
+            self.plinth = Plinth(ctx, self.progs.plinth, topo.x, topo.y, base_z)
         self.vao_surface = ctx.vertex_array(self.progs.surface, attributes, self.ibo, index_element_size=4)
         self.vao_surface_affine = (ctx.vertex_array(self.progs.surface_affine, attributes, self.ibo, index_element_size=4)
                                    if self.progs.surface_affine is not None else None)
@@ -197,6 +207,10 @@ class SurfaceRenderer:
         self.vbo_h.write(np.ascontiguousarray(frame.heights, dtype=np.float32))
         self.vbo_n.write(np.ascontiguousarray(frame.normals, dtype=np.float32))
         self.vbo_s.write(np.ascontiguousarray(frame.scalar, dtype=np.float32))
+        if self.vbo_ao is not None:
+            occ = self.cfg.occlusion
+            self.vbo_ao.write(horizon_occlusion(frame.heights, self.topology.x, self.topology.y,
+                                                occ.radius * self._plane, occ.strength))
         if frame.invalid is not None and frame.invalid.any():
             self.vbo_bad.write(np.ascontiguousarray(frame.invalid, dtype=bool).view(np.uint8) * np.uint8(255))
             self._invalid_clear = False
@@ -263,6 +277,12 @@ class SurfaceRenderer:
         for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
             _set(prog, name, width * px_scale)
         vao.render(self._surface_mode)
+        # seen from below its bottom the block would hide the underside that below-shots
+        # are for: there the surface is drawn as an open sheet, as without a base
+        if self.plinth is not None and eye[2] > self.plinth.base_z:
+            _set(self.progs.plinth, "u_mvp", mvp)
+            _set(self.progs.plinth, "u_eye", eye)
+            self.plinth.draw(frame.heights, frame.scalar)
         if show_ball:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
                 _set(self.progs.ball, k, v)

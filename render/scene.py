@@ -19,6 +19,7 @@ from compute.config import ComputeConfig
 from compute.options import option
 from render.config import ConfigError, ConfigErrors, apply_override, build, compose_file
 from render.look import RenderConfig
+from render.looks import apply_look_node
 from render.mesh import MeshConfig
 from render.output import OutputConfig
 from render.shots import CameraConfig, validate_camera
@@ -78,6 +79,7 @@ def load_scene(path: str | Path, overrides: Iterable[str] = ()) -> Scene:
             apply_override(root, assignment)
     except ConfigError as exc:
         raise ConfigErrors([exc]) from None
+    apply_look_node(root)  # the named look's keys, under the scene's own
     scene = build(Scene, root, str(path))
     try:
         validate_camera(scene.camera)
