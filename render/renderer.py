@@ -44,7 +44,7 @@ from render.pointsets import MARKER_RADIUS
 from render.pointsets import color_of as point_set_color
 from render.programs import set_uniform as _set
 from render.resample import surface_normal_at
-from render.shading import DENSE_GRID, build_programs, set_look_uniforms, trajectory_rgba
+from render.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms, trajectory_rgba
 from render.sprites import TextSprites
 from render.strips import grid_strip, is_standard_grid
 from render.text import layout_overlays
@@ -146,7 +146,7 @@ class SurfaceRenderer:
         self.plinth = None
         if self.progs.plinth is not None:
             base_z = self._lo[2] - self.cfg.base.depth * self._plane
-            self.plinth = Plinth(ctx, self.progs.plinth, topo.x, topo.y, base_z)
+            self.plinth = Plinth(ctx, self.progs.plinth, topo.x, topo.y, base_z, PLINTH_BAND * self._plane)
         self.vao_surface = ctx.vertex_array(self.progs.surface, attributes, self.ibo, index_element_size=4)
         self.vao_surface_affine = (ctx.vertex_array(self.progs.surface_affine, attributes, self.ibo, index_element_size=4)
                                    if self.progs.surface_affine is not None else None)

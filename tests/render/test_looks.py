@@ -12,7 +12,7 @@ from golden import GOLDEN_SIZE, POSES, assert_matches_golden, synthetic_scene
 from render.config import ConfigErrors
 from render.look import RenderConfig
 from render.looks import LOOKS, look_config, looks_help
-from render.plinth import wall_indices, wall_vertices
+from render.plinth import ROWS, wall_indices, wall_vertices
 from render.scene import load_scene
 
 NO_TEXT = {"counter": "none", "loss": False}
@@ -67,13 +67,14 @@ def test_wall_geometry_hangs_from_the_edge_to_the_base():
     x = np.linspace(-1, 1, 5)
     y = np.linspace(-1, 1, 4)
     z = np.arange(20, dtype=float).reshape(4, 5)
-    v = wall_vertices(z, x, y, -3.0)
-    assert v.shape == (2 * (2 * 5 + 2 * 4) + 4, 8)
-    south_top, south_bottom = v[:5], v[5:10]
-    np.testing.assert_array_equal(south_top[:, 2], z[0])          # the edge's own heights
-    assert np.all(south_bottom[:, 2] == -3.0) and np.all(south_top[:, 4] == -1.0)  # normal -y
+    v = wall_vertices(z, x, y, -3.0, band=0.5)
+    assert v.shape == (ROWS * (2 * 5 + 2 * 4) + 4, 8)
+    south = v[: ROWS * 5, :3].reshape(ROWS, 5, 3)
+    np.testing.assert_array_equal(south[0, :, 2], z[0])          # the edge's own heights
+    assert np.all(south[-1, :, 2] == -3.0) and np.all(v[:5, 4] == -1.0)  # bottom; normal -y
+    assert np.all(np.diff(south[:, :, 2], axis=0) <= 0)          # rows go down the wall
     tri = wall_indices(4, 5)
-    assert tri.max() == v.shape[0] - 1 and tri.shape == (2 * (4 + 3 + 4 + 3) + 2, 3)
+    assert tri.max() == v.shape[0] - 1 and tri.shape == (2 * (ROWS - 1) * (4 + 3 + 4 + 3) + 2, 3)
 
 
 @pytest.fixture(scope="module")
