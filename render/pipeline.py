@@ -176,7 +176,9 @@ def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None
     fps = float(parse_fps(scene.output.fps))
     duration = camera_duration(scene.camera)
     surface = FilmSurface(sequence, scene.mesh, duration, fps)
-    camera = CameraPath(scene.camera, surface, fps)
+    base = scene.render.base
+    base_depth = base.depth * surface.topology.bounds.size if base.enabled else 0.0
+    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth)
     return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
 
 

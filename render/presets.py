@@ -103,6 +103,8 @@ class ShotContext:
         self.center = (self.lo + self.hi) / 2.0
         self._tracks: dict = {}
         self._coarse: list | None = None
+        #: world depth of the plinth under lo[2] (render.base), framed with the surface
+        self.base_depth = 0.0
 
     def coarse(self) -> list:
         """Coarse surfaces at every sample time (kept when small enough, else re-read)."""
@@ -195,6 +197,10 @@ def _coarse_points(ctx: ShotContext) -> list[np.ndarray]:
         inside_y = (y0 >= ctx.lo[1] - 1e-9) & (y0 <= ctx.hi[1] + 1e-9)
         X, Y = np.meshgrid(x0[inside_x], y0[inside_y])
         points.append(np.column_stack([X.ravel(), Y.ravel(), z[np.ix_(inside_y, inside_x)].ravel()]))
+    if ctx.base_depth > 0:  # the plinth's walls hang from the edge: its bottom corners bound them
+        bottom = np.array([[x, y, ctx.lo[2] - ctx.base_depth] for x in (ctx.lo[0], ctx.hi[0])
+                           for y in (ctx.lo[1], ctx.hi[1])])
+        points = [np.concatenate([p, bottom]) for p in points]
     return points
 
 
