@@ -1,0 +1,102 @@
+"""Benchmark: what the cinematic look costs (workload 5 of BENCHMARKS.md, the part done).
+
+The 4K frame of workload 2 (512x512 vertices, 3840x2160, 4x MSAA, read back) drawn in
+the new default look (``cinematic``: AgX, ambient occlusion, plinth) and in the look
+that was the default before it (ACES filmic, no occlusion, no plinth: the same keys
+otherwise), same process, alternating, medians and the ratio; then each part on its
+own (occlusion off, plinth off, filmic instead of AgX) and the cost of
+:func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2 vertices.
+
+    python benchmarks/look.py [--reps 5] [--size 3840 2160]
+
+The Mitsuba (path-traced reference, SSIM) and PyVista (SSAO + DoF + PBR) comparisons of
+the issue are not in this script yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "benchmarks"))  # for _machine; after ROOT: benchmarks/render.py is no package
+
+from _machine import append_result, cpu_model  # noqa: E402
+
+from render.gl import create_context  # noqa: E402
+from render.looks import look_config  # noqa: E402
+from render.occlusion import horizon_occlusion  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_render", ROOT / "benchmarks" / "render.py")
+bench_render = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_render)
+
+TEXT = {"title": "Loss landscape", "caption": "lossfilm"}
+PREVIOUS = {"tonemap": "filmic", "occlusion": {"enabled": False}, "base": {"enabled": False}}
+SIDES = {
+    "cinematic (new default)": {},
+    "previous default": PREVIOUS,
+    "cinematic, occlusion off": {"occlusion": {"enabled": False}},
+    "cinematic, plinth off": {"base": {"enabled": False}},
+    "cinematic, filmic not agx": {"tonemap": "filmic"},
+}
+
+
+def occlusion_cost(n: int, reps: int) -> float:
+    x, y, z = bench_render.loss_like(n)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        horizon_occlusion(z, x, y, radius=0.12 * 2.0, strength=1.5)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--size", type=int, nargs=2, default=list(bench_render.SIZE))
+    args = parser.parse_args()
+    size = tuple(args.size)
+    ctx = create_context()
+    gl_renderer = ctx.info.get("GL_RENDERER", "?")
+    topo, frames = bench_render.make_scene(bench_render.N, 2)
+    sides = {name: bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT, **keys),
+                                     size) for name, keys in SIDES.items()}
+    for side in sides.values():
+        side.frame()  # compile, first upload
+    times = {name: [] for name in sides}
+    for _ in range(args.reps):
+        for name, side in sides.items():  # alternating: drift hits every side alike
+            t = time.perf_counter()
+            side.frame()
+            times[name].append(time.perf_counter() - t)
+    med = {name: statistics.median(v) for name, v in times.items()}
+    ao = {n: occlusion_cost(n, args.reps) for n in (256, 512)}
+    ratio = med["cinematic (new default)"] / med["previous default"]
+    print(f"{'side':30s} {'s/frame':>9s} {'x previous':>11s}")
+    for name in sides:
+        print(f"{name:30s} {med[name]:9.3f} {med[name] / med['previous default']:11.2f}")
+    print("horizon_occlusion alone: " + ", ".join(f"{n}^2 {1e3 * s:.0f} ms" for n, s in ao.items()))
+    for side in sides.values():
+        side.close()
+    ctx.release()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    parts = ", ".join(f"{name} {med[name]:.3f}" for name in sides)
+    append_result(
+        f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | look | {cpu_model()}, "
+        f"{os.cpu_count()} cores, {gl_renderer} | {bench_render.N}x{bench_render.N} vertices {size[0]}x{size[1]} "
+        f"MSAA {bench_render.MSAA} readback, median of {args.reps}, alternating | {parts} s/frame; "
+        f"new/previous {ratio:.2f}x (budget 2x) | horizon_occlusion 256^2 {1e3 * ao[256]:.0f} ms, "
+        f"512^2 {1e3 * ao[512]:.0f} ms | load {load:.1f}")
+
+
+if __name__ == "__main__":
+    main()
