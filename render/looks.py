@@ -33,12 +33,12 @@ class Look:
 #: the registry, in the order ``--help`` and docs/looks.md list it.
 LOOKS: dict[str, Look] = {
     "cinematic": Look(
-        "film default: AgX tone curve, ambient occlusion in the creases, a dark plinth, fog",
+        "film default: AgX tone curve, ambient occlusion in the creases, walls fading into the dark, fog",
         {}),
     "exhibit": Look(
         "museum piece: a tall pale stone plinth on a warm studio backdrop, soft key light",
         {"background": {"kind": "gradient", "top": "#2b2622", "bottom": "#6b625a"},
-         "base": {"enabled": True, "depth": 0.14, "color": "#d8d2c8"},
+         "base": {"enabled": True, "depth": 0.14, "color": "#d8d2c8", "fade": 0.0},
          "light": {"azimuth": 210.0, "elevation": 50.0, "intensity": 2.6, "fill": 0.6, "rim": 0.25,
                    "ambient": 0.45, "sky_color": "#fff1df", "ground_color": "#5a4c40"},
          "occlusion": {"strength": 1.2}, "fog": 0.05}),
@@ -55,7 +55,7 @@ LOOKS: dict[str, Look] = {
          "fog": 0.0, "material": {"gloss": 0.04, "roughness": 0.8},
          "light": {"color": "#ffffff", "sky_color": "#ffffff", "ground_color": "#606060",
                    "rim": 0.0, "fill": 0.35, "ambient": 0.55},
-         "base": {"color": "#9a9a9c"}, "occlusion": {"strength": 1.3, "direct": 0.3}}),
+         "base": {"color": "#9a9a9c", "fade": 0.0}, "occlusion": {"strength": 1.3, "direct": 0.3}}),
     "neon": Look(
         "night: black sky, magma surface, glowing cyan contour lines, a cold rim light",
         {"colormap": "magma", "background": {"kind": "gradient", "top": "#000000", "bottom": "#0b0820"},
@@ -99,6 +99,8 @@ class BaseConfig:
     depth: float = option(0.06, "plinth depth below the film's lowest point, as a fraction of the plane size",
                           min=0, max=2)
     color: str = option("#6b7284", "wall color below the colored band under the surface edge")
+    fade: float = option(0.1, "walls fade out over this depth below the band, as a fraction of the plane "
+                         "size (0 = a solid plinth down to its bottom)", min=0, max=2)
 
     def __post_init__(self) -> None:
         from render.look import parse_color  # look.py imports this module

@@ -177,7 +177,8 @@ def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None
     duration = camera_duration(scene.camera)
     surface = FilmSurface(sequence, scene.mesh, duration, fps)
     base = scene.render.base
-    base_depth = base.depth * surface.topology.bounds.size if base.enabled else 0.0
+    # a solid plinth is framed down to its bottom; fading walls are not (they fade out)
+    base_depth = base.depth * surface.topology.bounds.size if base.enabled and base.fade == 0 else 0.0
     camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth)
     return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
 

@@ -270,6 +270,17 @@ class SurfaceRenderer:
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
         eye = np.asarray(pose.eye, np.float64)
         self.cmap.use(location=0)
+        # seen from below its bottom the block would hide the underside that below-shots
+        # are for: there the surface is drawn as an open sheet, as without a base
+        if self.plinth is not None and eye[2] > self.plinth.base_z:
+            _set(self.progs.plinth, "u_mvp", mvp)
+            _set(self.progs.plinth, "u_eye", eye)
+            # first, writing depth: where the walls fade out, what they hide (the surface's
+            # underside) stays hidden and the background shows through instead
+            ctx.enable(moderngl.BLEND)  # premultiplied "over" the clear
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+            self.plinth.draw(frame.heights, frame.scalar)
+            ctx.disable(moderngl.BLEND)
         affine = self.vao_surface_affine is not None and box_inside_clip(mvp, self._lo, self._hi, frame.heights)
         prog, vao = (self.progs.surface_affine, self.vao_surface_affine) if affine else (self.progs.surface, self.vao_surface)
         _set(prog, "u_mvp", mvp)
@@ -277,12 +288,6 @@ class SurfaceRenderer:
         for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
             _set(prog, name, width * px_scale)
         vao.render(self._surface_mode)
-        # seen from below its bottom the block would hide the underside that below-shots
-        # are for: there the surface is drawn as an open sheet, as without a base
-        if self.plinth is not None and eye[2] > self.plinth.base_z:
-            _set(self.progs.plinth, "u_mvp", mvp)
-            _set(self.progs.plinth, "u_eye", eye)
-            self.plinth.draw(frame.heights, frame.scalar)
         if show_ball:
             for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
                 _set(self.progs.ball, k, v)

@@ -168,6 +168,7 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         _set(progs.plinth, "u_occlusion_direct", cfg.occlusion.direct)
         _set(progs.plinth, "u_cmap", 0)
         _set(progs.plinth, "u_band", PLINTH_BAND * plane)
+        _set(progs.plinth, "u_fade", cfg.base.fade * plane)
     _set(progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
     _set(progs.ball, "u_glow", cfg.ball.glow)
     _set(progs.background, "u_top", top[:3])

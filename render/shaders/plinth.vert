@@ -13,7 +13,8 @@ uniform vec3 u_base_color;   // linear
 uniform float u_base_z;      // world z of the plinth's bottom
 uniform float u_base_top;    // world z where the walls start (the film's lowest height)
 uniform float u_band;        // world height of the colored band under the surface's edge
-out vec3 v_color;            // sRGB
+uniform float u_fade;        // world depth below the band over which the walls fade out (0 = solid)
+out vec4 v_color;            // sRGB, premultiplied by the fade's alpha
 void main() {
     // a cut through the terrain: the surface's color runs a short way down the wall
     // (the edge reads as the top of a solid, not a sheet), then the plinth's material
@@ -25,6 +26,9 @@ void main() {
     float up = clamp((in_pos.z - u_base_z) / max(u_base_top - u_base_z, 1e-6), 0.0, 1.0);
     g_occlusion = mix(0.45, 1.0, sqrt(up));
     vec3 c = shade(albedo, in_n, in_pos, vec4(0.0), 0.0, false, 1.0);
-    v_color = encode_srgb(tonemap(apply_fog(c, in_pos)));
+    // walls that fade out below the band: the surface stands on darkness, a slice of a
+    // larger land, instead of on a block whose bottom takes the frame
+    float alpha = u_fade > 0.0 ? 1.0 - smoothstep(u_band, u_band + u_fade, below) : 1.0;
+    v_color = vec4(encode_srgb(tonemap(apply_fog(c, in_pos))) * alpha, alpha);
     gl_Position = u_mvp * vec4(in_pos, 1.0);
 }
