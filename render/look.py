@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from compute.options import option
+from render.lens import DepthOfFieldConfig
 from render.looks import DEFAULT_LOOK, LOOKS, BaseConfig, OcclusionConfig
 
 __all__ = [
@@ -231,6 +232,7 @@ class RenderConfig:
     overlays: OverlayConfig = option(OverlayConfig(), "text overlays")
     occlusion: OcclusionConfig = option(OcclusionConfig(), "ambient occlusion from the height grid")
     base: BaseConfig = option(BaseConfig(), "solid plinth under the surface's cut edges")
+    dof: DepthOfFieldConfig = option(DepthOfFieldConfig(), "depth of field (thin lens, accumulated)")
 
     def __post_init__(self) -> None:
         parse_color(self.invalid_color, "render.invalid_color")

@@ -38,6 +38,7 @@ from render.frame import CameraPose, Frame, Topology
 from render.frusta import FLIP_Y, box_inside_clip, tile_matrix
 from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
+from render.lens import aperture_radius, focus_distance, lens_poses
 from render.occlusion import horizon_occlusion
 from render.plinth import Plinth
 from render.pointsets import MARKER_RADIUS
@@ -219,7 +220,7 @@ class SurfaceRenderer:
             self._invalid_clear = True
 
     def draw(self, frame: Frame, pose: CameraPose, *, image_size: tuple[int, int] | None = None,
-             tile: tuple[int, int, int, int] | None = None) -> None:
+             tile: tuple[int, int, int, int] | None = None, upload: bool = True) -> None:
         """Render into the framebuffer (no readback).
 
         Parameters
@@ -228,6 +229,8 @@ class SurfaceRenderer:
             Size of the whole image when this framebuffer is one tile of it.
         tile : (x, y, w, h), optional
             This framebuffer's rectangle in the whole image (origin top-left).
+        upload : bool
+            False redraws the frame already uploaded (lens samples of one frame).
         """
         ctx, cfg = self.ctx, self.cfg
         image = tuple(image_size) if image_size is not None else self.size
@@ -235,7 +238,8 @@ class SurfaceRenderer:
         view = pose.view_matrix()
         mvp = post @ pose.projection_matrix(image[0] / image[1]) @ view
         px_scale = image[1] / REFERENCE_HEIGHT_PX
-        self._upload(frame)
+        if upload:
+            self._upload(frame)
         show_ball = cfg.ball.enabled and frame.ball is not None
         radius = cfg.ball.radius * self._plane
         center = None
@@ -409,8 +413,25 @@ class SurfaceRenderer:
         if out.shape != want or out.dtype != dtype or not out.flags.c_contiguous:
             raise ValueError(f"out: expected a C-contiguous {want} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype}")
+        if self.cfg.dof.enabled and self.cfg.dof.samples > 1:
+            self._render_lens(frame, pose, out)
+            return
         self.draw(frame, pose)
         self.read_into(out)
+
+    def _render_lens(self, frame: Frame, pose: CameraPose, out: np.ndarray) -> None:
+        """Depth of field: the mean of pinhole frames from points of the lens (render.lens)."""
+        dof = self.cfg.dof
+        focus = focus_distance(dof, pose, frame.ball, frame.minimum)
+        radius = aperture_radius(pose.fov_deg, dof.fstop, self._plane)
+        acc = np.zeros(out.shape, np.float32)
+        sub = np.empty_like(out)
+        for k, lens_pose in enumerate(lens_poses(pose, focus, radius, dof.samples)):
+            self.draw(frame, lens_pose, upload=k == 0)  # heights and occlusion once a frame
+            self.read_into(sub)
+            acc += sub
+        np.rint(acc / dof.samples, out=acc)
+        out[...] = acc
 
     def read_into(self, out: np.ndarray) -> None:
         """Read the last drawn image into ``out`` (see :meth:`render_into`)."""

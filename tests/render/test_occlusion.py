@@ -93,3 +93,6 @@ def test_occlusion_darkens_the_crease_on_screen_and_leaves_the_flat_plane(ctx):
     assert dark > 8, f"crease darkened by only {dark:.1f} code values"
     # the flat plane far from the ditch: same pixels within dithering (1 code value)
     assert np.abs(images[True][flat] - images[False][flat]).max() <= 2
+    from golden import assert_matches_golden
+
+    assert_matches_golden("occlusion_crease", images[True].astype(np.uint8))
