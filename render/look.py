@@ -15,6 +15,7 @@ import numpy as np
 
 from compute.options import option
 from render.lens import DepthOfFieldConfig
+from render.shutter import MotionBlurConfig
 from render.looks import DEFAULT_LOOK, LOOKS, BaseConfig, OcclusionConfig
 
 __all__ = [
@@ -233,6 +234,7 @@ class RenderConfig:
     occlusion: OcclusionConfig = option(OcclusionConfig(), "ambient occlusion from the height grid")
     base: BaseConfig = option(BaseConfig(), "solid plinth under the surface's cut edges")
     dof: DepthOfFieldConfig = option(DepthOfFieldConfig(), "depth of field (thin lens, accumulated)")
+    motion_blur: MotionBlurConfig = option(MotionBlurConfig(), "motion blur (shutter, accumulated; off in --preview)")
 
     def __post_init__(self) -> None:
         parse_color(self.invalid_color, "render.invalid_color")

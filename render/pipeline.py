@@ -36,13 +36,14 @@ def say(message: str) -> None:
 
 
 def preview_scene(scene: Scene) -> Scene:
-    """The same film as a fast draft: 15 fps, no MSAA, a coarser mesh.
+    """The same film as a fast draft: 15 fps, no MSAA, no motion blur, a coarser mesh.
 
     The frame size of a preview is ``output.preview_height`` (360 by default, 640×360
     for a 16:9 film), applied by the encoder's ``frame_size(preview=True)``.
     """
     output = dataclasses.replace(scene.output, fps=PREVIEW_FPS)
-    render = dataclasses.replace(scene.render, msaa=0)
+    render = dataclasses.replace(scene.render, msaa=0,
+                                 motion_blur=dataclasses.replace(scene.render.motion_blur, enabled=False))
     mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, PREVIEW_MESH_RESOLUTION))
     return dataclasses.replace(scene, output=output, render=render, mesh=mesh)
 
@@ -206,6 +207,15 @@ class FrameRenderer:
         w, h = self.film.size
         if self._buffer is None:
             self._buffer = np.empty((h, w, self.renderer.components), np.uint8)
+        blur = self.film.scene.render.motion_blur
+        if blur.enabled and blur.samples > 1:  # sub-frames in film time (render.shutter)
+            from render.shutter import render_blurred
+
+            for i in range(max(int(start), 0), min(int(stop), self.film.n_frames)):
+                render_blurred(self.renderer, self.film.surface, self.film.camera, i, self.film.fps, blur,
+                               self._buffer)
+                yield self._buffer
+            return
         for frame in self.film.surface.frames(start, stop):
             pose = self.film.camera.pose_at(frame.time)
             self.renderer.render_into(frame, pose, self._buffer)
