@@ -4,8 +4,9 @@ The 4K frame of workload 2 (512x512 vertices, 3840x2160, 4x MSAA, read back) dra
 the new default look (``cinematic``: AgX, ambient occlusion, plinth) and in the look
 that was the default before it (ACES filmic, no occlusion, no plinth: the same keys
 otherwise), same process, alternating, medians and the ratio; then each part on its
-own (occlusion off, plinth off, filmic instead of AgX) and the cost of
-:func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2 vertices.
+own (occlusion off, plinth off, filmic instead of AgX), the cost of
+:func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2 vertices, and the
+cost per sample of depth of field and of motion blur (each sample is a whole frame).
 
     python benchmarks/look.py [--reps 5] [--size 3840 2160]
 
@@ -59,6 +60,43 @@ def occlusion_cost(n: int, reps: int) -> float:
     return statistics.median(times)
 
 
+class _Static:
+    """The benchmark's frame at every time, and its camera at every time (per-sample cost only)."""
+
+    def __init__(self, frame, pose):
+        self.frame, self.pose, self.duration = frame, pose, 1e9
+
+    def frame_at(self, time, index=0):
+        return self.frame
+
+    def pose_at(self, time):
+        return self.pose
+
+
+def per_sample_costs(ctx, topo, frames, size, reps: int, samples: int = 4) -> dict[str, float]:
+    """Seconds per extra sample of depth of field and of motion blur (cinematic, 4K)."""
+    from render.shutter import MotionBlurConfig, render_blurred
+
+    base = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT), size)
+    dof = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT,
+                                                          dof={"enabled": True, "samples": samples}), size)
+    still = _Static(frames[0], base.pose)
+    blur = MotionBlurConfig(enabled=True, samples=samples)
+    t_base, t_dof, t_blur = [], [], []
+    for _ in range(reps):
+        for out, fn in ((t_base, base.frame), (t_dof, dof.frame),
+                        (t_blur, lambda: render_blurred(base.r, still, still, 0, 30.0, blur, base.out))):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    b = statistics.median(t_base)
+    costs = {"frame": b, "dof per sample": statistics.median(t_dof) / samples,
+             "motion blur per sample": statistics.median(t_blur) / samples}
+    base.close()
+    dof.close()
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
@@ -87,6 +125,8 @@ def main() -> None:
     print("horizon_occlusion alone: " + ", ".join(f"{n}^2 {1e3 * s:.0f} ms" for n, s in ao.items()))
     for side in sides.values():
         side.close()
+    per_sample = per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
+    print("per sample (4 samples a frame): " + ", ".join(f"{k} {v:.3f} s" for k, v in per_sample.items()))
     ctx.release()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     parts = ", ".join(f"{name} {med[name]:.3f}" for name in sides)
@@ -95,7 +135,9 @@ def main() -> None:
         f"{os.cpu_count()} cores, {gl_renderer} | {bench_render.N}x{bench_render.N} vertices {size[0]}x{size[1]} "
         f"MSAA {bench_render.MSAA} readback, median of {args.reps}, alternating | {parts} s/frame; "
         f"new/previous {ratio:.2f}x (budget 2x) | horizon_occlusion 256^2 {1e3 * ao[256]:.0f} ms, "
-        f"512^2 {1e3 * ao[512]:.0f} ms | load {load:.1f}")
+        f"512^2 {1e3 * ao[512]:.0f} ms | one 4K frame {per_sample['frame']:.3f} s, depth of field "
+        f"{per_sample['dof per sample']:.3f} s and motion blur {per_sample['motion blur per sample']:.3f} s "
+        f"per sample | load {load:.1f}")
 
 
 if __name__ == "__main__":
