@@ -14,15 +14,23 @@ camera follows a surface that grows or sinks and a target that moves off-centre.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
-__all__ = ["fit_distances", "fit_camera", "FRAME_ASPECT", "FILL_FACTOR"]
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from render.camera import smooth_track
+
+__all__ = ["fit_distances", "fit_camera", "framed_track", "surface_points", "FRAME_ASPECT", "FILL_FACTOR",
+           "FRAMING_SMOOTH_S"]
 
 #: the aspect the shots are framed for: every output profile is 16:9 (the camera stage
 #: does not know the output size; a taller frame keeps the fit, a wider one has more room).
 FRAME_ASPECT = 16.0 / 9.0
 #: ``fill``: stand this fraction of the fit distance away, so the surface runs off the frame.
 FILL_FACTOR = 0.62
+#: automatic distances are held and smoothed over this many seconds (no breathing)
+FRAMING_SMOOTH_S = 0.5
 
 
 def _basis(toward_eye: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,3 +138,65 @@ def fit_camera(points: list[np.ndarray], targets: np.ndarray, toward_eye: np.nda
         moved[i] += a * right[i] + b * up[i]
         out[i] = d
     return moved, out
+
+
+def surface_points(coarse: list, lo: np.ndarray, hi: np.ndarray, base_depth: float = 0.0) -> list[np.ndarray]:
+    """(k, 3) points to frame at each sample time: the coarse surface inside the plane.
+
+    Parameters
+    ----------
+    coarse : list of (x0 (nx,), y0 (ny,), z (ny, nx))
+        The coarse surface at each sample time (``FilmSurface.coarse_at``).
+    lo, hi : (3,) float
+        The film's bounds.
+    base_depth : float
+        Depth of a solid plinth under ``lo[2]``: its bottom corners are framed too.
+    """
+    points = []
+    for x0, y0, z in coarse:
+        inside_x = (x0 >= lo[0] - 1e-9) & (x0 <= hi[0] + 1e-9)
+        inside_y = (y0 >= lo[1] - 1e-9) & (y0 <= hi[1] + 1e-9)
+        X, Y = np.meshgrid(x0[inside_x], y0[inside_y])
+        points.append(np.column_stack([X.ravel(), Y.ravel(), z[np.ix_(inside_y, inside_x)].ravel()]))
+    if base_depth > 0:  # the plinth's walls hang from the edge: its bottom corners bound them
+        bottom = np.array([[x, y, lo[2] - base_depth] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])])
+        points = [np.concatenate([p, bottom]) for p in points]
+    return points
+
+
+def framed_track(points: list[np.ndarray], times: np.ndarray, aims: np.ndarray, toward_eye: np.ndarray,
+                 fov_deg: float, framing: str, margin: float) -> tuple[Callable, Callable]:
+    """Look-at and distance of a framed shot as functions of its local time.
+
+    Parameters
+    ----------
+    points : list of (k_i, 3)
+        What to frame at each of the m sample ``times`` (m,).
+    aims : (m, 3)
+        The shot's own target at those times.
+    toward_eye : (m, 3)
+        Unit vectors from the target toward the eye.
+    framing : {"fit", "fill"}
+        ``fill`` stands ``FILL_FACTOR`` of the fit distance away (and ignores ``margin``).
+
+    Returns
+    -------
+    target(t) -> (n, 3), distance(t) -> (n,)
+        For local times t (n,), clipped to the sampled span.
+    """
+    targets, d = fit_camera(points, aims, toward_eye, fov_deg, margin if framing == "fit" else 0.0)
+    if framing == "fill":
+        d = FILL_FACTOR * d
+    # a steady camera: a moving maximum over FRAMING_SMOOTH_S, smoothed, never nearer than the fit
+    # (a farther camera keeps the fit: every depth grows, the offsets stay valid)
+    step = float(np.median(np.diff(times))) if times.size > 1 else 1.0
+    half = max(1, int(round(FRAMING_SMOOTH_S / max(step, 1e-9) / 2)))
+    held = np.array([d[max(0, i - half): i + half + 1].max() for i in range(d.size)])
+    steady = np.maximum(smooth_track(times, held[:, None], FRAMING_SMOOTH_S / 2)[:, 0], d)
+    if times.size < 2:
+        return (lambda s: np.repeat(targets[:1], np.size(s), axis=0)), (lambda s: np.full(np.size(s), steady[0]))
+    # not low-passed again (the aim already is): smoothing would move the frame off the fit
+    aimed = PchipInterpolator(times, targets, axis=0)
+    spline = PchipInterpolator(times, steady)
+    lo, hi = times[0], times[-1]
+    return (lambda s: aimed(np.clip(np.atleast_1d(s), lo, hi))), (lambda s: spline(np.clip(s, lo, hi)))

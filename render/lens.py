@@ -20,7 +20,7 @@ import numpy as np
 from compute.options import option
 from render.frame import CameraPose
 
-__all__ = ["DepthOfFieldConfig", "lens_offsets", "aperture_radius", "lens_poses", "focus_distance",
+__all__ = ["DepthOfFieldConfig", "lens_offsets", "aperture_radius", "lens_poses", "focus_distance", "render_lens",
            "MODEL_PLANE_M", "SENSOR_HEIGHT_M"]
 
 #: the physical size the landscape is treated as (its plane size), for the f-stop.
@@ -96,3 +96,29 @@ def lens_poses(pose: CameraPose, focus: float, radius: float, samples: int) -> l
         moved = eye + dx * right + dy * up
         out.append(dataclasses.replace(pose, eye=tuple(moved), target=tuple(focal_point), up=tuple(up)))
     return out
+
+
+def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray) -> None:
+    """Depth of field into ``out``: the mean of pinhole frames from points of the lens.
+
+    Parameters
+    ----------
+    renderer : render.renderer.SurfaceRenderer
+        Its ``cfg.dof`` sets focus, f-stop and samples.
+    frame : render.frame.Frame
+    pose : CameraPose
+        The lens centre.
+    out : (H, W, C) uint8 or uint16
+        As :meth:`~render.renderer.SurfaceRenderer.render_into` fills it.
+    """
+    dof = renderer.cfg.dof
+    focus = focus_distance(dof, pose, frame.ball, frame.minimum)
+    radius = aperture_radius(pose.fov_deg, dof.fstop, renderer.topology.bounds.size)
+    acc = np.zeros(out.shape, np.float32)
+    sub = np.empty_like(out)
+    for k, lens_pose in enumerate(lens_poses(pose, focus, radius, dof.samples)):
+        renderer.draw(frame, lens_pose, upload=k == 0)  # heights and occlusion once a frame
+        renderer.read_into(sub)
+        acc += sub
+    np.rint(acc / dof.samples, out=acc)
+    out[...] = acc

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
 from render.camera import SplineTrack, ease, smooth_track
-from render.framing import FILL_FACTOR, fit_camera
+from render.framing import framed_track, surface_points
 from render.orientation import (
     MIN_NORM,
     OrientationSpline,
@@ -61,8 +61,6 @@ DOLLY_START, DOLLY_END = 1.3, 0.45  # fractions of the framing distance
 STILL_VIEW = (-60.0, 30.0)  # azimuth, elevation of the automatic still
 #: terrain-following lifts are smoothed over this many seconds (then kept above the need).
 LIFT_SIGMA_S = 0.25
-#: automatic orbit distances are held and smoothed over this many seconds (no breathing)
-FRAMING_SMOOTH_S = 0.5
 #: keep a shot's coarse surfaces in memory up to this many height values (else re-read).
 COARSE_CACHE_VALUES = 10_000_000
 
@@ -189,42 +187,14 @@ def _orbit(shot: OrbitShot, ctx: ShotContext):
     return _framed_orbit(shot, ctx, aim)
 
 
-def _coarse_points(ctx: ShotContext) -> list[np.ndarray]:
-    """(k, 3) points of the coarse surface inside the plane, at each sample time."""
-    points = []
-    for x0, y0, z in ctx.coarse():
-        inside_x = (x0 >= ctx.lo[0] - 1e-9) & (x0 <= ctx.hi[0] + 1e-9)
-        inside_y = (y0 >= ctx.lo[1] - 1e-9) & (y0 <= ctx.hi[1] + 1e-9)
-        X, Y = np.meshgrid(x0[inside_x], y0[inside_y])
-        points.append(np.column_stack([X.ravel(), Y.ravel(), z[np.ix_(inside_y, inside_x)].ravel()]))
-    if ctx.base_depth > 0:  # the plinth's walls hang from the edge: its bottom corners bound them
-        bottom = np.array([[x, y, ctx.lo[2] - ctx.base_depth] for x in (ctx.lo[0], ctx.hi[0])
-                           for y in (ctx.lo[1], ctx.hi[1])])
-        points = [np.concatenate([p, bottom]) for p in points]
-    return points
-
-
 def _framed_orbit(shot: OrbitShot, ctx: ShotContext, aim):
     """An orbit whose distance and look-at keep the coarse surface framed (render.framing)."""
     t = ctx.local
     az = shot.start_angle + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
-    margin = shot.margin if shot.framing == "fit" else 0.0
-    targets, d = fit_camera(_coarse_points(ctx), aim(t), _direction(az, shot.elevation), _fov(shot, ctx.cfg), margin)
-    if shot.framing == "fill":
-        d = FILL_FACTOR * d
-    # a steady camera: a moving maximum over ~1 s, smoothed, never nearer than the fit
-    step = float(np.median(np.diff(t))) if t.size > 1 else 1.0
-    half = max(1, int(round(FRAMING_SMOOTH_S / max(step, 1e-9) / 2)))
-    held = np.array([d[max(0, i - half): i + half + 1].max() for i in range(d.size)])
-    steady = np.maximum(smooth_track(t, held[:, None], FRAMING_SMOOTH_S / 2)[:, 0], d)
-    if t.size < 2:
-        return _circling(shot, ctx, lambda s: np.repeat(targets[:1], np.size(s), axis=0), float(steady[0]),
-                         shot.start_angle)
-    # not low-passed again (the aim already is): smoothing would move the frame off the fit
-    aimed = PchipInterpolator(t, targets, axis=0)
-    spline = PchipInterpolator(t, steady)
-    return _circling(shot, ctx, lambda s: aimed(np.clip(np.atleast_1d(s), t[0], t[-1])),
-                     lambda s: spline(np.clip(s, t[0], t[-1])), shot.start_angle)
+    points = surface_points(ctx.coarse(), ctx.lo, ctx.hi, ctx.base_depth)
+    aimed, distance = framed_track(points, t, aim(t), _direction(az, shot.elevation), _fov(shot, ctx.cfg),
+                                   shot.framing, shot.margin)
+    return _circling(shot, ctx, aimed, distance, shot.start_angle)
 
 
 def _top(shot: TopShot, ctx: ShotContext):

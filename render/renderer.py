@@ -38,7 +38,7 @@ from render.frame import CameraPose, Frame, Topology
 from render.frusta import FLIP_Y, box_inside_clip, tile_matrix
 from render.gl import max_samples
 from render.look import REFERENCE_HEIGHT_PX, RenderConfig, linear_rgb, parse_color
-from render.lens import aperture_radius, focus_distance, lens_poses
+from render.lens import render_lens
 from render.occlusion import horizon_occlusion
 from render.plinth import Plinth
 from render.pointsets import MARKER_RADIUS
@@ -414,24 +414,10 @@ class SurfaceRenderer:
             raise ValueError(f"out: expected a C-contiguous {want} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype}")
         if self.cfg.dof.enabled and self.cfg.dof.samples > 1:
-            self._render_lens(frame, pose, out)
+            render_lens(self, frame, pose, out)  # depth of field: the mean of lens samples
             return
         self.draw(frame, pose)
         self.read_into(out)
-
-    def _render_lens(self, frame: Frame, pose: CameraPose, out: np.ndarray) -> None:
-        """Depth of field: the mean of pinhole frames from points of the lens (render.lens)."""
-        dof = self.cfg.dof
-        focus = focus_distance(dof, pose, frame.ball, frame.minimum)
-        radius = aperture_radius(pose.fov_deg, dof.fstop, self._plane)
-        acc = np.zeros(out.shape, np.float32)
-        sub = np.empty_like(out)
-        for k, lens_pose in enumerate(lens_poses(pose, focus, radius, dof.samples)):
-            self.draw(frame, lens_pose, upload=k == 0)  # heights and occlusion once a frame
-            self.read_into(sub)
-            acc += sub
-        np.rint(acc / dof.samples, out=acc)
-        out[...] = acc
 
     def read_into(self, out: np.ndarray) -> None:
         """Read the last drawn image into ``out`` (see :meth:`render_into`)."""
