@@ -78,6 +78,9 @@ class LightConfig:
     ambient: float = option(0.30, "hemisphere ambient strength", min=0)
     sky_color: str = option("#b9d3ff", "ambient color from above")
     ground_color: str = option("#4a3c33", "ambient color from below")
+    environment: str = option("sky", "what the surface reflects: sky (the dome from ground_color to sky_color "
+                              "that the ambient integrates), studio (a dark dome with softboxes), none",
+                              choices=("sky", "studio", "none"))
 
     def __post_init__(self) -> None:
         _check_colors(self, "render.light")
@@ -85,10 +88,14 @@ class LightConfig:
 
 @dataclasses.dataclass(frozen=True)
 class MaterialConfig:
-    """Surface material: Blinn-Phong specular with a roughness control."""
+    """Surface material: GGX microfacet specular with Fresnel, roughness and metalness."""
 
-    roughness: float = option(0.5, "0 = mirror-like highlight, 1 = matte", min=0.02, max=1)
-    gloss: float = option(0.12, "specular strength", min=0, max=1)
+    roughness: float = option(0.5, "0 = mirror-like highlight, 1 = matte (GGX alpha = roughness^2)",
+                              min=0.02, max=1)
+    gloss: float = option(0.04, "specular reflectance at normal incidence (F0) of the non-metal part; "
+                          "0.04 for plastics and paints", min=0, max=1)
+    metalness: float = option(0.0, "0 = dielectric, 1 = metal (reflection tinted by the colormap, no diffuse)",
+                              min=0, max=1)
 
 
 @dataclasses.dataclass(frozen=True)

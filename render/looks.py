@@ -40,7 +40,8 @@ LOOKS: dict[str, Look] = {
         {"background": {"kind": "gradient", "top": "#2b2622", "bottom": "#6b625a"},
          "base": {"enabled": True, "depth": 0.14, "color": "#d8d2c8", "fade": 0.0},
          "light": {"azimuth": 210.0, "elevation": 50.0, "intensity": 2.6, "fill": 0.6, "rim": 0.25,
-                   "ambient": 0.45, "sky_color": "#fff1df", "ground_color": "#5a4c40"},
+                   "ambient": 0.45, "sky_color": "#fff1df", "ground_color": "#5a4c40", "environment": "studio"},
+         "material": {"roughness": 0.35},
          "occlusion": {"strength": 1.2}, "fog": 0.05}),
     "paper": Look(
         "for figures: white background, no fog, no plinth, thin dark contour lines",

@@ -126,7 +126,6 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         r, g, b, _ = parse_color(bg.top, "render.background.top")
         clear = (r, g, b, 1.0)
     fog = 0.5 * (top[:3] + bottom[:3]) if bg.kind != "transparent" else linear_rgb(light.sky_color)[:3]
-    shininess = float(np.clip(2.0 / cfg.material.roughness ** 4 - 2.0, 1.0, 4096.0))
     zlo, zhi = lo[2], hi[2]
     c, g = cfg.contours, cfg.grid
     step = c.spacing if c.spacing > 0 else max(zhi - zlo, 1e-9) / c.count
@@ -135,7 +134,9 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         "u_fill": light.fill, "u_fill_dir": fill_direction(key_dir), "u_rim": light.rim,
         "u_ambient": light.ambient,
         "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
-        "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
+        "u_gloss": cfg.material.gloss, "u_metalness": cfg.material.metalness,
+        "u_alpha": cfg.material.roughness ** 2, "u_exposure": cfg.exposure,
+        "u_env": {"none": 0.0, "sky": 1.0, "studio": 2.0}[light.environment],
         "u_fog_density": cfg.fog,
         "u_plane_size": plane, "u_fog_color": fog,
         "u_shadows": int(shadow_size > 0), "u_shadow_texel": 1.0 / (shadow_size or 1),

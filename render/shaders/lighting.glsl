@@ -11,8 +11,10 @@ uniform float u_rim;
 uniform float u_ambient;
 uniform vec3 u_sky;          // linear
 uniform vec3 u_ground;       // linear
-uniform float u_shininess;
-uniform float u_gloss;
+uniform float u_gloss;       // F0 of the dielectric
+uniform float u_metalness;
+uniform float u_alpha;       // GGX alpha = roughness^2
+uniform float u_env;         // 0 = no environment reflection, 1 = sky dome, 2 = studio dome
 uniform float u_fog_density; // per plane size
 uniform float u_plane_size;
 uniform vec3 u_fog_color;    // linear
@@ -21,6 +23,19 @@ uniform float u_occlusion_direct;  // fraction of the ambient occlusion applied 
 // Sky visibility of the point being shaded (ambient occlusion, 1 = open sky): set before
 // shade() by shaders that know it (the surface: render/occlusion.py per vertex).
 float g_occlusion = 1.0;
+
+// Radiance of the procedural environment along r (linear): a sky dome from ground to
+// sky colour (the same dome the hemisphere ambient integrates), or a dark studio dome
+// with a large softbox above the key side and a thin strip light opposite.
+vec3 environment(vec3 r, vec3 key_dir) {
+    if (u_env < 0.5) return vec3(0.0);
+    vec3 dome = u_ambient * mix(u_ground, u_sky, smoothstep(-0.3, 0.6, r.z));
+    if (u_env < 1.5) return dome;
+    vec3 box = normalize(vec3(key_dir.xy * 0.6, 1.0));
+    float softbox = smoothstep(0.80, 0.93, dot(r, box));
+    float strip = smoothstep(0.96, 0.99, dot(r, normalize(vec3(-key_dir.xy, 0.35))));
+    return 0.35 * dome + u_key_color * (0.35 * softbox + 0.2 * strip);
+}
 
 // below == true shades an underside seen from below: the key light is mirrored through
 // the plane (the shadow map only knows the lit top side), so the view from below reads
@@ -39,22 +54,40 @@ vec3 shade(vec3 albedo, vec3 n, vec3 pos, vec4 light_clip, float emissive, bool 
 #elif defined(SHADOWS)
     if (!below) sh = ndotl > 0.0 ? shadow_factor(light_clip, ndotl) : 0.0;
 #endif
+    // GGX microfacets with Schlick's Fresnel and the height-correlated Smith visibility;
+    // metals tint their reflection with the albedo and lose their diffuse part
+    vec3 f0 = mix(vec3(u_gloss), albedo, u_metalness);
+    vec3 base = albedo * (1.0 - u_metalness);
     vec3 h = normalize(key_dir + v);
-    // normalized Blinn-Phong: energy roughly constant as the highlight narrows
-    float spec = pow(max(dot(n, h), 0.0), u_shininess) * (u_shininess + 8.0) / (8.0 * 3.14159265);
+    float nv = max(dot(n, v), 1e-4);
+    float nh = max(dot(n, h), 0.0);
+    float a2 = u_alpha * u_alpha;
+    float dd = nh * nh * (a2 - 1.0) + 1.0;
+    float ggx = a2 / (3.14159265 * dd * dd);
+    float vis = 0.5 / (ndotl * sqrt(nv * nv * (1.0 - a2) + a2) + nv * sqrt(ndotl * ndotl * (1.0 - a2) + a2) + 1e-5);
+    float vh = 1.0 - max(dot(v, h), 0.0);
+    float vh2 = vh * vh;
+    vec3 spec = ggx * vis * (f0 + (1.0 - f0) * (vh2 * vh2 * vh));
     // occlusion darkens the indirect light fully and the key light partly: a contact
     // shadow in creases finer than the shadow map resolves
-    vec3 key = u_key_color * sh * mix(1.0, g_occlusion, u_occlusion_direct)
-             * (albedo * ndotl + u_gloss * spec * ndotl);
+    vec3 key = u_key_color * sh * mix(1.0, g_occlusion, u_occlusion_direct) * ndotl * (base + spec);
     // fill: opposite azimuth, from higher up, cool tint, no shadow
     vec3 fill_dir = below ? vec3(u_fill_dir.xy, -u_fill_dir.z) : u_fill_dir;
-    vec3 fill = u_fill * u_sky * albedo * max(dot(n, fill_dir), 0.0);
+    vec3 fill = u_fill * u_sky * base * max(dot(n, fill_dir), 0.0);
+    // image-based light from the procedural dome: its irradiance (the hemisphere term)
+    // lights the diffuse part, its radiance along the reflection the specular part,
+    // blurred toward the normal as the surface roughens
     float up = below ? -n.z : n.z;
-    vec3 amb = u_ambient * albedo * mix(u_ground, u_sky, up * 0.5 + 0.5);
-    float fres = 1.0 - max(dot(n, v), 0.0);
+    vec3 amb = u_ambient * base * mix(u_ground, u_sky, up * 0.5 + 0.5);
+    vec3 r = normalize(mix(reflect(-v, n), n, u_alpha));
+    if (below) r.z = -r.z;
+    float nv5 = (1.0 - nv) * (1.0 - nv);
+    nv5 = nv5 * nv5 * (1.0 - nv);
+    vec3 env = (f0 + (max(vec3(1.0 - sqrt(u_alpha)), f0) - f0) * nv5) * environment(r, key_dir);
+    float fres = 1.0 - nv;
     fres = fres * fres * fres;
     vec3 rim = u_rim * fres * mix(albedo, u_sky, 0.5);
-    return key + g_occlusion * (fill + amb + rim) + emissive * albedo;
+    return key + g_occlusion * (fill + amb + rim + env) + emissive * albedo;
 }
 
 // Fraction of fog between the eye and pos (0 when fog is compiled out).

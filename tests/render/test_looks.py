@@ -124,3 +124,18 @@ def test_plinth_walls_are_drawn_below_the_surface_edge_only(ctx):
 def test_look_goldens(ctx, name):
     img = _render(ctx, look_config(name, overlays=NO_TEXT))
     assert_matches_golden(f"look_{name}", img)
+
+
+def test_metal_and_studio_environment_change_the_reflection(ctx):
+    base = dict(overlays=NO_TEXT, base={"enabled": False})
+    plain = _render(ctx, look_config(**base, light={"environment": "none"}), transparent=True).astype(int)
+    sky = _render(ctx, look_config(**base), transparent=True).astype(int)
+    metal = _render(ctx, look_config(**base, material={"metalness": 1.0, "roughness": 0.3},
+                                     light={"environment": "studio"}), transparent=True).astype(int)
+    surface = plain[..., 3] == 255
+    # the sky dome's reflection only adds light (Fresnel: most at grazing angles)
+    added = (sky[..., :3] - plain[..., :3])[surface].sum(axis=-1)
+    assert added.mean() > 3 and (added >= -3).mean() > 0.99
+    # a metal loses its diffuse colour: far from the plain dielectric nearly everywhere
+    assert (np.abs(metal[..., :3] - sky[..., :3])[surface].max(axis=-1) > 24).mean() > 0.5
+    assert_matches_golden("metal_studio", metal.astype(np.uint8))
