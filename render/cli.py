@@ -59,10 +59,14 @@ def _common(p: argparse.ArgumentParser, *, preview: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lossfilm.render.scene.looks import looks_help  # imports nothing heavy
+
     parser = argparse.ArgumentParser(
         prog="lossfilm",
         description="Films and stills of a neural network's loss landscape as it trains.",
-        epilog="Scene keys: `lossfilm keys`. Exit codes: 0 ok, 2 bad input, 1 other failure.",
+        epilog="Scene keys: `lossfilm keys`. Exit codes: 0 ok, 2 bad input, 1 other failure."
+        + "\n\nLooks (render.look: NAME, or --set render.look=NAME; scene keys override):\n" + looks_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the looks one per line
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

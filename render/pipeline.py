@@ -39,13 +39,14 @@ def note(message: str) -> None:
 
 
 def preview_scene(scene: Scene) -> Scene:
-    """The same film as a fast draft: 15 fps, no MSAA, a coarser mesh.
+    """The same film as a fast draft: 15 fps, no MSAA, no motion blur, a coarser mesh.
 
     The frame size of a preview is ``output.preview_height`` (360 by default, 640×360
     for a 16:9 film), applied by the encoder's ``frame_size(preview=True)``.
     """
     output = dataclasses.replace(scene.output, fps=PREVIEW_FPS)
-    render = dataclasses.replace(scene.render, msaa=0)
+    render = dataclasses.replace(scene.render, msaa=0,
+                                 motion_blur=dataclasses.replace(scene.render.motion_blur, enabled=False))
     mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, PREVIEW_MESH_RESOLUTION))
     return dataclasses.replace(scene, output=output, render=render, mesh=mesh)
 
@@ -211,7 +212,10 @@ def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None
     fps = float(parse_fps(scene.output.fps))
     duration = camera_duration(scene.camera)
     surface = FilmSurface(sequence, scene.mesh, duration, fps)
-    camera = CameraPath(scene.camera, surface, fps)
+    base = scene.render.base
+    # a solid plinth is framed down to its bottom; fading walls are not (they fade out)
+    base_depth = base.depth * surface.topology.bounds.size if base.enabled and base.fade == 0 else 0.0
+    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth)
     return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
 
 
@@ -238,6 +242,15 @@ class FrameRenderer:
         w, h = self.film.size
         if self._buffer is None:
             self._buffer = np.empty((h, w, self.renderer.components), np.uint8)
+        blur = self.film.scene.render.motion_blur
+        if blur.enabled and blur.samples > 1:  # sub-frames in film time (render.shutter)
+            from lossfilm.render.gl.shutter import render_blurred
+
+            for i in range(max(int(start), 0), min(int(stop), self.film.n_frames)):
+                render_blurred(self.renderer, self.film.surface, self.film.camera, i, self.film.fps, blur,
+                               self._buffer)
+                yield self._buffer
+            return
         for frame in self.film.surface.frames(start, stop):
             pose = self.film.camera.pose_at(frame.time)
             self.renderer.render_into(frame, pose, self._buffer)

@@ -49,9 +49,12 @@ class CameraPath:
         The mesh stage's film surface (``topology``, ``coarse_at``, ``landmarks_at``).
     fps : float
         Frame rate: the sampling rate of the shots.
+    base_depth : float
+        World depth of the plinth under the film's lowest point (``render.base``), 0 for
+        none: framed orbits keep its bottom in view too.
     """
 
-    def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float) -> None:
+    def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float, base_depth: float = 0.0) -> None:
         validate_camera(cfg)
         if not fps > 0:
             raise ValueError(f"fps: must be > 0, got {fps}")
@@ -68,6 +71,7 @@ class CameraPath:
         for shot, start, end in zip(cfg.shots, self.starts, self.ends):
             local = self._sample_times(start, end)
             ctx = ShotContext(cfg, landscape, float(start), local)
+            ctx.base_depth = float(base_depth)
             info = {
                 "sampler": shot_sampler(shot, ctx),
                 "lift": None,

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
 from lossfilm.render.camera.motion import SplineTrack, ease, smooth_track
+from lossfilm.render.camera.framing import framed_track, surface_points
 from lossfilm.render.camera.orientation import (
     MIN_NORM,
     OrientationSpline,
@@ -88,6 +89,8 @@ class ShotContext:
         self.center = (self.lo + self.hi) / 2.0
         self._tracks: dict = {}
         self._coarse: list | None = None
+        #: world depth of the plinth under lo[2] (render.base), framed with the surface
+        self.base_depth = 0.0
 
     def coarse(self) -> list:
         """Coarse surfaces at every sample time (kept when small enough, else re-read)."""
@@ -149,22 +152,37 @@ def _progress(shot: Shot, cfg: CameraConfig, t: np.ndarray) -> np.ndarray:
     return ease(shot.ease or cfg.ease, np.atleast_1d(t) / shot.duration)
 
 
-def _circling(shot: OrbitShot | TrackShot, ctx: ShotContext, aim, distance: float, azimuth: float):
-    """Circle a moving target at ``distance``, turning ``turns`` from ``azimuth`` (orbit, track)."""
+def _circling(shot: OrbitShot | TrackShot, ctx: ShotContext, aim, distance, azimuth: float):
+    """Circle a moving target at ``distance`` (a number, or local times -> (m,) distances),
+    turning ``turns`` from ``azimuth`` (orbit, track)."""
     fov = _fov(shot, ctx.cfg)
 
     def sample(t):
         az = azimuth + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
         target = aim(t)
-        eye = target + distance * _direction(az, shot.elevation)
+        d = distance(np.atleast_1d(t)) if callable(distance) else distance
+        eye = target + np.reshape(d, (-1, 1)) * _direction(az, shot.elevation)
         return Samples(eye, target, np.full(az.size, fov), np.zeros(az.size), _inward(az))
 
     return sample
 
 
 def _orbit(shot: OrbitShot, ctx: ShotContext):
-    radius = shot.radius or ctx.fit_distance(_fov(shot, ctx.cfg))
-    return _circling(shot, ctx, ctx.aim(shot), radius, shot.start_angle)
+    aim = ctx.aim(shot)
+    if shot.radius or shot.framing == "sphere":
+        radius = shot.radius or ctx.fit_distance(_fov(shot, ctx.cfg))
+        return _circling(shot, ctx, aim, radius, shot.start_angle)
+    return _framed_orbit(shot, ctx, aim)
+
+
+def _framed_orbit(shot: OrbitShot, ctx: ShotContext, aim):
+    """An orbit whose distance and look-at keep the coarse surface framed (render.framing)."""
+    t = ctx.local
+    az = shot.start_angle + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
+    points = surface_points(ctx.coarse(), ctx.lo, ctx.hi, ctx.base_depth)
+    aimed, distance = framed_track(points, t, aim(t), _direction(az, shot.elevation), _fov(shot, ctx.cfg),
+                                   shot.framing, shot.margin)
+    return _circling(shot, ctx, aimed, distance, shot.start_angle)
 
 
 def _top(shot: TopShot, ctx: ShotContext):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossfilm.render.scene.look import parse_color
+from lossfilm.render.scene.colors import parse_color
 
 __all__ = ["srgb_to_linear", "linear_to_srgb", "linear_rgb"]
 

@@ -37,13 +37,17 @@ from lossfilm.render.color.colormaps import load_colormap, srgb_to_linear
 from lossfilm.render.mesh.frame import CameraPose, Frame, Topology
 from lossfilm.render.gl.frusta import FLIP_Y, box_inside_clip, tile_matrix
 from lossfilm.render.gl.context import max_samples
-from lossfilm.render.scene.look import REFERENCE_HEIGHT_PX, RenderConfig, parse_color
+from lossfilm.render.scene.look import REFERENCE_HEIGHT_PX, RenderConfig
+from lossfilm.render.scene.colors import parse_color
 from lossfilm.render.color.srgb import linear_rgb
+from lossfilm.render.gl.lens import render_lens
+from lossfilm.render.mesh.occlusion import horizon_occlusion
+from lossfilm.render.gl.plinth import Plinth
 from lossfilm.render.mesh.pointsets import MARKER_RADIUS
 from lossfilm.render.mesh.pointsets import color_of as point_set_color
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
-from lossfilm.render.gl.shading import DENSE_GRID, build_programs, set_look_uniforms, trajectory_rgba
+from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms, trajectory_rgba
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
 from lossfilm.render.overlay.layout import layout_overlays
@@ -138,6 +142,14 @@ class SurfaceRenderer:
         self.ibo_shadow = ctx.buffer(shadow.tobytes())
         attributes = [(self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
                       (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")]
+        self.vbo_ao = None
+        if self.cfg.occlusion.enabled:  # sky visibility per vertex, recomputed per frame
+            self.vbo_ao = ctx.buffer(reserve=n * 4, dynamic=True)
+            attributes.append((self.vbo_ao, "1f", "in_ao"))
+        self.plinth = None
+        if self.progs.plinth is not None:
+            base_z = self._lo[2] - self.cfg.base.depth * self._plane
+            self.plinth = Plinth(ctx, self.progs.plinth, topo.x, topo.y, base_z, PLINTH_BAND * self._plane)
         self.vao_surface = ctx.vertex_array(self.progs.surface, attributes, self.ibo, index_element_size=4)
         self.vao_surface_affine = (ctx.vertex_array(self.progs.surface_affine, attributes, self.ibo, index_element_size=4)
                                    if self.progs.surface_affine is not None else None)
@@ -198,6 +210,10 @@ class SurfaceRenderer:
         self.vbo_h.write(np.ascontiguousarray(frame.heights, dtype=np.float32))
         self.vbo_n.write(np.ascontiguousarray(frame.normals, dtype=np.float32))
         self.vbo_s.write(np.ascontiguousarray(frame.scalar, dtype=np.float32))
+        if self.vbo_ao is not None:
+            occ = self.cfg.occlusion
+            self.vbo_ao.write(horizon_occlusion(frame.heights, self.topology.x, self.topology.y,
+                                                occ.radius * self._plane, occ.strength))
         if frame.invalid is not None and frame.invalid.any():
             self.vbo_bad.write(np.ascontiguousarray(frame.invalid, dtype=bool).view(np.uint8) * np.uint8(255))
             self._invalid_clear = False
@@ -206,7 +222,7 @@ class SurfaceRenderer:
             self._invalid_clear = True
 
     def draw(self, frame: Frame, pose: CameraPose, *, image_size: tuple[int, int] | None = None,
-             tile: tuple[int, int, int, int] | None = None) -> None:
+             tile: tuple[int, int, int, int] | None = None, upload: bool = True) -> None:
         """Render into the framebuffer (no readback).
 
         Parameters
@@ -215,6 +231,8 @@ class SurfaceRenderer:
             Size of the whole image when this framebuffer is one tile of it.
         tile : (x, y, w, h), optional
             This framebuffer's rectangle in the whole image (origin top-left).
+        upload : bool
+            False redraws the frame already uploaded (lens samples of one frame).
         """
         ctx, cfg = self.ctx, self.cfg
         image = tuple(image_size) if image_size is not None else self.size
@@ -222,7 +240,8 @@ class SurfaceRenderer:
         view = pose.view_matrix()
         mvp = post @ pose.projection_matrix(image[0] / image[1]) @ view
         px_scale = image[1] / REFERENCE_HEIGHT_PX
-        self._upload(frame)
+        if upload:
+            self._upload(frame)
         show_ball = cfg.ball.enabled and frame.ball is not None
         radius = cfg.ball.radius * self._plane
         center = None
@@ -257,6 +276,17 @@ class SurfaceRenderer:
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
         eye = np.asarray(pose.eye, np.float64)
         self.cmap.use(location=0)
+        # seen from below its bottom the block would hide the underside that below-shots
+        # are for: there the surface is drawn as an open sheet, as without a base
+        if self.plinth is not None and eye[2] > self.plinth.base_z:
+            _set(self.progs.plinth, "u_mvp", mvp)
+            _set(self.progs.plinth, "u_eye", eye)
+            # first, writing depth: where the walls fade out, what they hide (the surface's
+            # underside) stays hidden and the background shows through instead
+            ctx.enable(moderngl.BLEND)  # premultiplied "over" the clear
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+            self.plinth.draw(frame.heights, frame.scalar)
+            ctx.disable(moderngl.BLEND)
         affine = self.vao_surface_affine is not None and box_inside_clip(mvp, self._lo, self._hi, frame.heights)
         prog, vao = (self.progs.surface_affine, self.vao_surface_affine) if affine else (self.progs.surface, self.vao_surface)
         _set(prog, "u_mvp", mvp)
@@ -385,6 +415,9 @@ class SurfaceRenderer:
         if out.shape != want or out.dtype != dtype or not out.flags.c_contiguous:
             raise ValueError(f"out: expected a C-contiguous {want} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype}")
+        if self.cfg.dof.enabled and self.cfg.dof.samples > 1:
+            render_lens(self, frame, pose, out)  # depth of field: the mean of lens samples
+            return
         self.draw(frame, pose)
         self.read_into(out)
 

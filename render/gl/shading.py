@@ -15,7 +15,8 @@ import moderngl
 import numpy as np
 
 from lossfilm.render.gl.frusta import fill_direction, light_direction, light_matrix
-from lossfilm.render.scene.look import RenderConfig, parse_color
+from lossfilm.render.scene.look import RenderConfig
+from lossfilm.render.scene.colors import parse_color
 from lossfilm.render.color.srgb import linear_rgb
 from lossfilm.render.gl.programs import program
 from lossfilm.render.gl.programs import set_uniform as _set
@@ -27,6 +28,8 @@ __all__ = ["DENSE_GRID", "Programs", "build_programs", "set_look_uniforms", "tra
 #: taps, normalizations, pow), and a dense grid has a vertex every few pixels, finer than
 #: any change in the (soft) lighting.
 DENSE_GRID = 256
+#: height of the surface-colored band under the cut edge, per plane size (the strata)
+PLINTH_BAND = 0.025
 
 
 @dataclasses.dataclass
@@ -43,6 +46,8 @@ class Programs:
     line: moderngl.Program
     background: moderngl.Program
     text: moderngl.Program
+    #: walls and bottom of the plinth (render.plinth), None without a base
+    plinth: moderngl.Program | None = None
 
     @property
     def surfaces(self) -> list[moderngl.Program]:
@@ -59,9 +64,11 @@ def build_programs(ctx: moderngl.Context, cfg: RenderConfig, grid_shape: tuple[i
                    bits: int) -> Programs:
     """Compile the programs of ``cfg`` for a grid of ``grid_shape = (ny, nx)`` vertices."""
     shadows = ("SHADOWS",) if cfg.light.shadows else ()
-    output = tuple(name for name, on in (("FILMIC", cfg.tonemap == "filmic"), ("DITHER", bits == 8),
+    output = tuple(name for name, on in (("FILMIC", cfg.tonemap == "filmic"), ("AGX", cfg.tonemap == "agx"),
+                                         ("DITHER", bits == 8),
                                          ("FOG", cfg.fog > 0)) if on)
-    features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled)) if on]
+    features = [name for name, on in (("CONTOURS", cfg.contours.enabled), ("GRID", cfg.grid.enabled),
+                                      ("OCCLUSION", cfg.occlusion.enabled)) if on]
     if max(grid_shape) >= DENSE_GRID:
         features.append("VERTEX_LIGHTING")
         if not (cfg.contours.enabled or cfg.grid.enabled):  # lines need per-pixel albedo
@@ -80,6 +87,7 @@ def build_programs(ctx: moderngl.Context, cfg: RenderConfig, grid_shape: tuple[i
         background=program(ctx, "background.vert", "background.frag",
                            defines=("DITHER",) if bits == 8 else ()),
         text=program(ctx, "screen.vert", "text.frag"),
+        plinth=program(ctx, "plinth.vert", "plinth.frag", defines=output) if cfg.base.enabled else None,
     )
 
 
@@ -120,7 +128,6 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         r, g, b, _ = parse_color(bg.top, "render.background.top")
         clear = (r, g, b, 1.0)
     fog = 0.5 * (top[:3] + bottom[:3]) if bg.kind != "transparent" else linear_rgb(light.sky_color)[:3]
-    shininess = float(np.clip(2.0 / cfg.material.roughness ** 4 - 2.0, 1.0, 4096.0))
     zlo, zhi = lo[2], hi[2]
     c, g = cfg.contours, cfg.grid
     step = c.spacing if c.spacing > 0 else max(zhi - zlo, 1e-9) / c.count
@@ -129,13 +136,16 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         "u_fill": light.fill, "u_fill_dir": fill_direction(key_dir), "u_rim": light.rim,
         "u_ambient": light.ambient,
         "u_sky": linear_rgb(light.sky_color)[:3], "u_ground": linear_rgb(light.ground_color)[:3],
-        "u_shininess": shininess, "u_gloss": cfg.material.gloss, "u_exposure": cfg.exposure,
+        "u_gloss": cfg.material.gloss, "u_metalness": cfg.material.metalness,
+        "u_alpha": cfg.material.roughness ** 2, "u_exposure": cfg.exposure,
+        "u_env": {"none": 0.0, "sky": 1.0, "studio": 2.0}[light.environment],
         "u_fog_density": cfg.fog,
         "u_plane_size": plane, "u_fog_color": fog,
         "u_shadows": int(shadow_size > 0), "u_shadow_texel": 1.0 / (shadow_size or 1),
         "u_dither": 1.0 / 255.0 if bits == 8 else 0.0, "u_light_mvp": light_mvp,
     }
-    for prog in (*progs.surfaces, progs.ball, progs.background):
+    extra = (progs.plinth,) if progs.plinth is not None else ()
+    for prog in (*progs.surfaces, progs.ball, progs.background, *extra):
         for k, v in common.items():
             _set(prog, k, v)
     for prog in (progs.depth_surface, progs.depth_ball):
@@ -152,6 +162,16 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         _set(p, "u_grid_lo", lo[:2])
         _set(p, "u_grid_step", np.maximum(hi[:2] - lo[:2], 1e-9) / g.count)
         _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
+    for p in progs.surfaces:
+        _set(p, "u_occlusion_direct", cfg.occlusion.direct if cfg.occlusion.enabled else 0.0)
+    if progs.plinth is not None:
+        _set(progs.plinth, "u_base_color", linear_rgb(cfg.base.color)[:3])
+        _set(progs.plinth, "u_base_top", float(zlo))
+        _set(progs.plinth, "u_base_z", float(zlo - cfg.base.depth * plane))
+        _set(progs.plinth, "u_occlusion_direct", cfg.occlusion.direct)
+        _set(progs.plinth, "u_cmap", 0)
+        _set(progs.plinth, "u_band", PLINTH_BAND * plane)
+        _set(progs.plinth, "u_fade", cfg.base.fade * plane)
     _set(progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
     _set(progs.ball, "u_glow", cfg.ball.glow)
     _set(progs.background, "u_top", top[:3])

@@ -15,7 +15,9 @@ import functools
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lossfilm.render.scene.look import OverlayConfig, parse_color
+from lossfilm.render.scene.look import OverlayConfig
+
+from lossfilm.render.scene.colors import parse_color
 
 __all__ = ["plot_items", "curve_bitmap", "marker_bitmap", "plot_point", "SUPERSAMPLE"]
 

@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from lossfilm.render.assets import asset_path
-from lossfilm.render.scene.look import OverlayConfig, parse_color
+from lossfilm.render.scene.look import OverlayConfig
+from lossfilm.render.scene.colors import parse_color
 
 __all__ = ["TextItem", "FONT_PATH", "BOLD_FONT_PATH", "layout_text", "rasterize",
            "composite", "overlay_lines", "text_item"]

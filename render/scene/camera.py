@@ -109,10 +109,17 @@ class OrbitShot(AimedShot):
 
     radius: float | None = option(
         None,
-        "Distance from the target (null: frame the whole surface).",
+        "Distance from the target (null: set by framing).",
         min=0.0,
         exclusive_min=True,
     )
+    framing: str = option(
+        "fit", "Without radius: fit = the whole surface in view at every frame, margin inside the edges; "
+        "fill = closer, the surface runs off the frame; sphere = the older fixed distance from the bounds' sphere",
+        choices=("fit", "fill", "sphere"),
+    )
+    margin: float = option(0.02, "With framing fit: fraction of the half-frame kept free at the edges.",
+                           min=0.0, max=0.9)
     elevation: float = option(30.0, "Height angle above the horizon, degrees.", min=-89.0, max=90.0)
     turns: float = option(0.5, "Turns around the target during the shot (negative: clockwise).")
     start_angle: float = option(-90.0, "Azimuth of the camera at the start, degrees from +a.")

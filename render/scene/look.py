@@ -9,10 +9,13 @@ fractions of the frame height, so a 4K film looks like its 1080p preview.
 from __future__ import annotations
 
 import dataclasses
-import re
 
 
 from lossfilm.compute.config.options import option
+from lossfilm.render.scene.looks import DepthOfFieldConfig
+from lossfilm.render.scene.looks import MotionBlurConfig
+from lossfilm.render.scene.looks import DEFAULT_LOOK, LOOKS, BaseConfig, OcclusionConfig
+from lossfilm.render.scene.colors import parse_color
 
 __all__ = [
     "LightConfig",
@@ -31,25 +34,7 @@ __all__ = [
 #: line widths given "in px" are pixels of a frame this tall; they scale with the frame.
 REFERENCE_HEIGHT_PX = 1080
 
-_HEX = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 POSITIONS = ("top-left", "top-center", "top-right", "bottom-left", "bottom-center", "bottom-right")
-
-
-def parse_color(value: str, key: str = "color") -> tuple[float, float, float, float]:
-    """``"#rrggbb[aa]"`` -> sRGB ``(r, g, b, a)`` floats in [0, 1].
-
-    Raises
-    ------
-    ValueError
-        Naming ``key`` when ``value`` is not such a string.
-    """
-    if not isinstance(value, str) or not _HEX.match(value):
-        raise ValueError(f"{key}: expected a color like '#1a2b3c' or '#1a2b3c80', got {value!r}")
-    h = value[1:]
-    rgba = [int(h[i : i + 2], 16) / 255.0 for i in range(0, len(h), 2)]
-    if len(rgba) == 3:
-        rgba.append(1.0)
-    return tuple(rgba)  # type: ignore[return-value]
 
 
 def _check_colors(obj, prefix: str) -> None:
@@ -74,6 +59,9 @@ class LightConfig:
     ambient: float = option(0.30, "hemisphere ambient strength", min=0)
     sky_color: str = option("#b9d3ff", "ambient color from above")
     ground_color: str = option("#4a3c33", "ambient color from below")
+    environment: str = option("sky", "what the surface reflects: sky (the dome from ground_color to sky_color "
+                              "that the ambient integrates), studio (a dark dome with softboxes), none",
+                              choices=("sky", "studio", "none"))
 
     def __post_init__(self) -> None:
         _check_colors(self, "render.light")
@@ -81,10 +69,14 @@ class LightConfig:
 
 @dataclasses.dataclass(frozen=True)
 class MaterialConfig:
-    """Surface material: Blinn-Phong specular with a roughness control."""
+    """Surface material: GGX microfacet specular with Fresnel, roughness and metalness."""
 
-    roughness: float = option(0.5, "0 = mirror-like highlight, 1 = matte", min=0.02, max=1)
-    gloss: float = option(0.12, "specular strength", min=0, max=1)
+    roughness: float = option(0.5, "0 = mirror-like highlight, 1 = matte (GGX alpha = roughness^2)",
+                              min=0.02, max=1)
+    gloss: float = option(0.04, "specular reflectance at normal incidence (F0) of the non-metal part; "
+                          "0.04 for plastics and paints", min=0, max=1)
+    metalness: float = option(0.0, "0 = dielectric, 1 = metal (reflection tinted by the colormap, no diffuse)",
+                              min=0, max=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,14 +198,17 @@ class OverlayConfig:
 class RenderConfig:
     """The look of the landscape: colormap, lights, material, lines, actors, text."""
 
+    look: str = option(DEFAULT_LOOK, "named preset of the keys below; keys the scene gives override it: "
+                       + "; ".join(f"{k} = {v.description}" for k, v in LOOKS.items()),
+                       choices=tuple(LOOKS))
     colormap: str = option("viridis", "colormap name: viridis, magma, inferno, plasma, cividis, "
                            "turbo, a file in assets/colormaps, or any of them + '_r'")
     msaa: int = option(4, "multisample anti-aliasing samples (capped at the device maximum)",
                        min=0, max=16)
     exposure: float = option(1.0, "exposure multiplier before tone mapping", exclusive_min=True,
                              min=0, max=16)
-    tonemap: str = option("filmic", "tone curve from linear light to the display",
-                          choices=("none", "filmic"))
+    tonemap: str = option("agx", "tone curve from linear light to the display (agx: AgX-like, "
+                          "desaturates highlights; filmic: ACES fit)", choices=("none", "filmic", "agx"))
     fog: float = option(0.15, "atmospheric depth: fog density per plane size (0 = off)", min=0, max=10)
     invalid_color: str = option("#ff2a2a", "tint of vertices whose loss was not finite")
     light: LightConfig = option(LightConfig(), "lights")
@@ -224,6 +219,10 @@ class RenderConfig:
     ball: BallConfig = option(BallConfig(), "minimizer ball")
     trajectory: TrajectoryConfig = option(TrajectoryConfig(), "minimizer trajectory")
     overlays: OverlayConfig = option(OverlayConfig(), "text overlays")
+    occlusion: OcclusionConfig = option(OcclusionConfig(), "ambient occlusion from the height grid")
+    base: BaseConfig = option(BaseConfig(), "solid plinth under the surface's cut edges")
+    dof: DepthOfFieldConfig = option(DepthOfFieldConfig(), "depth of field (thin lens, accumulated)")
+    motion_blur: MotionBlurConfig = option(MotionBlurConfig(), "motion blur (shutter, accumulated; off in --preview)")
 
     def __post_init__(self) -> None:
         parse_color(self.invalid_color, "render.invalid_color")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from lossfilm.compute.config.options import option
-from lossfilm.render.scene.look import parse_color
+from lossfilm.render.scene.colors import parse_color
 
 
 INTERPOLATIONS = ("pchip", "linear", "hold")

@@ -17,14 +17,15 @@ from typing import Any, Iterable
 
 from lossfilm.compute.config.compute import ComputeConfig
 from lossfilm.compute.config.options import option
-from lossfilm.render.scene.loader import ConfigError, ConfigErrors, apply_override, compose_file
+from lossfilm.render.scene.loader import ConfigError, ConfigErrors, apply_override, compose_file, compose_text
 from lossfilm.render.scene.build import build
 from lossfilm.render.scene.look import RenderConfig
+from lossfilm.render.scene.looks import DEFAULT_LOOK, apply_look_node
 from lossfilm.render.scene.mesh import MeshConfig
 from lossfilm.render.scene.output import OutputConfig
 from lossfilm.render.scene.camera import CameraConfig, validate_camera
 
-__all__ = ["Scene", "load_scene", "stage_hash", "SECTIONS"]
+__all__ = ["Scene", "load_scene", "look_config", "stage_hash", "SECTIONS"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -79,6 +80,7 @@ def load_scene(path: str | Path, overrides: Iterable[str] = ()) -> Scene:
             apply_override(root, assignment)
     except ConfigError as exc:
         raise ConfigErrors([exc]) from None
+    apply_look_node(root)  # the named look's keys, under the scene's own
     scene = build(Scene, root, str(path))
     try:
         validate_camera(scene.camera)
@@ -114,3 +116,16 @@ def as_dict(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [as_dict(v) for v in obj]
     return obj
+
+
+def look_config(name: str = DEFAULT_LOOK, **render_keys: Any):
+    """The :class:`~lossfilm.render.scene.look.RenderConfig` of look ``name`` with ``render_keys`` on top.
+
+    Goes through the same merge and validation as a scene file (for tests, docs, code).
+    """
+    import yaml
+
+    root = compose_text(yaml.safe_dump({"render": {"look": name, **render_keys}}), f"<look {name}>")
+    apply_look_node(root)
+    render = next(v for k, v in root.value if k.value == "render")
+    return build(RenderConfig, render, f"<look {name}>", "render")

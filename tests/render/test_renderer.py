@@ -10,7 +10,8 @@ from golden import GOLDEN_SIZE, POSES, assert_matches_golden, compare, synthetic
 
 from lossfilm.render.color.colormaps import BUILTIN_COLORMAPS, load_colormap
 from lossfilm.render.gl.context import create_context
-from lossfilm.render.scene.look import BackgroundConfig, BallConfig, ContourConfig, OverlayConfig, RenderConfig, parse_color, GridConfig
+from lossfilm.render.scene.look import BackgroundConfig, BallConfig, ContourConfig, OverlayConfig, RenderConfig, GridConfig
+from lossfilm.render.scene.colors import parse_color
 from lossfilm.render.gl.renderer import SurfaceRenderer
 from lossfilm.render.overlay.text import composite
 from lossfilm.render.overlay.layout import layout_overlays

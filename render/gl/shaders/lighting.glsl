@@ -11,11 +11,31 @@ uniform float u_rim;
 uniform float u_ambient;
 uniform vec3 u_sky;          // linear
 uniform vec3 u_ground;       // linear
-uniform float u_shininess;
-uniform float u_gloss;
+uniform float u_gloss;       // F0 of the dielectric
+uniform float u_metalness;
+uniform float u_alpha;       // GGX alpha = roughness^2
+uniform float u_env;         // 0 = no environment reflection, 1 = sky dome, 2 = studio dome
 uniform float u_fog_density; // per plane size
 uniform float u_plane_size;
 uniform vec3 u_fog_color;    // linear
+uniform float u_occlusion_direct;  // fraction of the ambient occlusion applied to the key light
+
+// Sky visibility of the point being shaded (ambient occlusion, 1 = open sky): set before
+// shade() by shaders that know it (the surface: render/occlusion.py per vertex).
+float g_occlusion = 1.0;
+
+// Radiance of the procedural environment along r (linear): a sky dome from ground to
+// sky colour (the same dome the hemisphere ambient integrates), or a dark studio dome
+// with a large softbox above the key side and a thin strip light opposite.
+vec3 environment(vec3 r, vec3 key_dir) {
+    if (u_env < 0.5) return vec3(0.0);
+    vec3 dome = u_ambient * mix(u_ground, u_sky, smoothstep(-0.3, 0.6, r.z));
+    if (u_env < 1.5) return dome;
+    vec3 box = normalize(vec3(key_dir.xy * 0.6, 1.0));
+    float softbox = smoothstep(0.80, 0.93, dot(r, box));
+    float strip = smoothstep(0.96, 0.99, dot(r, normalize(vec3(-key_dir.xy, 0.35))));
+    return 0.35 * dome + u_key_color * (0.35 * softbox + 0.2 * strip);
+}
 
 // below == true shades an underside seen from below: the key light is mirrored through
 // the plane (the shadow map only knows the lit top side), so the view from below reads
@@ -34,19 +54,40 @@ vec3 shade(vec3 albedo, vec3 n, vec3 pos, vec4 light_clip, float emissive, bool 
 #elif defined(SHADOWS)
     if (!below) sh = ndotl > 0.0 ? shadow_factor(light_clip, ndotl) : 0.0;
 #endif
+    // GGX microfacets with Schlick's Fresnel and the height-correlated Smith visibility;
+    // metals tint their reflection with the albedo and lose their diffuse part
+    vec3 f0 = mix(vec3(u_gloss), albedo, u_metalness);
+    vec3 base = albedo * (1.0 - u_metalness);
     vec3 h = normalize(key_dir + v);
-    // normalized Blinn-Phong: energy roughly constant as the highlight narrows
-    float spec = pow(max(dot(n, h), 0.0), u_shininess) * (u_shininess + 8.0) / (8.0 * 3.14159265);
-    vec3 key = u_key_color * sh * (albedo * ndotl + u_gloss * spec * ndotl);
+    float nv = max(dot(n, v), 1e-4);
+    float nh = max(dot(n, h), 0.0);
+    float a2 = u_alpha * u_alpha;
+    float dd = nh * nh * (a2 - 1.0) + 1.0;
+    float ggx = a2 / (3.14159265 * dd * dd);
+    float vis = 0.5 / (ndotl * sqrt(nv * nv * (1.0 - a2) + a2) + nv * sqrt(ndotl * ndotl * (1.0 - a2) + a2) + 1e-5);
+    float vh = 1.0 - max(dot(v, h), 0.0);
+    float vh2 = vh * vh;
+    vec3 spec = ggx * vis * (f0 + (1.0 - f0) * (vh2 * vh2 * vh));
+    // occlusion darkens the indirect light fully and the key light partly: a contact
+    // shadow in creases finer than the shadow map resolves
+    vec3 key = u_key_color * sh * mix(1.0, g_occlusion, u_occlusion_direct) * ndotl * (base + spec);
     // fill: opposite azimuth, from higher up, cool tint, no shadow
     vec3 fill_dir = below ? vec3(u_fill_dir.xy, -u_fill_dir.z) : u_fill_dir;
-    vec3 fill = u_fill * u_sky * albedo * max(dot(n, fill_dir), 0.0);
+    vec3 fill = u_fill * u_sky * base * max(dot(n, fill_dir), 0.0);
+    // image-based light from the procedural dome: its irradiance (the hemisphere term)
+    // lights the diffuse part, its radiance along the reflection the specular part,
+    // blurred toward the normal as the surface roughens
     float up = below ? -n.z : n.z;
-    vec3 amb = u_ambient * albedo * mix(u_ground, u_sky, up * 0.5 + 0.5);
-    float fres = 1.0 - max(dot(n, v), 0.0);
+    vec3 amb = u_ambient * base * mix(u_ground, u_sky, up * 0.5 + 0.5);
+    vec3 r = normalize(mix(reflect(-v, n), n, u_alpha));
+    if (below) r.z = -r.z;
+    float nv5 = (1.0 - nv) * (1.0 - nv);
+    nv5 = nv5 * nv5 * (1.0 - nv);
+    vec3 env = (f0 + (max(vec3(1.0 - sqrt(u_alpha)), f0) - f0) * nv5) * environment(r, key_dir);
+    float fres = 1.0 - nv;
     fres = fres * fres * fres;
     vec3 rim = u_rim * fres * mix(albedo, u_sky, 0.5);
-    return key + fill + amb + rim + emissive * albedo;
+    return key + g_occlusion * (fill + amb + rim + env) + emissive * albedo;
 }
 
 // Fraction of fog between the eye and pos (0 when fog is compiled out).
@@ -69,12 +110,38 @@ vec3 apply_fog(vec3 c, vec3 pos) {
 
 uniform float u_exposure;
 
+// AgX-like display transform (after Troy Sobotka's AgX as in Blender 4; the fitted
+// sigmoid of B. Wrensch's "minimal AgX"): inset into a rendering space, log2 encoding
+// over 16.5 stops, sigmoid, outset. Bright saturated light drifts toward white instead
+// of clipping to a flat primary. Returns linear light (the curve outputs a ~2.2 display
+// encoding, undone here so encode_srgb stays the one output encoding).
+vec3 agx_tonemap(vec3 c) {
+    const mat3 inset = mat3(0.842479062253094, 0.0423282422610123, 0.0423756549057051,
+                            0.0784335999999992, 0.878468636469772, 0.0784336,
+                            0.0792237451477643, 0.0791661274605434, 0.879142973793104);
+    const mat3 outset = mat3(1.19687900512017, -0.0528968517574562, -0.0529716355144438,
+                             -0.0980208811401368, 1.15190312990417, -0.0980434501171241,
+                             -0.0990297440797205, -0.0989611768448433, 1.15107367264116);
+    const float min_ev = -12.47393, max_ev = 4.026069;
+    vec3 x = clamp((log2(max(inset * c, vec3(1e-10))) - min_ev) / (max_ev - min_ev), 0.0, 1.0);
+    vec3 x2 = x * x, x4 = x2 * x2;
+    x = 15.5 * x4 * x2 - 40.14 * x4 * x + 31.96 * x4 - 6.868 * x2 * x + 0.4298 * x2 + 0.1191 * x - 0.00232;
+    // the "punchy" look of Blender's AgX (power 1.35, saturation 1.4 on display values):
+    // plain AgX reads washed out on a colormap, whose colors carry the data
+    vec3 d = pow(max(outset * x, vec3(0.0)), vec3(1.35));
+    float luma = dot(d, vec3(0.2126, 0.7152, 0.0722));
+    d = max(luma + 1.4 * (d - luma), vec3(0.0));
+    return pow(d, vec3(2.2));
+}
+
 vec3 tonemap(vec3 c) {
     c *= u_exposure;
 #if defined(FILMIC)
     // ACES filmic fit (Narkowicz 2015); the 0.6 maps scene-referred mid grey to its input
     c *= 0.6;
     c = (c * (2.51 * c + 0.03)) / (c * (2.43 * c + 0.59) + 0.14);
+#elif defined(AGX)
+    c = agx_tonemap(c);
 #endif
     return clamp(c, 0.0, 1.0);
 }

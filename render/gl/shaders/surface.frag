@@ -16,7 +16,7 @@ in vec3 v_add;
 in vec3 v_attr;
 #else
 in vec3 v_n;
-in vec3 v_attr;
+in vec4 v_attr;
 #endif
 #if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
 in vec3 v_pos;
@@ -87,6 +87,7 @@ void main() {
 #else
     vec3 n = normalize(v_n);
     if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
+    g_occlusion = v_attr.w;
     vec3 c = apply_fog(shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, v_attr.z), v_pos);
 #endif
     f_color = vec4(finish(c), 1.0);

@@ -19,6 +19,9 @@ in float in_h;
 in vec3 in_n;
 in float in_s;
 in float in_bad;
+#if defined(OCCLUSION)
+in float in_ao;              // sky visibility (render/occlusion.py)
+#endif
 
 uniform mat4 u_mvp;
 uniform mat4 u_light_mvp;
@@ -39,7 +42,7 @@ out vec3 v_add;
 out vec3 v_attr;             // colormap coordinate, invalid flag, fog
 #else
 out vec3 v_n;
-out vec3 v_attr;             // colormap coordinate, invalid flag, shadow (-1 = per pixel)
+out vec4 v_attr;             // colormap coordinate, invalid flag, shadow (-1 = per pixel), occlusion
 #endif
 #if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
 out vec3 v_pos;
@@ -57,6 +60,9 @@ vec3 albedo_of(float s, float bad) {
 
 void main() {
     vec3 p = vec3(in_xy, in_h);
+#if defined(OCCLUSION)
+    g_occlusion = in_ao;
+#endif
 #if defined(NEED_POS)
     v_pos = p;
 #endif
@@ -80,7 +86,7 @@ void main() {
 #endif
 #else
     v_n = in_n;
-    v_attr = vec3(in_s, in_bad, shadow);
+    v_attr = vec4(in_s, in_bad, shadow, g_occlusion);
 #endif
     gl_Position = u_mvp * vec4(p, 1.0);
 #if defined(VERTEX_COLOR) && defined(AFFINE) && defined(DITHER)

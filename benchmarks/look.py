@@ -1,0 +1,145 @@
+"""Benchmark: what the cinematic look costs (workload 5 of BENCHMARKS.md, the part done).
+
+The 4K frame of workload 2 (512x512 vertices, 3840x2160, 4x MSAA, read back) drawn in
+the new default look (``cinematic``: AgX, ambient occlusion, plinth) and in the look
+that was the default before it (ACES filmic, no occlusion, no plinth: the same keys
+otherwise), same process, alternating, medians and the ratio; then each part on its
+own (occlusion off, plinth off, filmic instead of AgX), the cost of
+:func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2 vertices, and the
+cost per sample of depth of field and of motion blur (each sample is a whole frame).
+
+    python benchmarks/look.py [--reps 5] [--size 3840 2160]
+
+The Mitsuba (path-traced reference, SSIM) and PyVista (SSAO + DoF + PBR) comparisons of
+the issue are not in this script yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "benchmarks"))  # for _machine; after ROOT: benchmarks/render.py is no package
+
+from _machine import append_result, cpu_model  # noqa: E402
+
+from lossfilm.render.gl.context import create_context  # noqa: E402
+from lossfilm.render.scene.looks import look_config  # noqa: E402
+from lossfilm.render.mesh.occlusion import horizon_occlusion  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_render", ROOT / "benchmarks" / "render.py")
+bench_render = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_render)
+
+TEXT = {"title": "Loss landscape", "caption": "lossfilm"}
+PREVIOUS = {"tonemap": "filmic", "occlusion": {"enabled": False}, "base": {"enabled": False}}
+SIDES = {
+    "cinematic (new default)": {},
+    "previous default": PREVIOUS,
+    "cinematic, occlusion off": {"occlusion": {"enabled": False}},
+    "cinematic, plinth off": {"base": {"enabled": False}},
+    "cinematic, filmic not agx": {"tonemap": "filmic"},
+}
+
+
+def occlusion_cost(n: int, reps: int) -> float:
+    x, y, z = bench_render.loss_like(n)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        horizon_occlusion(z, x, y, radius=0.12 * 2.0, strength=1.5)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+class _Static:
+    """The benchmark's frame at every time, and its camera at every time (per-sample cost only)."""
+
+    def __init__(self, frame, pose):
+        self.frame, self.pose, self.duration = frame, pose, 1e9
+
+    def frame_at(self, time, index=0):
+        return self.frame
+
+    def pose_at(self, time):
+        return self.pose
+
+
+def per_sample_costs(ctx, topo, frames, size, reps: int, samples: int = 4) -> dict[str, float]:
+    """Seconds per extra sample of depth of field and of motion blur (cinematic, 4K)."""
+    from lossfilm.render.gl.shutter import render_blurred
+    from lossfilm.render.scene.looks import MotionBlurConfig
+
+    base = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT), size)
+    dof = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT,
+                                                          dof={"enabled": True, "samples": samples}), size)
+    still = _Static(frames[0], base.pose)
+    blur = MotionBlurConfig(enabled=True, samples=samples)
+    t_base, t_dof, t_blur = [], [], []
+    for _ in range(reps):
+        for out, fn in ((t_base, base.frame), (t_dof, dof.frame),
+                        (t_blur, lambda: render_blurred(base.r, still, still, 0, 30.0, blur, base.out))):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    b = statistics.median(t_base)
+    costs = {"frame": b, "dof per sample": statistics.median(t_dof) / samples,
+             "motion blur per sample": statistics.median(t_blur) / samples}
+    base.close()
+    dof.close()
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--size", type=int, nargs=2, default=list(bench_render.SIZE))
+    args = parser.parse_args()
+    size = tuple(args.size)
+    ctx = create_context()
+    gl_renderer = ctx.info.get("GL_RENDERER", "?")
+    topo, frames = bench_render.make_scene(bench_render.N, 2)
+    sides = {name: bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT, **keys),
+                                     size) for name, keys in SIDES.items()}
+    for side in sides.values():
+        side.frame()  # compile, first upload
+    times = {name: [] for name in sides}
+    for _ in range(args.reps):
+        for name, side in sides.items():  # alternating: drift hits every side alike
+            t = time.perf_counter()
+            side.frame()
+            times[name].append(time.perf_counter() - t)
+    med = {name: statistics.median(v) for name, v in times.items()}
+    ao = {n: occlusion_cost(n, args.reps) for n in (256, 512)}
+    ratio = med["cinematic (new default)"] / med["previous default"]
+    print(f"{'side':30s} {'s/frame':>9s} {'x previous':>11s}")
+    for name in sides:
+        print(f"{name:30s} {med[name]:9.3f} {med[name] / med['previous default']:11.2f}")
+    print("horizon_occlusion alone: " + ", ".join(f"{n}^2 {1e3 * s:.0f} ms" for n, s in ao.items()))
+    for side in sides.values():
+        side.close()
+    per_sample = per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
+    print("per sample (4 samples a frame): " + ", ".join(f"{k} {v:.3f} s" for k, v in per_sample.items()))
+    ctx.release()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    parts = ", ".join(f"{name} {med[name]:.3f}" for name in sides)
+    append_result(
+        f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | look | {cpu_model()}, "
+        f"{os.cpu_count()} cores, {gl_renderer} | {bench_render.N}x{bench_render.N} vertices {size[0]}x{size[1]} "
+        f"MSAA {bench_render.MSAA} readback, median of {args.reps}, alternating | {parts} s/frame; "
+        f"new/previous {ratio:.2f}x (budget 2x) | horizon_occlusion 256^2 {1e3 * ao[256]:.0f} ms, "
+        f"512^2 {1e3 * ao[512]:.0f} ms | one 4K frame {per_sample['frame']:.3f} s, depth of field "
+        f"{per_sample['dof per sample']:.3f} s and motion blur {per_sample['motion blur per sample']:.3f} s "
+        f"per sample | load {load:.1f}")
+
+
+if __name__ == "__main__":
+    main()

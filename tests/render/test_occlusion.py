@@ -1,0 +1,97 @@
+"""Ambient occlusion from the height grid: the pure function, then on real GL pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from golden import grid_indices, height_normals
+
+from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
+from lossfilm.render.mesh.occlusion import horizon_occlusion
+
+N = 96
+
+
+def _crease(n: int = N):
+    """A flat plane at z = 0 for x < 0, and a V-shaped crease (a ditch) along x = 0.5."""
+    x = np.linspace(-1.0, 1.0, n)
+    X, _ = np.meshgrid(x, x)
+    z = np.where(X > 0.1, 0.8 * np.abs(X - 0.5) - 0.32, 0.0)
+    return x, x, z.astype(np.float32)
+
+
+def test_flat_plane_sees_the_whole_sky():
+    x = np.linspace(-1, 1, 40)
+    vis = horizon_occlusion(np.zeros((40, 40), np.float32), x, x, radius=0.3)
+    assert vis.shape == (40, 40) and vis.dtype == np.float32
+    assert np.all(vis == 1.0)  # exact: no horizon rises above a flat plane
+
+
+def test_tilted_plane_and_a_ridge_are_not_occluded():
+    x = np.linspace(-1, 1, 50)
+    X, Y = np.meshgrid(x, x)
+    for z in (0.4 * X + 0.2 * Y, -np.abs(X)):  # a plane; a convex ridge
+        vis = horizon_occlusion(z.astype(np.float32), x, x, radius=0.4)
+        # uphill samples rise, but never above the tangent plane: float32 rounding only
+        assert vis.min() > 1.0 - 1e-4
+
+
+def test_crease_is_darker_than_its_walls_and_the_flat_plane():
+    x, y, z = _crease()
+    vis = horizon_occlusion(z, x, y, radius=0.3)
+    j_bottom = int(np.argmin(np.abs(x - 0.5)))
+    j_flat = int(np.argmin(np.abs(x + 0.6)))
+    assert vis[N // 2, j_bottom] < 0.75           # the bottom of the ditch sees little sky
+    assert vis[N // 2, j_flat] == 1.0             # the flat plane far from it: untouched
+    wall = vis[N // 2, j_bottom + 6]
+    assert vis[N // 2, j_bottom] < wall < 1.0     # up the wall it opens again
+
+
+def test_edges_and_invalid_heights():
+    x, y, z = _crease(32)
+    z = z.copy()
+    z[3, 4] = np.nan
+    vis = horizon_occlusion(z, x, y, radius=0.3)
+    assert np.all(np.isfinite(vis)) and vis[3, 4] == 1.0
+    assert np.all((vis >= 0) & (vis <= 1))
+    assert np.all(horizon_occlusion(z, x, y, radius=0.3, strength=0.0) == 1.0)
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    from lossfilm.render.gl.context import create_context
+
+    context = create_context()
+    yield context
+    context.release()
+
+
+def test_occlusion_darkens_the_crease_on_screen_and_leaves_the_flat_plane(ctx):
+    from lossfilm.render.scene.scene import look_config
+    from lossfilm.render.gl.renderer import SurfaceRenderer
+
+    x, y, z = _crease()
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    topo = Topology(x=x, y=y, indices=grid_indices(N, N), bounds=Bounds((-1, -1, float(z.min())), (1, 1, 0.2)))
+    frame = Frame(index=0, time=0.0, position=0.0, heights=z, normals=height_normals(z, x, y),
+                  scalar=np.full_like(z, 0.5), minimum=np.zeros(3, np.float32))
+    pose = CameraPose(eye=(0.0, -0.2, 3.0), target=(0.0, 0.0, 0.0), up=(0.0, 1.0, 0.0))
+    images = {}
+    for on in (False, True):
+        cfg = look_config("clay", overlays={"counter": "none", "loss": False}, occlusion={"enabled": on},
+                          light={"shadows": False})
+        r = SurfaceRenderer(ctx, topo, cfg, (160, 160))
+        images[on] = r.render(frame, pose).astype(np.int32)
+        r.release()
+        assert ctx.error == "GL_NO_ERROR"
+    # columns of the image: x = -1..1 maps to the frame's width (top view, 90% covered)
+    cols = lambda wx: slice(*(int(80 + 80 * wx / 1.25 * f) for f in (0.95, 1.05)))  # noqa: E731
+    flat = (slice(60, 100), slice(30, 45))    # x ~ -0.6
+    crease = (slice(60, 100), cols(0.5))      # the ditch's bottom
+    dark = images[False][crease].mean() - images[True][crease].mean()
+    assert dark > 8, f"crease darkened by only {dark:.1f} code values"
+    # the flat plane far from the ditch: same pixels within dithering (1 code value)
+    assert np.abs(images[True][flat] - images[False][flat]).max() <= 2
+    from golden import assert_matches_golden
+
+    assert_matches_golden("occlusion_crease", images[True].astype(np.uint8))
