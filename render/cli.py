@@ -118,9 +118,7 @@ def _load(args):
 
     from render.pipeline import draft_scene
 
-    if not args.scene.is_file():
-        raise BadInput(f"{args.scene}: no such scene file")
-    scene = load_scene(args.scene, args.overrides)
+    scene = load_scene(args.scene, args.overrides)  # a missing file, a folder...: FILE: message
     # --preview changes only the film, never the surfaces: it is applied when frames are drawn.
     return draft_scene(scene, tiny=args.tiny)
 
@@ -249,9 +247,6 @@ def cmd_validate(args) -> list[Path]:
 
     bad = []
     for path in args.scenes:
-        if not path.is_file():
-            bad.append(f"{path}: no such scene file")
-            continue
         try:
             load_scene(path, args.overrides)
             print(f"{path}: ok")
@@ -308,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     # renderer and ffmpeg for the cores (20× slower per call on a loaded 2-core machine).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from render.config import ConfigErrors
+    from render.scene_input import MAX_MESSAGE_CHARS, bounded_report
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -315,12 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = COMMANDS[args.command](args)
     except (ConfigErrors, BadInput) as exc:
-        print(str(exc), file=sys.stderr)
+        print(bounded_report(str(exc), chars=2 * MAX_MESSAGE_CHARS), file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValueError as exc:  # stages raise ValueError for input they cannot use
         if debug:
             raise
-        print(f"lossfilm: {exc}", file=sys.stderr)
+        print(bounded_report(f"lossfilm: {exc}", lines=5, chars=2 * MAX_MESSAGE_CHARS), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("lossfilm: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)

@@ -44,8 +44,11 @@ class ConfigError(ValueError):
         super().__init__(self.format())
 
     def format(self) -> str:
-        key = f" {self.path}:" if self.path else ""
-        return f"{self.where}:{key} {self.message}"
+        from render.scene_input import MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, shorten
+
+        # Bounded: a key path or a value pasted from a 3 MB line must not come back whole.
+        key = f" {shorten(self.path, MAX_QUOTED_CHARS)}:" if self.path else ""
+        return f"{self.where}:{key} {shorten(self.message, MAX_MESSAGE_CHARS)}"
 
 
 class ConfigErrors(ValueError):
@@ -69,20 +72,27 @@ def _where(node: yaml.Node | None, source: str) -> str:
 
 def compose_file(path: Path) -> yaml.Node:
     """Parse a YAML file into a node tree (marks kept); malformed YAML is a ConfigError."""
+    from render.scene_input import read_scene_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the scene: {exc.strerror}") from None
-    return compose_text(text, str(path))
+    text = read_scene_text(path)  # size, encoding, NUL bytes, blank files: FILE[:L:C]: message
+    node = compose_text(text, str(path))
+    if isinstance(node, yaml.MappingNode) and not node.value and node.start_mark is None:
+        raise ConfigError(str(path), "", "the scene has only comments; a scene needs at least `name: ...`")
+    return node
 
 
 def compose_text(text: str, name: str) -> yaml.Node:
     """Parse YAML text named ``name`` (a file name or ``--set ...``) into a node tree."""
-    loader = yaml.SafeLoader(text)
+    from render.scene_input import SceneLoader, SceneRefused
+
+    loader = SceneLoader(text)  # SafeLoader without tags, depth or alias bombs
     loader.name = name
     try:
         node = loader.get_single_node()
+    except SceneRefused as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"{name}:{mark.line + 1}:{mark.column + 1}", "", exc.problem) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -128,9 +138,12 @@ def apply_override(root: yaml.Node, assignment: str) -> None:
         raise ConfigError("--set", assignment, "expected key.path=value")
     key_path, value_text = assignment.split("=", 1)
     key_path = key_path.strip()
-    value = compose_text(value_text, f"--set {assignment}")
+    from render.scene_input import shorten
+
+    label = f"--set {shorten(assignment)}"  # the value may be huge: name it, do not repeat it
+    value = compose_text(value_text, label)
     if value.start_mark is not None:
-        value.start_mark.name = f"--set {assignment}"
+        value.start_mark.name = label
     parts = _split_key_path(key_path)
     node = root
     for i, part in enumerate(parts):
@@ -218,8 +231,10 @@ def type_name(tp: Any, rule: OptionRule | None = None) -> str:
 
 
 def _describe(value: Any) -> str:
+    from render.scene_input import shorten
+
     if isinstance(value, str):
-        return repr(value)
+        return repr(shorten(value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -228,7 +243,7 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)
+    return shorten(repr(value))
 
 
 def _hints(cls: type) -> dict[str, Any]:

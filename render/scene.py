@@ -83,6 +83,11 @@ def load_scene(path: str | Path, overrides: Iterable[str] = ()) -> Scene:
         validate_camera(scene.camera)
     except ValueError as exc:
         raise ConfigErrors([ConfigError(str(path), "camera", str(exc))]) from None
+    from render.scene_paths import check_scene_paths
+
+    path_errors = check_scene_paths(scene, root, str(path))  # files, folders, code it names
+    if path_errors:
+        raise ConfigErrors(path_errors)
     return scene
 
 
