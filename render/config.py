@@ -86,7 +86,13 @@ def compose_text(text: str, name: str) -> yaml.Node:
     """Parse YAML text named ``name`` (a file name or ``--set ...``) into a node tree."""
     from render.scene_input import SceneLoader, SceneRefused
 
-    loader = SceneLoader(text)  # SafeLoader without tags, depth or alias bombs
+    try:
+        loader = SceneLoader(text)  # SafeLoader without tags, depth or alias bombs
+    except yaml.reader.ReaderError as exc:  # control characters are checked on construction
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(f"{name}:{line}:{column}", "",
+                          f"character U+{exc.character:04X} is not allowed in YAML") from None
     loader.name = name
     try:
         node = loader.get_single_node()
@@ -281,7 +287,10 @@ class _Builder:
                 continue
             if key in values:
                 self.error(key_node, sub, "key given twice")
-            values[key] = self.value(hints[key], rule_of(fields[key]), value_node, sub)
+            before = len(self.errors)
+            value = self.value(hints[key], rule_of(fields[key]), value_node, sub)
+            if len(self.errors) == before:  # a refused value is reported; the default stands in
+                values[key] = value
         try:
             obj = cls(**values)
         except (TypeError, ValueError) as exc:
@@ -291,7 +300,7 @@ class _Builder:
         if callable(check):
             try:
                 check()
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:
                 self.error(node, path, str(exc))
         return obj
 

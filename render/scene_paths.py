@@ -64,6 +64,8 @@ def _path_problem(text: str, want: str) -> str | None:
         return f"no such {want} {shown}"
     except OSError as exc:
         return f"cannot read {shown}: {exc.strerror}"
+    except ValueError:  # a NUL byte in the text: no file system has such a name
+        return f"{shown} is not a valid path"
     if want == "folder" and not stat.S_ISDIR(info.st_mode):
         return f"{shown} is not a folder"
     if want == "file" and stat.S_ISDIR(info.st_mode):
