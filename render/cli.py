@@ -151,18 +151,40 @@ def _job(args, folder: Path):
     )
 
 
+def _writing(args, out: Path):
+    """Hold ``out``'s write lock (render.folder_lock): one writer per output folder."""
+    from render.folder_lock import hold_output_folder
+
+    return hold_output_folder(out, args.command)
+
+
+def _read_surfaces(args, scene, out: Path) -> Path:
+    """Stored surfaces for a reader (still, sheet, mesh); computing them first is writing."""
+    import contextlib
+
+    from compute import store
+    from render.pipeline import surfaces_folder
+
+    complete = store.is_complete(surfaces_folder(scene, out))
+    with contextlib.nullcontext() if complete else _writing(args, out):
+        return _surfaces(args, scene, out)
+
+
 def cmd_run(args, *, compute: bool = True) -> list[Path]:
     from render.pipeline import run_film
 
     scene = _load(args)
     out = _out(args, scene)
-    folder = _surfaces(args, scene, out, compute_if_missing=compute)
-    return [run_film(scene, out, _job(args, folder), force=args.force, executor=args.executor)]
+    with _writing(args, out):
+        folder = _surfaces(args, scene, out, compute_if_missing=compute)
+        return [run_film(scene, out, _job(args, folder), force=args.force, executor=args.executor)]
 
 
 def cmd_compute(args) -> list[Path]:
     scene = _load(args)
-    return [_surfaces(args, scene, _out(args, scene)) / "manifest.json"]
+    out = _out(args, scene)
+    with _writing(args, out):
+        return [_surfaces(args, scene, out) / "manifest.json"]
 
 
 def _time_of(args, film) -> float:
@@ -189,7 +211,7 @@ def cmd_mesh(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    film = open_film(scene, _surfaces(args, scene, out))
+    film = open_film(scene, _read_surfaces(args, scene, out))
     t = _time_of(args, film)
     frame = film.surface.frame_at(t, int(round(t * film.fps)))
     path = args.output or out / f"{scene.name}-t{t:06.2f}.{args.export}"
@@ -205,7 +227,7 @@ def cmd_still(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    film = open_film(scene, _surfaces(args, scene, out))
+    film = open_film(scene, _read_surfaces(args, scene, out))
     t = _time_of(args, film)
     size = args.size or tuple(scene.output.size)
     frame = film.surface.frame_at(t, int(round(t * film.fps)))
@@ -235,7 +257,7 @@ def cmd_sheet(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    folder = _surfaces(args, scene, out)
+    folder = _read_surfaces(args, scene, out)
     film = open_film(preview_scene(scene) if args.preview else scene, folder, size=(480, 270))
     path = args.output or out / f"{scene.name}-sheet.png"
     return [contact_sheet(film, path, count=args.count)]
@@ -303,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     # renderer and ffmpeg for the cores (20× slower per call on a loaded 2-core machine).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from render.config import ConfigErrors
+    from render.folder_lock import FolderBusy
     from render.scene_input import MAX_MESSAGE_CHARS, bounded_report
 
     parser = build_parser()
@@ -310,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("LOSSFILM_DEBUG") == "1"
     try:
         paths = COMMANDS[args.command](args)
+    except FolderBusy as exc:  # another lossfilm writes this folder: refuse, touch nothing
+        print(f"lossfilm: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except (ConfigErrors, BadInput) as exc:
         print(bounded_report(str(exc), chars=2 * MAX_MESSAGE_CHARS), file=sys.stderr)
         return EXIT_BAD_INPUT
