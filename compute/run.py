@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from compute import integrity
 from compute import store as st
 from compute.config import ComputeConfig, parse_executor
 from compute.curvature import curvature_pass
@@ -191,6 +192,8 @@ def compute_sequence(
         _clear(folder)
         old = None
     _remove_temporaries(folder)
+    if old is not None:  # what training wrote is checked before anything builds on it
+        integrity.verify_inputs(folder, old)
     kind, workers = parse_executor(executor or cfg.executor)
     device = resolve_device(cfg.device)
     land = cfg.landscape
@@ -277,7 +280,10 @@ def compute_sequence(
         "config_hash": h,
         "timings": timings,
         "complete": False,
+        "checksums": dict(old.get("checksums") or {}) if old else {},
     }
+    # damaged surfaces are set aside (and lose their checksum): evaluate_missing redoes them
+    integrity.check_surfaces(folder, manifest, say=lambda message: say(progress, "compute", message))
     st.write_json(folder / st.MANIFEST, manifest)
     evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles,
                      spec=parse_executor_spec(executor or cfg.executor), cluster=cfg.cluster)

@@ -138,6 +138,13 @@ def assemble_state(folder, index: int, blocks: list[tuple[int, int]], nx: int) -
     paths = [tile_path(folder, index, r0, r1) for r0, r1 in blocks]
     if not all(p.exists() for p in paths):
         return False
+    from compute.integrity import npz_problem, set_aside
+
+    damaged = [p for p in paths if npz_problem(p) is not None]
+    for p in damaged:  # a tile changed on disk since it was written: set aside, evaluate again
+        set_aside(p)
+    if damaged:
+        return False
     parts: dict[str, list] = {}
     for p in paths:
         with np.load(p) as z:
@@ -180,6 +187,8 @@ class Store:
         self.a = np.asarray(self.manifest["a"], dtype=np.float64)
         self.b = np.asarray(self.manifest["b"], dtype=np.float64)
         self.states = list(self.manifest["states"])
+        #: ``{relative path: digest}`` of the files the manifest lists (compute.integrity).
+        self.checksums = dict(self.manifest.get("checksums") or {})
         self._model = None
 
     # -- what is done
@@ -196,11 +205,48 @@ class Store:
 
     # -- arrays
     def _surface(self, i: int) -> dict[str, np.ndarray]:
+        from compute.integrity import DamagedFile, verify
+
         path = surface_path(self.folder, self.states[i]["index"])
         if not path.exists():
             raise ValueError(f"{self.folder}: state {i} ({self.states[i]['label']}) is not computed yet")
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        advice = "`lossfilm compute` sets it aside and recomputes this state alone"
+        verify(self.folder, self.checksums, str(path.relative_to(self.folder)), advice)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except Exception as exc:  # zip, CRC, zlib, truncation: many types, one meaning
+            raise DamagedFile(path, f"{type(exc).__name__}: {exc}", advice) from None
+
+    def intact(self) -> bool:
+        """True when every computed surface file reads back as recorded (checksum or load)."""
+        from compute.integrity import DamagedFile, npz_problem, verify
+
+        for i, s in enumerate(self.states):
+            path = surface_path(self.folder, s["index"])
+            if not path.exists():
+                continue
+            relative = str(path.relative_to(self.folder))
+            try:
+                verify(self.folder, self.checksums, relative)
+            except DamagedFile:
+                return False
+            if relative not in self.checksums and npz_problem(path) is not None:
+                return False
+        return True
+
+    def _tensors(self, relative: str) -> Any:
+        """``load_tensors`` of a listed file, checked against the manifest's checksum first."""
+        from compute.integrity import DamagedFile, verify
+
+        advice = "it comes from training: `lossfilm compute --force` recomputes the store"
+        verify(self.folder, self.checksums, relative, advice)
+        try:
+            return load_tensors(self.folder / relative)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # torch reports a broken zip as RuntimeError, pickle as others
+            raise DamagedFile(self.folder / relative, f"{type(exc).__name__}: {exc}", advice) from None
 
     def loss(self, i: int) -> np.ndarray:
         """Loss grid of state ``i``, ``(ny, nx)`` float32."""
@@ -213,20 +259,20 @@ class Store:
     # -- what anyone needs to recompute a point with plain torch
     def origin(self, i: int) -> dict[str, torch.Tensor]:
         """Full state dict at the plane origin of state ``i``."""
-        return load_tensors(self.folder / self.states[i]["origin"])
+        return self._tensors(self.states[i]["origin"])
 
     def weights(self, i: int) -> dict[str, torch.Tensor]:
         """The trained weights of state ``i`` (same as :meth:`origin` for ``around: current``)."""
-        return load_tensors(self.folder / self.states[i]["weights"])
+        return self._tensors(self.states[i]["weights"])
 
     def directions(self, i: int) -> tuple[dict, dict]:
         """``(d1, d2)`` of state ``i``: dicts over the perturbed state-dict keys."""
-        obj = load_tensors(self.folder / self.states[i]["directions"])
+        obj = self._tensors(self.states[i]["directions"])
         return obj["d1"], obj["d2"]
 
     def eval_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed evaluation subset ``(x (n, ...), y (n,))``."""
-        obj = load_tensors(self.folder / "data" / "eval.pt")
+        obj = self._tensors("data/eval.pt")
         return obj["x"], obj["y"]
 
     @property
@@ -311,8 +357,9 @@ def open(folder: str | os.PathLike) -> Store:  # noqa: A001 - reads as compute.s
 
 
 def is_complete(folder: str | os.PathLike) -> bool:
-    """True when ``folder`` is a readable store with every state's surface on disk."""
+    """True when ``folder`` is a readable store with every state's surface on disk and intact."""
     try:
-        return Store(folder).complete
+        store = Store(folder)
+        return store.complete and store.intact()  # a damaged surface is not done
     except (ValueError, OSError, KeyError):
         return False

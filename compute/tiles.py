@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from compute import integrity
 from compute import store as st
 from compute.executors import open_executor, parse_executor_spec
 from compute.experiments.variant import state_model
@@ -239,4 +240,6 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
         manifest["timings"]["points_per_s"] = run_points / elapsed
     manifest["complete"] = complete
     manifest["nonfinite"] = bad
+    # digests of what this run (or a killed one, checked by check_surfaces) left on disk
+    integrity.record(folder, manifest, integrity.listed_files(manifest))
     st.write_json(folder / st.MANIFEST, manifest)
