@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "DIGEST",
     "DamagedFile",
+    "WriteFailed",
     "file_digest",
     "npz_problem",
     "set_aside",
@@ -53,6 +54,20 @@ class DamagedFile(ValueError):
     def __init__(self, path: Path, reason: str, advice: str = "") -> None:
         self.path, self.reason = Path(path), reason
         super().__init__(f"{path}: damaged ({reason}){'; ' + advice if advice else ''}")
+
+
+class WriteFailed(OSError):
+    """Writing ``path`` failed (disk full, quota, I/O error); what was there before is kept."""
+
+    def __init__(self, path: str | os.PathLike, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.strerror}"
+
+    def __reduce__(self):  # crosses process pools intact (OSError's own pickling passes errno first)
+        return WriteFailed, (self.path, OSError(self.errno, self.strerror))
 
 
 def file_digest(path: str | os.PathLike) -> str:
@@ -131,9 +146,10 @@ def check_surfaces(folder: str | os.PathLike, manifest: dict, say=None) -> list[
     damaged = []
     for s in manifest["states"]:
         path = surface_path(folder, s["index"])
-        if not path.exists():
-            continue
         relative = str(path.relative_to(folder))
+        if not path.exists():  # removed by hand, or set aside: its next digest is recorded anew
+            checksums.pop(relative, None)
+            continue
         try:
             verify(folder, checksums, relative)
             reason = None if relative in checksums else npz_problem(path, _surface_shape(manifest))

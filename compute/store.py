@@ -58,19 +58,33 @@ MANIFEST = "manifest.json"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Call ``write(f)`` on a temporary file next to ``path``, then rename it over ``path``."""
+    """Call ``write(f)`` on a temporary file next to ``path``, then rename it over ``path``.
+
+    Raises
+    ------
+    compute.integrity.WriteFailed
+        The disk is full or the write failed otherwise; names ``path``. The old file (if
+        any) and the temporary are left as they were / removed: nothing half-written stays.
+    """
+    from compute.integrity import WriteFailed
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteFailed(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteFailed):
+            raise WriteFailed(path, exc) from exc
         raise
 
 
@@ -97,7 +111,11 @@ def _jsonable(obj: Any) -> Any:
 
 def save_tensors(path: str | os.PathLike, obj: Any) -> None:
     """Atomically ``torch.save`` a (nested) dict of tensors."""
-    atomic_write(path, lambda f: torch.save(obj, f))
+    # Serialized in memory first: torch turns a failed write (disk full) into a RuntimeError
+    # that names nothing; a plain write of the bytes fails as an OSError we can name.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, lambda f: f.write(buffer.getbuffer()))
 
 
 def load_tensors(path: str | os.PathLike) -> Any:

@@ -344,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(bounded_report(f"lossfilm: {exc}", lines=5, chars=2 * MAX_MESSAGE_CHARS), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # disk full, permissions, I/O: name the path, keep what is done
+        if debug:
+            raise
+        named = str(exc) if getattr(exc, "path", None) else (
+            f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))  # WriteFailed names its path
+        print(f"lossfilm: {named}; finished work is kept, a rerun resumes", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("lossfilm: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
         return 130

@@ -100,8 +100,9 @@ def hold_output_folder(folder: str | os.PathLike, command: str = "") -> Iterator
     try:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                 "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is told when it can be: the flock is the lock
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         yield folder
     finally:
         # Remove before unlocking: whoever opens the path afterwards gets a fresh file.

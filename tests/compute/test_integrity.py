@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +113,94 @@ def test_a_damaged_tile_is_set_aside_and_evaluated_again(reference, tmp_path):
     assert not tile.exists() and tile.with_name(tile.name + ".damaged").exists()
     st.write_tile(tmp_path, 0, 2, 4, {"loss": np.ones((2, 4))})
     assert st.assemble_state(tmp_path, 0, blocks, 4)
+
+
+# ------------------------------------------------------------------ write errors, disk full
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def leftovers(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.tmp"))
+
+
+def test_a_failed_write_names_the_file_keeps_the_rest_and_the_next_run_completes(store, reference, monkeypatch):
+    target = st.surface_path(store, 1)
+    target.unlink()  # state 1 is to be (re)assembled by the next run
+    before = stamps(store)
+    real_fsync = os.fsync
+
+    def full_disk(fd):  # the OS call that reports a full disk, for that one file only
+        if f".{target.name}." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(integrity.WriteFailed) as info:
+        compute_sequence(tiny(), store, progress=False)
+    assert str(info.value) == f"cannot write {target}: No space left on device"
+    assert info.value.errno == errno.ENOSPC
+    assert not target.exists() and leftovers(store) == []
+    assert stamps(store) == before  # every surface written before is untouched
+    assert st.open(store).loss(2).shape == (9, 9)  # and reads back as recorded
+
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space is free again
+    compute_sequence(tiny(), store, progress=False)
+    assert st.is_complete(store)
+    np.testing.assert_allclose(st.open(store).loss(1), st.open(reference).loss(1), rtol=1e-6, atol=1e-7)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MiB file system (tmpfs); skipped where mounting is not allowed."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def fill(disk) -> Path:
+    """Fill ``disk`` to the last byte; the filler's path."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as f:  # unbuffered: nothing left to flush at close
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_is_named_and_the_run_after_space_is_freed_completes(small_disk, reference, capsys):
+    from render.cli import main
+
+    scene = small_disk / "scene.yaml"
+    scene.write_text("name: full\ncompute: {model: {hidden: [8]}, data: {samples: 200},"
+                     " train: {epochs: 1, batch_size: 50}, landscape: {grid: {points: 5}}}\n")
+    store = small_disk / "store"
+    shutil.copytree(reference, store)
+    target = st.surface_path(store, 2)
+    target.unlink()
+    before = stamps(store)
+    filler = fill(small_disk)
+
+    with pytest.raises(integrity.WriteFailed) as info:
+        compute_sequence(tiny(), store, progress=False)
+    assert info.value.errno == errno.ENOSPC and str(info.value).startswith(f"cannot write {store}/")
+    assert leftovers(store) == [] and stamps(store) == before
+    # the command line says it in one line, exit 1
+    code = main(["compute", str(scene), "--tiny", "--out", str(small_disk / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and "Traceback" not in "".join(err)
+    assert err[-1].startswith(f"lossfilm: cannot write {small_disk / 'out'}/") and "No space left on device" in err[-1]
+
+    filler.unlink()
+    compute_sequence(tiny(), store, progress=False)
+    assert st.is_complete(store) and stamps(store).keys() == stamps(reference).keys()
+    np.testing.assert_allclose(st.open(store).loss(2), st.open(reference).loss(2), rtol=1e-6, atol=1e-7)
