@@ -222,10 +222,15 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
             with open_executor(pool, cluster, local_workers=n, threads=threads,
                                gpu=device == "cuda") as ex:
                 futs = [ex.submit(evaluate_stored_tile, str(folder), i, r0, r1, device) for i, r0, r1 in todo]
-                for fut in cf.as_completed(futs):
-                    res = fut.result()
-                    nonfinite[res[0]] = nonfinite.get(res[0], 0) + res[4]
-                    finished(res[0])
+                try:
+                    for fut in cf.as_completed(futs):
+                        res = fut.result()
+                        nonfinite[res[0]] = nonfinite.get(res[0], 0) + res[4]
+                        finished(res[0])
+                except BaseException:  # Ctrl-C, SIGTERM, a failed tile: stop now, not after the queue
+                    for fut in futs:
+                        fut.cancel()
+                    raise
     elapsed = time.perf_counter() - t0
     complete = True
     for s in states:
