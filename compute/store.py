@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: environment variable that opts in to loading a store's pickled model (it runs code).
+TRUST_PICKLE_ENV = "LOSSFILM_TRUST_PICKLE"
 AXES = ("state", "b", "a")
 MANIFEST = "manifest.json"
 
@@ -190,8 +192,10 @@ class Store:
         ``index, epoch, step, label, file, weights, directions, ball, values`` per state.
     """
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, *, trust_pickle: bool = False) -> None:
         self.folder = Path(folder)
+        #: load a model kept as a pickled module (runs code from the store; see model()).
+        self.trust_pickle = trust_pickle
         path = self.folder / MANIFEST
         if not path.exists():
             raise ValueError(f"{self.folder}: not a surface store (no {MANIFEST})")
@@ -304,8 +308,14 @@ class Store:
         """A fresh module of the stored architecture (weights: whatever it was built with)."""
         spec = self.manifest["model"]
         if spec.get("pickle"):
-            # Written by this tool for modules passed as objects; like any pickle, only load
-            # stores you trust.
+            # A pickled module runs code from the file when it is loaded: never by default.
+            if not (self.trust_pickle or os.environ.get(TRUST_PICKLE_ENV) == "1"):
+                raise ValueError(
+                    f"{self.folder / spec['pickle']}: this store keeps its model as a pickled module,"
+                    " and loading a pickle runs code stored in the file. Load it only if you trust"
+                    f" where the store came from: {TRUST_PICKLE_ENV}=1, or compute.store.open(folder,"
+                    " trust_pickle=True)"
+                )
             return torch.load(self.folder / spec["pickle"], map_location="cpu", weights_only=False)
         from compute.config import config_from_dict
         from compute.models import ModelConfig, build_model
@@ -369,9 +379,9 @@ def _num(v) -> float:
     return float("nan") if v is None else float(v)
 
 
-def open(folder: str | os.PathLike) -> Store:  # noqa: A001 - reads as compute.store.open
-    """Open a surface store for reading."""
-    return Store(folder)
+def open(folder: str | os.PathLike, *, trust_pickle: bool = False) -> Store:  # noqa: A001
+    """Open a surface store for reading (``trust_pickle``: see :meth:`Store.model`)."""
+    return Store(folder, trust_pickle=trust_pickle)
 
 
 def is_complete(folder: str | os.PathLike) -> bool:
