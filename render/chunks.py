@@ -48,7 +48,13 @@ from render.encode import (
 )
 from render.output import OutputConfig
 from render.probe import FRAME_GLOB, count_frames
-from render.segment_check import forget_segment, record_segment, segment_damage, set_aside_segment
+from render.segment_check import (
+    forget_segment,
+    record_segment,
+    remove_stale_partials,
+    segment_damage,
+    set_aside_segment,
+)
 
 __all__ = [
     "FrameSource",
@@ -276,6 +282,7 @@ def render_chunked(
                 for fut in futures:
                     fut.cancel()
                 raise
+    remove_stale_partials(spec.path)  # a join killed mid-way (kill -9) left its temporary
     out = join_segments(spec, [job.segment for job in jobs], n_frames, work_dir)
     if not keep_segments:
         for job in jobs:

@@ -12,13 +12,15 @@ again. Frame folders (the ``frames`` profile) are checked by their file names on
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from compute.integrity import file_digest, set_aside
 from compute.store import atomic_write
 
-__all__ = ["digest_path", "record_segment", "segment_damage", "set_aside_segment", "forget_segment"]
+__all__ = ["digest_path", "record_segment", "segment_damage", "set_aside_segment", "forget_segment",
+           "remove_stale_partials"]
 
 
 def digest_path(segment: Path) -> Path:
@@ -57,3 +59,30 @@ def set_aside_segment(segment: Path, reason: str) -> Path:
 def forget_segment(segment: Path) -> None:
     """Remove ``segment``'s sidecar (the segment itself is the caller's)."""
     digest_path(segment).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Delete ``.NAME.PID.partial`` temporaries of ``path`` left by dead processes; them.
+
+    :func:`render.encode.partial_path` names a film's temporary after the writing process,
+    so a join killed with ``kill -9`` leaves one behind; a live writer's is left alone.
+    """
+    from render.encode import remove
+
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.partial"):
+        pid = tmp.name[len(path.name) + 2: -len(".partial")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            remove(tmp)
+            removed.append(tmp)
+    return removed

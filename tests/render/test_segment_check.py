@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from render.chunks import plan_chunks, render_chunked
@@ -64,3 +66,19 @@ def test_flipped_bytes_in_a_segment_are_caught_and_only_it_is_rendered_again(tmp
     assert len(film) == len(reference) == N
     assert all(np.array_equal(a, b) for a, b in zip(film, reference))  # frame-identical
     assert sorted(p.name for p in work.iterdir()) == [f"{seg.name}.damaged"]  # no sidecars left
+
+
+def test_a_join_killed_mid_way_leaves_nothing_the_rerun_does_not_clear(tmp_path):
+    import subprocess
+    import sys
+
+    spec = encode_spec(lossless(), tmp_path / "film.mp4")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that was a process and is gone, as after kill -9
+    stale = tmp_path / f".film.mp4.{dead.pid}.partial"
+    stale.write_bytes(b"half a film")
+    live = tmp_path / f".film.mp4.{os.getppid()}.partial"  # a live writer's: not ours to remove
+    live.write_bytes(b"")
+    render_chunked(spec, N, frames, tmp_path / "work", chunk_frames=CHUNK, progress=False)
+    assert not stale.exists() and live.exists()
+    assert len(list(read_frames(spec.path))) == N
