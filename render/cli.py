@@ -320,40 +320,11 @@ COMMANDS = {
 }
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, unwound like Ctrl-C so every stage cleans up as it does for Ctrl-C."""
-
-
-def _stop_on_signals() -> dict:
-    """Turn SIGINT/SIGTERM into exceptions; a second signal exits at once. The old handlers."""
-    import signal
-
-    seen: list[int] = []
-
-    def stop(signum, frame):
-        if seen:  # asked twice: stop now (temporaries are removed by the next run)
-            os._exit(128 + signum)
-        seen.append(signum)
-        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-    old = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            old[signum] = signal.signal(signum, stop)
-        except ValueError:  # not the main thread (an embedding application): leave signals be
-            break
-    return old
-
-
 def main(argv: list[str] | None = None) -> int:
-    import signal
+    from render.stop_signals import stopping_on_signals
 
-    old_handlers = _stop_on_signals()
-    try:
+    with stopping_on_signals():  # SIGTERM unwinds like Ctrl-C: stages clean up, one line
         code = _main(argv)
-    finally:
-        for signum, handler in old_handlers.items():
-            signal.signal(signum, handler)
     if code in (130, 143) and argv is None:
         # Stopped by a signal, as a program: every stage has already cleaned up while the
         # interrupt unwound. Skip the interpreter's teardown, which garbage-collects torch
@@ -396,6 +367,8 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"lossfilm: {named}; finished work is kept, a rerun resumes", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as exc:
+        from render.stop_signals import Terminated
+
         terminated = isinstance(exc, Terminated)
         print(f"lossfilm: {'terminated (SIGTERM)' if terminated else 'interrupted'};"
               " finished work is kept and a rerun resumes", file=sys.stderr)

@@ -84,16 +84,9 @@ def compose_file(path: Path) -> yaml.Node:
 
 def compose_text(text: str, name: str) -> yaml.Node:
     """Parse YAML text named ``name`` (a file name or ``--set ...``) into a node tree."""
-    from render.scene_input import SceneLoader, SceneRefused
+    from render.scene_input import SceneRefused, scene_loader
 
-    try:
-        loader = SceneLoader(text)  # SafeLoader without tags, depth or alias bombs
-    except yaml.reader.ReaderError as exc:  # control characters are checked on construction
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise ConfigError(f"{name}:{line}:{column}", "",
-                          f"character U+{exc.character:04X} is not allowed in YAML") from None
-    loader.name = name
+    loader = scene_loader(text, name)  # SafeLoader without tags, depth or alias bombs
     try:
         node = loader.get_single_node()
     except SceneRefused as exc:

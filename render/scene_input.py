@@ -28,6 +28,7 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "SceneLoader",
     "SceneRefused",
+    "scene_loader",
     "read_scene_text",
     "shorten",
     "bounded_report",
@@ -186,6 +187,21 @@ class SceneLoader(yaml.SafeLoader):
                 None, None, f"more than {MAX_NODES:,} values (aliases counted as what they repeat)",
                 event.start_mark,
             )
+
+
+def scene_loader(text: str, name: str) -> SceneLoader:
+    """A :class:`SceneLoader` over ``text``; a control character is a ConfigError at its place."""
+    from render.config import ConfigError
+
+    try:
+        loader = SceneLoader(text)
+    except yaml.reader.ReaderError as exc:  # PyYAML checks characters on construction
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(f"{name}:{line}:{column}", "",
+                          f"character U+{exc.character:04X} is not allowed in YAML") from None
+    loader.name = name
+    return loader
 
 
 def _written(tag: str) -> str:
