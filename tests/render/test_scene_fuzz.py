@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
 #: one load of a scene of at most a few kB takes milliseconds; this is a hang.
 HANG_SECONDS = 10
-FUZZ = settings(max_examples=50, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -139,7 +139,7 @@ def test_random_set_assignments(key, value):
     loads_or_refuses(SCENES[0], (f"{key}={value}",))
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=500), value=st.text(max_size=40))
 def test_the_command_line_exits_0_or_2_without_a_traceback(scene_file, data, value):
