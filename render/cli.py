@@ -137,9 +137,7 @@ def _load(args):
 
     from lossfilm.render.pipeline import draft_scene
 
-    if not args.scene.is_file():
-        raise BadInput(f"{args.scene}: no such scene file")
-    scene = load_scene(args.scene, args.overrides)
+    scene = load_scene(args.scene, args.overrides)  # a missing file, a folder...: FILE: message
     # --preview changes only the film, never the surfaces: it is applied when frames are drawn.
     return draft_scene(scene, tiny=args.tiny)
 
@@ -172,18 +170,40 @@ def _job(args, folder: Path):
     )
 
 
+def _writing(args, out: Path):
+    """Hold ``out``'s write lock (render.folder_lock): one writer per output folder."""
+    from lossfilm.render.output.folder_lock import hold_output_folder
+
+    return hold_output_folder(out, args.command)
+
+
+def _read_surfaces(args, scene, out: Path) -> Path:
+    """Stored surfaces for a reader (still, sheet, mesh); computing them first is writing."""
+    import contextlib
+
+    from lossfilm.compute.store import folder as store
+    from lossfilm.render.pipeline import surfaces_folder
+
+    complete = store.is_complete(surfaces_folder(scene, out))
+    with contextlib.nullcontext() if complete else _writing(args, out):
+        return _surfaces(args, scene, out)
+
+
 def cmd_run(args, *, compute: bool = True) -> list[Path]:
     from lossfilm.render.pipeline import run_film
 
     scene = _load(args)
     out = _out(args, scene)
-    folder = _surfaces(args, scene, out, compute_if_missing=compute)
-    return [run_film(scene, out, _job(args, folder), force=args.force, executor=args.executor)]
+    with _writing(args, out):
+        folder = _surfaces(args, scene, out, compute_if_missing=compute)
+        return [run_film(scene, out, _job(args, folder), force=args.force, executor=args.executor)]
 
 
 def cmd_compute(args) -> list[Path]:
     scene = _load(args)
-    return [_surfaces(args, scene, _out(args, scene)) / "manifest.json"]
+    out = _out(args, scene)
+    with _writing(args, out):
+        return [_surfaces(args, scene, out) / "manifest.json"]
 
 
 def _time_of(args, film) -> float:
@@ -210,7 +230,7 @@ def cmd_mesh(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    folder = _surfaces(args, scene, out)
+    folder = _read_surfaces(args, scene, out)
     film = open_film(scene, folder)
     if args.export in ("vts", "h5"):
         from lossfilm.compute.store import folder as store
@@ -237,7 +257,7 @@ def cmd_still(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    film = open_film(scene, _surfaces(args, scene, out))
+    film = open_film(scene, _read_surfaces(args, scene, out))
     t = _time_of(args, film)
     size = args.size or tuple(scene.output.size)
     frame = film.surface.frame_at(t, int(round(t * film.fps)))
@@ -267,7 +287,7 @@ def cmd_sheet(args) -> list[Path]:
 
     scene = _load(args)
     out = _out(args, scene)
-    folder = _surfaces(args, scene, out)
+    folder = _read_surfaces(args, scene, out)
     film = open_film(preview_scene(scene) if args.preview else scene, folder, size=(480, 270))
     path = args.output or out / f"{scene.name}-sheet.png"
     return [contact_sheet(film, path, count=args.count)]
@@ -297,14 +317,11 @@ def cmd_explore(args) -> list[Path]:
 
 
 def cmd_validate(args) -> list[Path]:
-    from lossfilm.render.scene.loader import ConfigErrors
+    from lossfilm.render.scene.errors import ConfigErrors
     from lossfilm.render.scene.scene import load_scene
 
     bad = []
     for path in args.scenes:
-        if not path.is_file():
-            bad.append(f"{path}: no such scene file")
-            continue
         try:
             load_scene(path, args.overrides)
             print(f"{path}: ok")
@@ -372,27 +389,59 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lossfilm.render.output.stop_signals import stopping_on_signals
+
+    with stopping_on_signals():  # SIGTERM unwinds like Ctrl-C: stages clean up, one line
+        code = _main(argv)
+    if code in (130, 143) and argv is None:
+        # Stopped by a signal, as a program: every stage has already cleaned up while the
+        # interrupt unwound. Skip the interpreter's teardown, which garbage-collects torch
+        # for seconds, so the command stops within the second it was asked to.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: list[str] | None = None) -> int:
     # The mesh stage's matrix products are small: BLAS threads only contend with the
     # renderer and ffmpeg for the cores (20× slower per call on a loaded 2-core machine).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from lossfilm.render.scene.loader import ConfigErrors
+    from lossfilm.render.scene.errors import ConfigErrors
+    from lossfilm.render.output.folder_lock import FolderBusy
+    from lossfilm.render.scene.errors import MAX_MESSAGE_CHARS
+    from lossfilm.render.scene.errors import bounded_report
 
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = os.environ.get("LOSSFILM_DEBUG") == "1"
     try:
         paths = COMMANDS[args.command](args)
+    except FolderBusy as exc:  # another lossfilm writes this folder: refuse, touch nothing
+        print(f"lossfilm: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except (ConfigErrors, BadInput) as exc:
-        print(str(exc), file=sys.stderr)
+        print(bounded_report(str(exc), chars=2 * MAX_MESSAGE_CHARS), file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValueError as exc:  # stages raise ValueError for input they cannot use
         if debug:
             raise
-        print(f"lossfilm: {exc}", file=sys.stderr)
+        print(bounded_report(f"lossfilm: {exc}", lines=5, chars=2 * MAX_MESSAGE_CHARS), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("lossfilm: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
-        return 130
+    except OSError as exc:  # disk full, permissions, I/O: name the path, keep what is done
+        if debug:
+            raise
+        named = str(exc) if getattr(exc, "path", None) else (
+            f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))  # WriteFailed names its path
+        print(f"lossfilm: {named}; finished work is kept, a rerun resumes", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt as exc:
+        from lossfilm.render.output.stop_signals import Terminated
+
+        terminated = isinstance(exc, Terminated)
+        print(f"lossfilm: {'terminated (SIGTERM)' if terminated else 'interrupted'};"
+              " finished work is kept and a rerun resumes", file=sys.stderr)
+        return 143 if terminated else 130
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if debug:
             raise

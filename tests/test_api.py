@@ -7,7 +7,7 @@ import pytest
 
 import lossfilm.render.api as lf
 from lossfilm.compute.store import folder as store
-from lossfilm.render.scene.loader import ConfigErrors
+from lossfilm.render.scene.errors import ConfigErrors
 from lossfilm.render.output.probe import probe
 
 

@@ -71,6 +71,19 @@ def _set_torch_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
+def _init_pool_worker(threads: int) -> None:
+    """A local pool worker: the driver handles Ctrl-C, the worker finishes its task.
+
+    Ctrl-C reaches every process of the terminal's group; a worker that took it would
+    print a traceback of its own while the driver cancels what is queued and stops.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threads > 0:
+        _set_torch_threads(threads)
+
+
 def open_executor(
     spec: ExecutorSpec,
     cluster: ClusterConfig | None = None,
@@ -105,9 +118,9 @@ def open_executor(
         n = spec.workers or local_workers
         if n < 1:
             raise ValueError(f"executor: local pool of {n} processes")
-        init, args = (_set_torch_threads, (threads,)) if threads > 0 else (None, ())
         return cf.ProcessPoolExecutor(
-            n, mp_context=multiprocessing.get_context("spawn"), initializer=init, initargs=args
+            n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_pool_worker,
+            initargs=(threads,),
         )
     if spec.kind == "dask":
         distributed = require_dask(f"executor {spec.address}")

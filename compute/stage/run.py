@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lossfilm.compute.store import integrity, repair
 from lossfilm.compute.store import folder as st
 from lossfilm.compute.config.compute import ComputeConfig, numbers_hash, parse_executor
 from lossfilm.compute.curvature.spectra import curvature_pass
@@ -180,6 +181,8 @@ def compute_sequence(
         _clear(folder)
         old = None
     _remove_temporaries(folder)
+    if old is not None:  # what training wrote is checked before anything builds on it
+        integrity.verify_inputs(folder, old)
     kind, workers = parse_executor(executor or cfg.executor)
     device = resolve_device(cfg.device)
     land = cfg.landscape
@@ -274,7 +277,10 @@ def compute_sequence(
         **({"refine": dataclasses.asdict(refine)} if refine.enabled else {}),
         "timings": timings,
         "complete": False,
+        "checksums": dict(old.get("checksums") or {}) if old else {},
     }
+    # damaged surfaces are set aside (and lose their checksum): evaluate_missing redoes them
+    repair.check_surfaces(folder, manifest, say=lambda message: say(progress, "compute", message))
     st.write_json(folder / st.MANIFEST, manifest)
     evaluate_missing(folder, manifest, kind, workers, device, progress, max_tiles,
                      spec=parse_executor_spec(executor or cfg.executor), cluster=cfg.cluster)

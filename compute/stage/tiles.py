@@ -16,13 +16,14 @@ import time
 import numpy as np
 import torch
 
+from lossfilm.compute.store import integrity
 from lossfilm.compute.store import folder as st
-from lossfilm.compute.stage.worker import eval_options, forget, loaded
 from lossfilm.compute.execution.executors import open_executor
 from lossfilm.compute.config.cluster import parse_executor_spec
 from lossfilm.compute.experiments.variant import state_model
 from lossfilm.compute.execution.progress import Progress, format_seconds, say
 from lossfilm.compute.landscape.surface import evaluate_tile
+from lossfilm.compute.stage.worker import eval_options, forget, loaded
 
 __all__ = ["plan_tiles", "evaluate_stored_tile", "evaluate_missing", "faster_executor"]
 
@@ -222,10 +223,15 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
             with open_executor(pool, cluster, local_workers=n, threads=threads,
                                gpu=device == "cuda") as ex:
                 futs = [ex.submit(evaluate_stored_tile, str(folder), i, r0, r1, device) for i, r0, r1 in todo]
-                for fut in cf.as_completed(futs):
-                    res = fut.result()
-                    nonfinite[res[0]] = nonfinite.get(res[0], 0) + res[4]
-                    finished(res[0])
+                try:
+                    for fut in cf.as_completed(futs):
+                        res = fut.result()
+                        nonfinite[res[0]] = nonfinite.get(res[0], 0) + res[4]
+                        finished(res[0])
+                except BaseException:  # Ctrl-C, SIGTERM, a failed tile: stop now, not after the queue
+                    for fut in futs:
+                        fut.cancel()
+                    raise
     elapsed = time.perf_counter() - t0
     complete = True
     for s in states:
@@ -240,4 +246,6 @@ def evaluate_missing(folder, manifest, kind, workers, device, progress, max_tile
         manifest["timings"]["points_per_s"] = run_points / elapsed
     manifest["complete"] = complete
     manifest["nonfinite"] = bad
+    # digests of what this run (or a killed one, checked by check_surfaces) left on disk
+    integrity.record(folder, manifest, integrity.listed_files(manifest))
     st.write_json(folder / st.MANIFEST, manifest)

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +29,7 @@ import numpy as np
 import torch
 
 from lossfilm.compute.store.sequence import SurfaceSequence
+from lossfilm.compute.store.files import atomic_write, write_json, save_tensors, load_tensors
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,59 +49,13 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: environment variable that opts in to loading a store's pickled model (it runs code).
+TRUST_PICKLE_ENV = "LOSSFILM_TRUST_PICKLE"
 AXES = ("state", "b", "a")
 MANIFEST = "manifest.json"
 
 
 # --------------------------------------------------------------------------- atomic files
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Call ``write(f)`` on a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically write ``obj`` as indented JSON (non-finite floats become ``null``)."""
-    text = json.dumps(_jsonable(obj), indent=1, allow_nan=False)
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if np.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
-def save_tensors(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically ``torch.save`` a (nested) dict of tensors."""
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def load_tensors(path: str | os.PathLike) -> Any:
-    """Load a file written by :func:`save_tensors` (tensors only: ``weights_only=True``)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def state_name(index: int) -> str:
@@ -138,6 +91,13 @@ def assemble_state(folder, index: int, blocks: list[tuple[int, int]], nx: int) -
     paths = [tile_path(folder, index, r0, r1) for r0, r1 in blocks]
     if not all(p.exists() for p in paths):
         return False
+    from lossfilm.compute.store.integrity import npz_problem, set_aside
+
+    damaged = [p for p in paths if npz_problem(p) is not None]
+    for p in damaged:  # a tile changed on disk since it was written: set aside, evaluate again
+        set_aside(p)
+    if damaged:
+        return False
     parts: dict[str, list] = {}
     for p in paths:
         with np.load(p) as z:
@@ -165,8 +125,10 @@ class Store:
         ``index, epoch, step, label, file, weights, directions, ball, values`` per state.
     """
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, *, trust_pickle: bool = False) -> None:
         self.folder = Path(folder)
+        #: load a model kept as a pickled module (runs code from the store; see model()).
+        self.trust_pickle = trust_pickle
         path = self.folder / MANIFEST
         if not path.exists():
             raise ValueError(f"{self.folder}: not a surface store (no {MANIFEST})")
@@ -180,6 +142,8 @@ class Store:
         self.a = np.asarray(self.manifest["a"], dtype=np.float64)
         self.b = np.asarray(self.manifest["b"], dtype=np.float64)
         self.states = list(self.manifest["states"])
+        #: ``{relative path: digest}`` of the files the manifest lists (compute.integrity).
+        self.checksums = dict(self.manifest.get("checksums") or {})
         self._model = None
 
     # -- what is done
@@ -196,11 +160,48 @@ class Store:
 
     # -- arrays
     def _surface(self, i: int) -> dict[str, np.ndarray]:
+        from lossfilm.compute.store.integrity import DamagedFile, verify
+
         path = surface_path(self.folder, self.states[i]["index"])
         if not path.exists():
             raise ValueError(f"{self.folder}: state {i} ({self.states[i]['label']}) is not computed yet")
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        advice = "`lossfilm compute` sets it aside and recomputes this state alone"
+        verify(self.folder, self.checksums, str(path.relative_to(self.folder)), advice)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except Exception as exc:  # zip, CRC, zlib, truncation: many types, one meaning
+            raise DamagedFile(path, f"{type(exc).__name__}: {exc}", advice) from None
+
+    def intact(self) -> bool:
+        """True when every computed surface file reads back as recorded (checksum or load)."""
+        from lossfilm.compute.store.integrity import DamagedFile, npz_problem, verify
+
+        for i, s in enumerate(self.states):
+            path = surface_path(self.folder, s["index"])
+            if not path.exists():
+                continue
+            relative = str(path.relative_to(self.folder))
+            try:
+                verify(self.folder, self.checksums, relative)
+            except DamagedFile:
+                return False
+            if relative not in self.checksums and npz_problem(path) is not None:
+                return False
+        return True
+
+    def _tensors(self, relative: str) -> Any:
+        """``load_tensors`` of a listed file, checked against the manifest's checksum first."""
+        from lossfilm.compute.store.integrity import DamagedFile, verify
+
+        advice = "it comes from training: `lossfilm compute --force` recomputes the store"
+        verify(self.folder, self.checksums, relative, advice)
+        try:
+            return load_tensors(self.folder / relative)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # torch reports a broken zip as RuntimeError, pickle as others
+            raise DamagedFile(self.folder / relative, f"{type(exc).__name__}: {exc}", advice) from None
 
     def loss(self, i: int) -> np.ndarray:
         """Loss grid of state ``i``, ``(ny, nx)`` float32."""
@@ -234,23 +235,23 @@ class Store:
     def origin(self, i: int) -> dict[str, torch.Tensor]:
         """Full state dict at the plane origin of state ``i``."""
         self._needs_weights("weights")
-        return load_tensors(self.folder / self.states[i]["origin"])
+        return self._tensors(self.states[i]["origin"])
 
     def weights(self, i: int) -> dict[str, torch.Tensor]:
         """The trained weights of state ``i`` (same as :meth:`origin` for ``around: current``)."""
         self._needs_weights("weights")
-        return load_tensors(self.folder / self.states[i]["weights"])
+        return self._tensors(self.states[i]["weights"])
 
     def directions(self, i: int) -> tuple[dict, dict]:
         """``(d1, d2)`` of state ``i``: dicts over the perturbed state-dict keys."""
         self._needs_weights("directions")
-        obj = load_tensors(self.folder / self.states[i]["directions"])
+        obj = self._tensors(self.states[i]["directions"])
         return obj["d1"], obj["d2"]
 
     def eval_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed evaluation subset ``(x (n, ...), y (n,))``."""
         self._needs_weights("evaluation data")
-        obj = load_tensors(self.folder / "data" / "eval.pt")
+        obj = self._tensors("data/eval.pt")
         return obj["x"], obj["y"]
 
     @property
@@ -265,8 +266,14 @@ class Store:
         self._needs_weights("model")
         spec = self.manifest["model"]
         if spec.get("pickle"):
-            # Written by this tool for modules passed as objects; like any pickle, only load
-            # stores you trust.
+            # A pickled module runs code from the file when it is loaded: never by default.
+            if not (self.trust_pickle or os.environ.get(TRUST_PICKLE_ENV) == "1"):
+                raise ValueError(
+                    f"{self.folder / spec['pickle']}: this store keeps its model as a pickled module,"
+                    " and loading a pickle runs code stored in the file. Load it only if you trust"
+                    f" where the store came from: {TRUST_PICKLE_ENV}=1, or compute.store.open(folder,"
+                    " trust_pickle=True)"
+                )
             return torch.load(self.folder / spec["pickle"], map_location="cpu", weights_only=False)
         from lossfilm.compute.config.compute import config_from_dict
         from lossfilm.compute.model.zoo import build_model
@@ -331,14 +338,15 @@ def _num(v) -> float:
     return float("nan") if v is None else float(v)
 
 
-def open(folder: str | os.PathLike) -> Store:  # noqa: A001 - reads as compute.store.open
-    """Open a surface store for reading."""
-    return Store(folder)
+def open(folder: str | os.PathLike, *, trust_pickle: bool = False) -> Store:  # noqa: A001
+    """Open a surface store for reading (``trust_pickle``: see :meth:`Store.model`)."""
+    return Store(folder, trust_pickle=trust_pickle)
 
 
 def is_complete(folder: str | os.PathLike) -> bool:
-    """True when ``folder`` is a readable store with every state's surface on disk."""
+    """True when ``folder`` is a readable store with every state's surface on disk and intact."""
     try:
-        return Store(folder).complete
+        store = Store(folder)
+        return store.complete and store.intact()  # a damaged surface is not done
     except (ValueError, OSError, KeyError):
         return False

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from lossfilm.render.scene.loader import ConfigErrors, apply_override, compose_file
+from lossfilm.render.scene.loader import apply_override, compose_file
+
+from lossfilm.render.scene.errors import ConfigErrors
 
 __all__ = ["explored_path", "write_explored_scene"]
 

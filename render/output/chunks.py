@@ -50,6 +50,13 @@ from lossfilm.render.output.encode import (
 )
 from lossfilm.render.scene.output import OutputConfig
 from lossfilm.render.output.probe import FRAME_GLOB, count_frames
+from lossfilm.render.output.segment_check import (
+    forget_segment,
+    record_segment,
+    remove_stale_partials,
+    segment_damage,
+    set_aside_segment,
+)
 
 __all__ = [
     "FrameSource",
@@ -138,6 +145,8 @@ def segment_is_valid(job: ChunkJob) -> bool:
         return names == {f"frame_{i:06d}.png" for i in range(job.start, job.stop)}
     if not seg.is_file():
         return False
+    if segment_damage(seg) is not None:  # right frame count or not, its bytes changed
+        return False
     try:
         return count_frames(seg) == job.frames
     except RuntimeError:  # unreadable: rendered again
@@ -163,6 +172,7 @@ def encode_chunk(job: ChunkJob, on_frame: Callable[[int], None] | None = None) -
                 f"render_range({job.start}, {job.stop}) yielded {writer.frames_written} frames, "
                 f"expected {expected}"
             )
+    record_segment(job.segment)  # after the segment is in place: a digest never outlives it
     return expected
 
 
@@ -254,7 +264,9 @@ def render_chunked(
     jobs = plan_chunks(spec, n_frames, render_range, work_dir, chunk_frames)
     todo = [job for job in jobs if not segment_is_valid(job)]
     for job in todo:
-        remove(job.segment)  # a stale or damaged segment
+        if job.segment.exists():  # segments appear whole (atomic): one that fails is damaged
+            set_aside_segment(job.segment, segment_damage(job.segment) or "wrong frame count or unreadable")
+        forget_segment(job.segment)
     done = n_frames - sum(job.frames for job in todo)
     what = f"rendering {spec.path.name}"
     with Progress(what, n_frames, unit="frames", done=done, enabled=progress) as bar:
@@ -272,10 +284,12 @@ def render_chunked(
                 for fut in futures:
                     fut.cancel()
                 raise
+    remove_stale_partials(spec.path)  # a join killed mid-way (kill -9) left its temporary
     out = join_segments(spec, [job.segment for job in jobs], n_frames, work_dir)
     if not keep_segments:
         for job in jobs:
             remove(job.segment)
+            forget_segment(job.segment)
     return out
 
 

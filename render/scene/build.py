@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 
 from lossfilm.compute.config.options import OptionRule, rule_of
-from lossfilm.render.scene.loader import ConfigError, ConfigErrors, _scalar, _where
+from lossfilm.render.scene.loader import _scalar, _where
+from lossfilm.render.scene.errors import ConfigErrors
+from lossfilm.render.scene.errors import ConfigError
 
 __all__ = ["build", "field_kind", "type_name"]
 
@@ -79,8 +81,10 @@ def type_name(tp: Any, rule: OptionRule | None = None) -> str:
 
 
 def _describe(value: Any) -> str:
+    from lossfilm.render.scene.errors import shorten
+
     if isinstance(value, str):
-        return repr(value)
+        return repr(shorten(value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -89,7 +93,7 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)
+    return shorten(repr(value))
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -127,7 +131,10 @@ class _Builder:
                 continue
             if key in values:
                 self.error(key_node, sub, "key given twice")
-            values[key] = self.value(hints[key], rule_of(fields[key]), value_node, sub)
+            before = len(self.errors)
+            value = self.value(hints[key], rule_of(fields[key]), value_node, sub)
+            if len(self.errors) == before:  # a refused value is reported; the default stands in
+                values[key] = value
         try:
             obj = cls(**values)
         except (TypeError, ValueError) as exc:
@@ -137,7 +144,7 @@ class _Builder:
         if callable(check):
             try:
                 check()
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:
                 self.error(node, path, str(exc))
         return obj
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from lossfilm.render.scene.errors import ConfigError, ConfigErrors
 
 
 __all__ = [
@@ -27,26 +28,6 @@ __all__ = [
     "apply_override",
     "compose_text",
 ]
-
-
-class ConfigError(ValueError):
-    """One problem in a scene, with where it is."""
-
-    def __init__(self, where: str, path: str, message: str) -> None:
-        self.where, self.path, self.message = where, path, message
-        super().__init__(self.format())
-
-    def format(self) -> str:
-        key = f" {self.path}:" if self.path else ""
-        return f"{self.where}:{key} {self.message}"
-
-
-class ConfigErrors(ValueError):
-    """Every problem found in a scene, reported together."""
-
-    def __init__(self, errors: list[ConfigError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(e.format() for e in errors))
 
 
 # ---------------------------------------------------------------------------- YAML nodes
@@ -62,20 +43,26 @@ def _where(node: yaml.Node | None, source: str) -> str:
 
 def compose_file(path: Path) -> yaml.Node:
     """Parse a YAML file into a node tree (marks kept); malformed YAML is a ConfigError."""
+    from lossfilm.render.scene.input import read_scene_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the scene: {exc.strerror}") from None
-    return compose_text(text, str(path))
+    text = read_scene_text(path)  # size, encoding, NUL bytes, blank files: FILE[:L:C]: message
+    node = compose_text(text, str(path))
+    if isinstance(node, yaml.MappingNode) and not node.value and node.start_mark is None:
+        raise ConfigError(str(path), "", "the scene has only comments; a scene needs at least `name: ...`")
+    return node
 
 
 def compose_text(text: str, name: str) -> yaml.Node:
     """Parse YAML text named ``name`` (a file name or ``--set ...``) into a node tree."""
-    loader = yaml.SafeLoader(text)
-    loader.name = name
+    from lossfilm.render.scene.input import SceneRefused, scene_loader
+
+    loader = scene_loader(text, name)  # SafeLoader without tags, depth or alias bombs
     try:
         node = loader.get_single_node()
+    except SceneRefused as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"{name}:{mark.line + 1}:{mark.column + 1}", "", exc.problem) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -121,9 +108,12 @@ def apply_override(root: yaml.Node, assignment: str) -> None:
         raise ConfigError("--set", assignment, "expected key.path=value")
     key_path, value_text = assignment.split("=", 1)
     key_path = key_path.strip()
-    value = compose_text(value_text, f"--set {assignment}")
+    from lossfilm.render.scene.errors import shorten
+
+    label = f"--set {shorten(assignment)}"  # the value may be huge: name it, do not repeat it
+    value = compose_text(value_text, label)
     if value.start_mark is not None:
-        value.start_mark.name = f"--set {assignment}"
+        value.start_mark.name = label
     parts = _split_key_path(key_path)
     node = root
     for i, part in enumerate(parts):

@@ -17,7 +17,9 @@ from typing import Any, Iterable
 
 from lossfilm.compute.config.compute import ComputeConfig
 from lossfilm.compute.config.options import option
-from lossfilm.render.scene.loader import ConfigError, ConfigErrors, apply_override, compose_file, compose_text
+from lossfilm.render.scene.loader import apply_override, compose_file, compose_text
+from lossfilm.render.scene.errors import ConfigErrors
+from lossfilm.render.scene.errors import ConfigError
 from lossfilm.render.scene.build import build
 from lossfilm.render.scene.look import RenderConfig
 from lossfilm.render.scene.looks import DEFAULT_LOOK, apply_look_node
@@ -86,6 +88,11 @@ def load_scene(path: str | Path, overrides: Iterable[str] = ()) -> Scene:
         validate_camera(scene.camera)
     except ValueError as exc:
         raise ConfigErrors([ConfigError(str(path), "camera", str(exc))]) from None
+    from lossfilm.render.scene.paths import check_scene_paths
+
+    path_errors = check_scene_paths(scene, root, str(path))  # files, folders, code it names
+    if path_errors:
+        raise ConfigErrors(path_errors)
     return scene
 
 

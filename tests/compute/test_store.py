@@ -84,7 +84,9 @@ def test_reader_and_sequence(tmp_path):
     assert torch.equal(s.origin(1)["0.weight"], net.state_dict()["0.weight"])
     x, y = s.eval_data()
     assert x.shape == (8, 2) and y.shape == (8,)
-    assert isinstance(s.model(), nn.Sequential)
+    with pytest.raises(ValueError, match="runs code stored in the file"):
+        s.model()  # a pickled module: only with an explicit opt-in
+    assert isinstance(st.open(tmp_path, trust_pickle=True).model(), nn.Sequential)
     assert s.loss_fn(torch.zeros(2, 2), torch.tensor([0, 1])).item() == pytest.approx(np.log(2))
     seq = s.sequence()
     assert seq.loss.shape == (3, 4, 5) and seq.labels == ["epoch 0", "epoch 1", "epoch 2"]

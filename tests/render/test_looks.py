@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from golden import GOLDEN_SIZE, POSES, assert_matches_golden, synthetic_scene
 
-from lossfilm.render.scene.loader import ConfigErrors
+from lossfilm.render.scene.errors import ConfigErrors
 from lossfilm.render.scene.look import RenderConfig
 from lossfilm.render.scene.looks import LOOKS, looks_help
 from lossfilm.render.scene.scene import look_config
