@@ -32,7 +32,7 @@ sys.path.append(str(ROOT / "benchmarks"))  # for _machine; after ROOT: benchmark
 from _machine import append_result, cpu_model  # noqa: E402
 
 from lossfilm.render.gl.context import create_context  # noqa: E402
-from lossfilm.render.scene.looks import look_config  # noqa: E402
+from lossfilm.render.scene.scene import look_config
 from lossfilm.render.mesh.occlusion import horizon_occlusion  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_render", ROOT / "benchmarks" / "render.py")
