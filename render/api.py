@@ -66,15 +66,16 @@ def _argv(
 
 def _call(argv: list[str]) -> list[Path]:
     """Run a CLI command in this process; its errors are raised to the caller."""
-    import lossfilm.render.cli as cli
+    from lossfilm.render.commands import COMMANDS, BadInput
+    from lossfilm.render.parser import build_parser
 
     try:
-        args = cli.build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit:  # argparse printed why; a notebook must not exit
         raise _Failed(f"lossfilm {' '.join(argv)}: bad arguments (see above)") from None
     try:
-        return [Path(p) for p in cli.COMMANDS[args.command](args)]
-    except cli.BadInput as exc:
+        return [Path(p) for p in COMMANDS[args.command](args)]
+    except BadInput as exc:
         raise _Failed(str(exc)) from None
 
 

@@ -111,7 +111,7 @@ def test_installs_beside_a_package_that_owns_a_top_level_render(wheel, tmp_path)
         (site / name / "__init__.py").write_text(f"OWNER = 'not lossfilm: {name}'\n")
     code = (
         "import render, compute\n"
-        "from lossfilm.render.cli import build_parser\n"
+        "from lossfilm.render.parser import build_parser\n"
         "from lossfilm.render.scene.scene import load_scene\n"
         "from lossfilm.compute.config.compute import ComputeConfig\n"
         "print(render.OWNER, '|', compute.OWNER)\n"

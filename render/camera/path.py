@@ -14,7 +14,8 @@ from scipy.interpolate import PchipInterpolator
 from lossfilm.render.camera.motion import ease
 from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.camera.orientation import continuous_headings, unit_vectors, up_vectors
-from lossfilm.render.camera.presets import LIFT_SIGMA_S, Samples, ShotContext, shot_sampler
+from lossfilm.render.camera.presets import LIFT_SIGMA_S, shot_sampler
+from lossfilm.render.camera.context import Samples, ShotContext
 from lossfilm.render.scene.camera import SHOTS, CameraConfig, DiveShot, validate_camera
 from lossfilm.render.mesh.frame import Landscape
 from lossfilm.render.camera.terrain import cell_max_height, clip_planes, upper_envelope

@@ -6,7 +6,7 @@ import numpy as np
 
 from lossfilm.render.scene.colors import parse_color
 
-__all__ = ["srgb_to_linear", "linear_to_srgb", "linear_rgb"]
+__all__ = ["srgb_to_linear", "linear_to_srgb", "linear_rgb", "unpremultiply"]
 
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -28,3 +28,15 @@ def linear_rgb(value: str, key: str = "color") -> np.ndarray:
     out[:3] = srgb_to_linear(np.array([r, g, b]))
     out[3] = a
     return out
+
+
+def unpremultiply(img: np.ndarray) -> None:
+    """Premultiplied -> straight alpha, in place, only where 0 < alpha < max."""
+    top = np.iinfo(img.dtype).max
+    a = img[..., 3]
+    edge = (a > 0) & (a < top)
+    if not edge.any():
+        return
+    rgb = img[..., :3][edge].astype(np.float32)
+    scale = top / a[edge].astype(np.float32)
+    img[..., :3][edge] = np.clip(np.rint(rgb * scale[:, None]), 0, top).astype(img.dtype)

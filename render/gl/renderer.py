@@ -38,16 +38,15 @@ from lossfilm.render.mesh.frame import CameraPose, Frame, Topology
 from lossfilm.render.gl.frusta import FLIP_Y, box_inside_clip, tile_matrix
 from lossfilm.render.gl.context import max_samples
 from lossfilm.render.scene.look import REFERENCE_HEIGHT_PX, RenderConfig
-from lossfilm.render.scene.colors import parse_color
-from lossfilm.render.color.srgb import linear_rgb
+from lossfilm.render.color.srgb import linear_rgb, unpremultiply
 from lossfilm.render.gl.lens import render_lens
 from lossfilm.render.mesh.occlusion import horizon_occlusion
 from lossfilm.render.gl.plinth import Plinth
 from lossfilm.render.mesh.pointsets import MARKER_RADIUS
-from lossfilm.render.mesh.pointsets import color_of as point_set_color
+from lossfilm.render.gl.marks import actor_centers, draw_markers, draw_paths, draw_trajectory
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
-from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms, trajectory_rgba
+from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
 from lossfilm.render.overlay.layout import layout_overlays
@@ -56,8 +55,6 @@ __all__ = ["SurfaceRenderer", "DENSE_GRID"]
 
 log = logging.getLogger("lossfilm.renderer")
 
-#: world-space lift of the trajectory above the surface, per plane size (avoids z-fighting).
-TRAJECTORY_LIFT = 0.004
 #: subdivisions of the ball's icosphere (642 vertices: smooth at 4K sizes of a few % of height).
 BALL_SUBDIVISIONS = 3
 #: polygon offset (factor, units) in the shadow pass, against shadow acne.
@@ -248,7 +245,7 @@ class SurfaceRenderer:
         if show_ball:
             ball = np.asarray(frame.ball, np.float64)
             center = ball + radius * surface_normal_at(self.topology, frame.normals, ball[0], ball[1])
-        actors = self._actor_centers(frame, radius)
+        actors = actor_centers(self, frame, radius)
 
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
@@ -306,15 +303,15 @@ class SurfaceRenderer:
                 _set(self.progs.ball, "u_ball_color", color)
                 self.vao_ball.render(moderngl.TRIANGLES)
             _set(self.progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
-        self._draw_markers(frame, mvp, eye, radius * MARKER_RADIUS)
+        draw_markers(self, frame, mvp, eye, radius * MARKER_RADIUS)
         ctx.front_face = "ccw"
 
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA  # premultiplied "over"
         traj = np.asarray(frame.trajectory, np.float32).reshape(-1, 3)
         if cfg.trajectory.enabled and traj.shape[0] >= 2:
-            self._draw_trajectory(traj, mvp, px_scale)
-        self._draw_paths(frame, mvp, px_scale)
+            draw_trajectory(self, traj, mvp, px_scale)
+        draw_paths(self, frame, mvp, px_scale)
         ctx.disable(moderngl.DEPTH_TEST)
         self._draw_text(frame, image, screen)
         ctx.disable(moderngl.BLEND)
@@ -322,46 +319,6 @@ class SurfaceRenderer:
             ctx.copy_framebuffer(self.fbo_resolve, self.fbo)
         if not self.transparent and self.cfg.background.kind == "gradient":
             self._draw_background(screen)
-
-    def _actor_centers(self, frame: Frame, radius: float) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(centre, linear colour) of each extra ball in ``frame.actors``, resting on the surface."""
-        pts = np.asarray(frame.actors, np.float64).reshape(-1, 3)
-        out = []
-        for k, p in enumerate(pts):
-            if not np.all(np.isfinite(p)):
-                continue
-            name = frame.actor_colors[k] if k < len(frame.actor_colors) else self.cfg.ball.color
-            center = p + radius * surface_normal_at(self.topology, frame.normals, p[0], p[1])
-            out.append((center, linear_rgb(name, "mesh.descent.color")[:3]))
-        return out
-
-    def _draw_markers(self, frame: Frame, mvp: np.ndarray, eye, radius: float) -> None:
-        """Small spheres on the surface for each named point set of ``frame.markers``."""
-        sets = {k: np.asarray(v, np.float64).reshape(-1, 3) for k, v in getattr(frame, "markers", {}).items()}
-        if not any(v.shape[0] for v in sets.values()):
-            return
-        for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
-            _set(self.progs.ball, k, v)
-        for name, pts in sets.items():
-            _set(self.progs.ball, "u_ball_color", linear_rgb(point_set_color(name))[:3])
-            for p in pts:
-                center = p + radius * surface_normal_at(self.topology, frame.normals, p[0], p[1])
-                _set(self.progs.ball, "u_center", center)
-                self.vao_ball.render(moderngl.TRIANGLES)
-        _set(self.progs.ball, "u_ball_color", linear_rgb(self.cfg.ball.color)[:3])
-
-    def _draw_paths(self, frame: Frame, mvp: np.ndarray, px_scale: float) -> None:
-        """Ribbons for each named polyline of ``frame.paths``, drawn like the trajectory."""
-        paths = getattr(frame, "paths", {})
-        if not paths:
-            return
-        for name, pts in paths.items():
-            pts = np.asarray(pts, np.float32).reshape(-1, 3)
-            if pts.shape[0] >= 2:
-                r, g, b, a = parse_color(point_set_color(name), "paths")  # as the trajectory's
-                _set(self.progs.line, "u_color", np.array([r, g, b, a]))
-                self._draw_trajectory(pts, mvp, px_scale)
-        _set(self.progs.line, "u_color", trajectory_rgba(self.cfg))
 
     def _draw_background(self, screen: dict) -> None:
         """Put the gradient *under* the resolved picture (premultiplied "under" blend).
@@ -379,21 +336,6 @@ class SurfaceRenderer:
             _set(self.progs.background, k, v)
         self.vao_background.render(moderngl.TRIANGLE_STRIP)
         ctx.disable(moderngl.BLEND)
-
-    def _draw_trajectory(self, traj: np.ndarray, mvp: np.ndarray, px_scale: float) -> None:
-        k = traj.shape[0]
-        if k > self._traj_capacity:  # grows rarely (doubling), never per frame
-            while self._traj_capacity < k:
-                self._traj_capacity *= 2
-            self.vbo_traj.orphan(self._traj_capacity * 12)
-        lifted = traj + np.float32(TRAJECTORY_LIFT * self._plane) * np.array([0, 0, 1], np.float32)
-        self.vbo_traj.write(np.ascontiguousarray(lifted, np.float32))
-        _set(self.progs.line, "u_mvp", mvp)
-        _set(self.progs.line, "u_viewport", np.array(self.size, np.float64))
-        _set(self.progs.line, "u_width", self.cfg.trajectory.width * px_scale)
-        self.fbo.depth_mask = False  # the ribbon is seen through itself, never hides the ball
-        self.vao_traj.render(moderngl.LINE_STRIP, vertices=k)
-        self.fbo.depth_mask = True
 
     def _draw_text(self, frame: Frame, image: tuple[int, int], screen: dict) -> None:
         self._text.draw(layout_overlays(self.cfg.overlays, frame.values, frame.label, image,
@@ -433,7 +375,7 @@ class SurfaceRenderer:
             np.rint(buf, out=buf)
             out[...] = buf
         if self.transparent:
-            _unpremultiply(out)
+            unpremultiply(out)
 
     def render(self, frame: Frame, pose: CameraPose) -> np.ndarray:
         """Render one frame.
@@ -456,13 +398,3 @@ class SurfaceRenderer:
                 obj.release()
 
 
-def _unpremultiply(img: np.ndarray) -> None:
-    """Premultiplied -> straight alpha, in place, only where 0 < alpha < max."""
-    top = np.iinfo(img.dtype).max
-    a = img[..., 3]
-    edge = (a > 0) & (a < top)
-    if not edge.any():
-        return
-    rgb = img[..., :3][edge].astype(np.float32)
-    scale = top / a[edge].astype(np.float32)
-    img[..., :3][edge] = np.clip(np.rint(rgb * scale[:, None]), 0, top).astype(img.dtype)
