@@ -114,15 +114,10 @@ def evaluate_stored_points(folder: str, index: int, level: int, part: int, start
     """
     from lossfilm.compute.experiments.variant import state_model
     from lossfilm.compute.landscape.surface import evaluate_tile
-    from lossfilm.compute.stage.worker import eval_options, loaded
+    from lossfilm.compute.stage.worker import eval_options, loaded_state
 
     t0 = time.perf_counter()
-    c = loaded(str(folder), device)
-    s: st.Store = c["store"]
-    i = next(j for j, e in enumerate(s.states) if e["index"] == index)
-    if c["state"] != index:
-        d1, d2 = s.directions(i)
-        c.update(state=index, origin=s.origin(i), d1=d1, d2=d2)
+    c, s, i = loaded_state(str(folder), device, index)
     flat = np.load(_plan(folder, index, level))[start:stop]
     rows, cols = np.divmod(flat, s.a.size)
     coords = np.stack([s.a[cols], s.b[rows]], axis=1)

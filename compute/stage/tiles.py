@@ -23,7 +23,7 @@ from lossfilm.compute.config.cluster import parse_executor_spec
 from lossfilm.compute.experiments.variant import state_model
 from lossfilm.compute.execution.progress import Progress, format_seconds, say
 from lossfilm.compute.landscape.surface import evaluate_tile
-from lossfilm.compute.stage.worker import eval_options, forget, loaded
+from lossfilm.compute.stage.worker import eval_options, forget, loaded_state
 
 __all__ = ["plan_tiles", "evaluate_stored_tile", "evaluate_missing", "faster_executor"]
 
@@ -58,12 +58,7 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     Returns ``(index, row0, row1, seconds, n_nonfinite)``.
     """
     t0 = time.perf_counter()
-    c = loaded(str(folder), device)
-    s: st.Store = c["store"]
-    i = next(j for j, e in enumerate(s.states) if e["index"] == index)
-    if c["state"] != index:
-        d1, d2 = s.directions(i)
-        c.update(state=index, origin=s.origin(i), d1=d1, d2=d2)
+    c, s, i = loaded_state(str(folder), device, index)
     ev = s.manifest["eval"]
     aa, bb = np.meshgrid(s.a, s.b[row0:row1])
     coords = np.stack([aa.ravel(), bb.ravel()], axis=1)
@@ -89,11 +84,8 @@ def _probe(folder: str, index: int, device: str, threads: int | None = None) -> 
             return _probe(folder, index, device)
         finally:
             torch.set_num_threads(saved)
-    c = loaded(folder, device)
-    s: st.Store = c["store"]
-    i = next(j for j, e in enumerate(s.states) if e["index"] == index)
-    d1, d2 = s.directions(i)
-    origin, ev = s.origin(i), s.manifest["eval"]
+    c, s, i = loaded_state(folder, device, index)
+    origin, d1, d2, ev = c["origin"], c["d1"], c["d2"], s.manifest["eval"]
     coords = np.stack([np.resize(s.a, PROBE_POINTS), np.full(PROBE_POINTS, s.b[0])], axis=1)
 
     model = state_model(c, s.states[i])  # an experiment's per-state variant, else c["model"]

@@ -13,7 +13,7 @@ import torch
 
 from lossfilm.compute.store import folder as st
 
-__all__ = ["loaded", "eval_options", "forget"]
+__all__ = ["loaded", "loaded_state", "eval_options", "forget"]
 
 _CACHE: dict = {}
 
@@ -30,6 +30,18 @@ def loaded(folder: str, device: str) -> dict:
         _CACHE.clear()
         _CACHE.update(key=key, store=s, model=s.model(), x=x, y=y, loss_fn=s.loss_fn, state=None)
     return _CACHE
+
+
+def loaded_state(folder: str, device: str, index: int) -> tuple[dict, "st.Store", int]:
+    """The cache with state ``index``'s origin and directions in it, its store, and the
+    state's position in the store's list (kept while tasks stay on one state)."""
+    c = loaded(folder, device)
+    s = c["store"]
+    i = next(j for j, e in enumerate(s.states) if e["index"] == index)
+    if c["state"] != index:
+        d1, d2 = s.directions(i)
+        c.update(state=index, origin=s.origin(i), d1=d1, d2=d2)
+    return c, s, i
 
 
 def eval_options(ev: dict, device: str) -> dict:
