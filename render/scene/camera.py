@@ -49,7 +49,6 @@ __all__ = [
 TARGETS = ("center", "minimum", "ball", "point")
 #: easing curve names; :data:`lossfilm.render.camera.motion.EASINGS` holds the curves.
 EASING_NAMES = ("linear", "smoothstep", "smootherstep", "ease_in", "ease_out", "ease_in_out")
-_EASES = EASING_NAMES
 _FOV = {"min": 1.0, "max": 170.0, "exclusive_min": True, "exclusive_max": True}
 
 
@@ -69,7 +68,7 @@ class Shot:
     fov: float | None = option(
         None, "Vertical field of view in degrees (null: camera.fov).", **_FOV
     )
-    ease: str | None = option(None, "Easing of the motion (null: camera.ease).", choices=_EASES)
+    ease: str | None = option(None, "Easing of the motion (null: camera.ease).", choices=EASING_NAMES)
 
     def check(self) -> None:
         """Raise ValueError naming the key when values do not fit together."""
@@ -251,7 +250,7 @@ class KeyframeShot(AimedShot):
         (), "Velocity x y z per key (units/s), flat (empty: Catmull-Rom)."
     )
     ease: str | None = option(
-        "linear", "Easing of time within each segment between keys.", choices=_EASES
+        "linear", "Easing of time within each segment between keys.", choices=EASING_NAMES
     )
     timing: str = option(
         "keys",
@@ -318,7 +317,7 @@ class CameraConfig:
         (OrbitShot(),), "Shots in order; cuts between them unless transition > 0.", registry=SHOTS
     )
     fov: float = option(35.0, "Default vertical field of view, degrees.", **_FOV)
-    ease: str = option("smoothstep", "Default easing of each shot's motion.", choices=_EASES)
+    ease: str = option("smoothstep", "Default easing of each shot's motion.", choices=EASING_NAMES)
     min_clearance: float | None = option(
         None,
         "Every shot but dive keeps this height above the surface (null: 1.5% of the plane).",
