@@ -32,6 +32,10 @@ DOCS = ROOT / "docs"
 RECORDS = DOCS / "films.json"
 OUT = ROOT / "outputs" / "films-doc"
 STILL_SIZE = "640x360"
+#: bumped when the default look changes what every film looks like: a record from an
+#: earlier look is stale (its still and its times are of frames lossfilm no longer draws)
+#: 1: the first default (filmic, Blinn-Phong); 2: the cinematic default (AgX, AO, plinth)
+LOOK_EPOCH = 2
 
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "benchmarks"))  # after ROOT: benchmarks/render.py is a script
@@ -91,14 +95,15 @@ def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
              "-o", str(still))
     record = {
         "scene_hash": scene_hash(scene),
+        "look_epoch": LOOK_EPOCH,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "load": round(load, 1),
         "compute_s": round(t_compute, 1),
         "preview_s": round(t_preview, 1),
     }
-    if not full and previous and previous["scene_hash"] == record["scene_hash"]:
-        # the scene is unchanged: its full-size measurement still holds
+    if not full and previous and not stale_reason(previous, scene):
+        # the scene and the look are unchanged: its full-size measurement still holds
         record |= {k: v for k, v in previous.items() if k.startswith(("full_", "film"))}
     if full:
         # segments a killed earlier run left would be resumed, not rendered: not a measurement
@@ -153,8 +158,17 @@ def main() -> None:
     print(DOCS / "films.md")
 
 
+def stale_reason(record: dict, scene: Path) -> str:
+    """Why ``record`` no longer describes what ``scene`` renders to ('' when it does)."""
+    if record["scene_hash"] != scene_hash(scene):
+        return "scene changed since"
+    if record.get("look_epoch", 1) != LOOK_EPOCH:
+        return "measured in an earlier default look"
+    return ""
+
+
 def needs_measuring(record: dict | None, scene: Path, full: bool) -> bool:
-    return (record is None or record["scene_hash"] != scene_hash(scene)
+    return (record is None or bool(stale_reason(record, scene))
             or (full and "full_s" not in record))
 
 
@@ -194,7 +208,8 @@ def write_markdown(records: dict) -> None:
         if r is None:
             lines.append(f"| [`{name}`](#{name}) | — | — | — | — | — | not measured |")
             continue
-        stale = " **stale: scene changed since**" if r["scene_hash"] != scene_hash(scene) else ""
+        reason = stale_reason(r, scene)
+        stale = f" **stale: {reason}**" if reason else ""
         full = f"{r['full_s']:.0f} s" if "full_s" in r else "—"
         peak = f"{r['full_peak_gib']:.2f} GiB" if "full_peak_gib" in r else "—"
         load = r.get("full_load", r.get("load"))
