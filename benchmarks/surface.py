@@ -186,7 +186,7 @@ def per_architecture(repeats: int, points: int = 48) -> dict[str, dict[str, floa
 
 
 RESNET_IMAGES, RESNET_STEPS = 1024, 7
-LIMIT_BATCHES = (1024, 256, 128, 64)
+LIMIT_BATCHES = (1024, 256, 128, 64, 32)
 #: the goal for workload 4: this fraction of the forward limit
 LIMIT_GOAL = 0.9
 

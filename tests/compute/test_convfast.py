@@ -105,7 +105,9 @@ def test_fastest_chunk_keeps_the_timed_winner():
         time.sleep(0.03)  # long enough that scheduling jitter on a loaded machine cannot flip it
 
     x = torch.zeros(256, 1)
-    assert chunk_candidates(256, 64) == [256, 128, 64]
+    assert chunk_candidates(256, 64) == [256, 128, 64, 32]  # the halves down to MIN_CHUNK
+    assert chunk_candidates(1024, 128) == [1024, 256, 128, 64, 32]
+    assert chunk_candidates(40, 128) == [40]
     assert fastest_chunk(forward, x, [256, 128, 64], key=("test", 1)) == 256
     n_calls = len(calls)
     assert fastest_chunk(forward, x, [256, 128, 64], key=("test", 1)) == 256 and len(calls) == n_calls
