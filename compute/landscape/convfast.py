@@ -58,6 +58,16 @@ class FoldedModel:
         self._bn = {bn for _, bn in pairs}
         self._conv = {c: bn for c, bn in pairs}
         self.keys = [k for k in module.state_dict()]
+        self._slots = dict(module.named_parameters()) | dict(module.named_buffers())
+
+    def load(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Copy a point's folded values (:meth:`values`) into :attr:`module` in place.
+
+        The module is this object's own traced copy, so the point's chunks then call it
+        directly: one copy per point instead of a ``functional_call`` per chunk.
+        """
+        for k, v in state.items():
+            self._slots[k].copy_(v)
 
     def values(self, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The folded module's parameters and buffers from a full state dict of the original.

@@ -15,8 +15,9 @@ Two paths, same numbers (to float32 rounding):
     remaining layers run one point at a time with preallocated weight buffers.
 ``folded``
     Any module ``torch.fx`` can trace with BatchNorm after a convolution, in eval mode: the
-    BN is folded into the convolution per point (:mod:`compute.convfast`), one
-    ``functional_call`` of the folded graph per point.
+    BN is folded into the convolution per point (:mod:`compute.convfast`) and the folded
+    values are copied into the tile's own traced copy of the model, which each chunk of
+    samples then calls directly (no ``functional_call`` per chunk).
 ``loop``
     Any module: one ``functional_call`` per point with the perturbed weights.
 
@@ -221,10 +222,11 @@ def evaluate_tile(
                 return run.forward(a, b, c)
             if c == 0:  # the point's weights once, for all its chunks
                 weights["now"] = point.values(a, b, origin)
-                if folded is not None:
-                    weights["now"] = folded.values(weights["now"])
-            net = folded.module if folded is not None else model
-            return functional_call(net, weights["now"], (x[chunks[c][0] : chunks[c][1]],))
+                if folded is not None:  # our own copy: loaded in place, called directly
+                    folded.load(folded.values(weights["now"]))
+            if folded is not None:
+                return folded.module(x[chunks[c][0] : chunks[c][1]])
+            return functional_call(model, weights["now"], (x[chunks[c][0] : chunks[c][1]],))
 
         batch = CrossEntropyBatch(y, chunks, n) if fast_ce_applies(loss_fn, y) else None
         ce = batch
