@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -44,16 +45,29 @@ from _machine import cpu_model, load_average, measure
 from lossfilm.render.output.probe import probe
 
 
-def lossfilm(log: Path, *args: str) -> tuple[float, int, str]:
-    """Run the CLI, its progress going to ``log``; return (wall s, peak tree RSS, stdout)."""
+def lossfilm(log: Path, *args: str) -> tuple[float, int, str, float]:
+    """Run the CLI, its progress going to ``log``; return (wall s, peak tree RSS, stdout,
+    mean 1-minute load average sampled every 5 s while it ran)."""
     cmd = [sys.executable, "-m", "lossfilm.render.cli", *args]
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as err:
-        wall, peak, rc, stdout = measure(cmd, cwd=ROOT, stderr=err)
+    samples, done = [load_average()], threading.Event()
+
+    def sample():
+        while not done.wait(5.0):
+            samples.append(load_average())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        with log.open("w") as err:
+            wall, peak, rc, stdout = measure(cmd, cwd=ROOT, stderr=err)
+    finally:
+        done.set()
+        sampler.join()
     if rc != 0:
         tail = log.read_text()[-2000:]
         raise SystemExit(f"lossfilm {' '.join(args)} failed (exit {rc}):\n{tail}")
-    return wall, peak, stdout
+    return wall, peak, stdout, sum(samples) / len(samples)
 
 
 def scene_hash(scene: Path) -> str:
@@ -86,10 +100,9 @@ def save_records(records: dict) -> None:
 
 def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
     out = OUT / scene.stem
-    load = load_average()
     # --force: computed from nothing, so the time is the scene's cost, not a cache hit
-    t_compute, _, _ = lossfilm(out / "compute.log", "compute", str(scene), "--out", str(out), "--force")
-    t_preview, _, _ = lossfilm(out / "preview.log", "run", str(scene), "--preview", "--out", str(out))
+    t_compute, _, _, load = lossfilm(out / "compute.log", "compute", str(scene), "--out", str(out), "--force")
+    t_preview, _, _, _ = lossfilm(out / "preview.log", "run", str(scene), "--preview", "--out", str(out))
     still = DOCS / "films" / f"{scene.stem}.png"
     lossfilm(out / "still.log", "still", str(scene), "--out", str(out), "--size", STILL_SIZE,
              "-o", str(still))
@@ -108,8 +121,7 @@ def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
     if full:
         # segments a killed earlier run left would be resumed, not rendered: not a measurement
         shutil.rmtree(out / ".chunks", ignore_errors=True)
-        load = load_average()
-        t_full, peak, stdout = lossfilm(out / "full.log", "run", str(scene), "--out", str(out))
+        t_full, peak, stdout, load = lossfilm(out / "full.log", "run", str(scene), "--out", str(out))
         film = Path(stdout.strip().splitlines()[-1])
         info = probe(film)
         record |= {
@@ -189,8 +201,10 @@ def write_markdown(records: dict) -> None:
          " changing a scene (`--full --stale` measures what is missing or stale). -->"),
         "",
         "Measured on a 2-core CPU machine without a GPU, Mesa llvmpipe for OpenGL; the date",
-        "and the 1-minute load average at the start of each measurement are in the last column",
-        "(absolute times on a shared machine drift with load).",
+        "and the mean 1-minute load average while the full-size film (else the compute) ran",
+        "are in the last column (absolute times on a shared machine drift with load: at a load",
+        "of 4 on 2 cores, expect about twice the quiet time). Records from before 2026-12-02",
+        "04:00 UTC give the load at the start of the measurement instead.",
         "*compute*: training and every surface at the scene's own grid (cached afterwards:",
         "changing the camera, the look or the output never recomputes);",
         "*preview*: `lossfilm run --preview` (640×360, 15 fps, no MSAA) with surfaces cached;",
