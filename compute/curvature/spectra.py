@@ -31,6 +31,7 @@ from scipy.interpolate import RegularGridInterpolator
 from lossfilm.compute.store import folder as st
 from lossfilm.compute.experiments.variant import state_model
 from lossfilm.compute.curvature.hessian import Spectrum, loss_hvp, spectrum
+from lossfilm.compute.execution.faults import fault_point
 from lossfilm.compute.execution.progress import Progress
 from lossfilm.compute.config.curvature import CurvatureConfig
 
@@ -187,6 +188,7 @@ def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "c
             arrays["config"] = np.array(h)
             path = curvature_path(folder, s.states[i]["index"])
             st.atomic_write(path, lambda f, a=arrays: np.savez(f, **a))
+            fault_point("curvature")  # test-only: LOSSFILM_FAULT=curvature:N
             bar.advance()
     for state in manifest["states"]:
         with np.load(curvature_path(folder, state["index"])) as z:

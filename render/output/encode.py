@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -78,12 +79,24 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def run_ffmpeg(args: list[str], what: str) -> None:
-    """Run ffmpeg to completion; raise RuntimeError quoting its stderr on failure."""
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                         capture_output=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{what} failed: {out.stderr.decode(errors='replace')[-ERROR_TAIL_CHARS:]}")
+def run_ffmpeg(args: list[str], what: str,
+               on_start: Callable[[subprocess.Popen], None] | None = None) -> None:
+    """Run ffmpeg to completion; raise RuntimeError quoting its stderr on failure.
+
+    ``on_start(proc)`` is called once ffmpeg runs (the join's test-only fault point).
+    """
+    proc = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        if on_start is not None:
+            on_start(proc)
+        _, err = proc.communicate()
+    except BaseException:  # Ctrl-C, SIGTERM: ffmpeg stops with us
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {err.decode(errors='replace')[-ERROR_TAIL_CHARS:]}")
 
 
 _INPUT_PIX_FMT = {(np.dtype(np.uint8), 3): "rgb24", (np.dtype(np.uint8), 4): "rgba",
