@@ -1,7 +1,9 @@
-"""Store integrity: checksums in the manifest, damaged files named, set aside and recomputed alone."""
+"""Store integrity: checksums in the manifest, damaged files named, set aside and recomputed alone
+(surfaces, tiles and curvature files); write errors and a full disk named."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -15,6 +17,8 @@ import pytest
 from lossfilm.compute.store import integrity
 from lossfilm.compute.store import folder as st
 from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.config.curvature import CurvatureConfig
+from lossfilm.compute.curvature.spectra import curvature_current, curvature_path
 from lossfilm.compute.config.data import DataConfig
 from lossfilm.compute.landscape.grid import GridConfig
 from lossfilm.compute.config.landscape import EvalConfig, LandscapeConfig
@@ -114,6 +118,73 @@ def test_a_damaged_tile_is_set_aside_and_evaluated_again(reference, tmp_path):
     assert not tile.exists() and tile.with_name(tile.name + ".damaged").exists()
     st.write_tile(tmp_path, 0, 2, 4, {"loss": np.ones((2, 4))})
     assert st.assemble_state(tmp_path, 0, blocks, 4)
+
+
+# ------------------------------------------------------------------ curvature files
+
+
+def curved() -> ComputeConfig:
+    """:func:`tiny` with the curvature pass: spectra per state, a 3×3 sub-grid."""
+    return dataclasses.replace(tiny(), curvature=CurvatureConfig(
+        enabled=True, iterations=8, trace_samples=2, subgrid_every=4, subgrid_iterations=4))
+
+
+@pytest.fixture(scope="module")
+def curved_reference(reference, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("curved") / "store"
+    shutil.copytree(reference, folder)  # the same surfaces: only the pass runs
+    return compute_sequence(curved(), folder, progress=False)
+
+
+def curvature_stamps(folder) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted((folder / "curvature").glob("state_*.npz"))}
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_damaged_curvature_file_is_named_set_aside_and_computed_again_alone(
+        curved_reference, tmp_path, capsys, damage):
+    store = tmp_path / "store"
+    shutil.copytree(curved_reference, store)
+    m = json.loads((store / st.MANIFEST).read_text())
+    assert set(m["checksums"]) == set(integrity.listed_files(m))  # curvature files included
+    target = curvature_path(store, 1)
+    assert m["checksums"]["curvature/state_0001.npz"] == integrity.file_digest(target)
+    data = bytearray(target.read_bytes())
+    if damage == "flip":  # forty bytes in the middle of the arrays
+        mid = len(data) // 2
+        data[mid:mid + 40] = bytes(b ^ 0xFF for b in data[mid:mid + 40])
+    else:
+        data = data[: len(data) // 3]
+    target.write_bytes(bytes(data))
+    before, surfaces = curvature_stamps(store), stamps(store)
+    weights = {p.name: p.stat().st_mtime_ns for p in (store / "weights").iterdir()}
+
+    assert not curvature_current(curved().curvature, store)  # `lossfilm run` will not reuse it
+    with pytest.raises(integrity.DamagedFile, match="curvature/state_0001.npz: damaged"):
+        st.open(store).sequence()  # the convexity channel names the file
+
+    compute_sequence(curved(), store, progress=True)
+    err = capsys.readouterr().err
+    assert f"{target} is damaged" in err and "set aside as state_0001.npz.damaged" in err
+    assert (target.parent / "state_0001.npz.damaged").read_bytes() == bytes(data)
+    after = curvature_stamps(store)
+    assert sorted(k for k in after if after[k] != before[k]) == ["curvature/state_0001.npz"]
+    assert stamps(store) == surfaces  # no surface was touched, nothing trained
+    assert {p.name: p.stat().st_mtime_ns for p in (store / "weights").iterdir()} == weights
+    assert curvature_current(curved().curvature, store)
+    recorded = json.loads((store / st.MANIFEST).read_text())["checksums"]["curvature/state_0001.npz"]
+    assert recorded == integrity.file_digest(target)
+    # Same code, same stored weights, seeds and thread count: the state's spectra come out
+    # the same (bit for bit here); the tolerance absorbs another BLAS's reduction order.
+    with np.load(target) as new, np.load(curvature_path(curved_reference, 1)) as old:
+        assert set(new.files) == set(old.files)
+        for name in new.files:
+            if name != "config":
+                np.testing.assert_allclose(new[name], old[name], rtol=1e-6, atol=1e-9, err_msg=name)
+    fresh, ref = st.open(store).sequence(), st.open(curved_reference).sequence()
+    np.testing.assert_allclose(fresh.channels["convexity"], ref.channels["convexity"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fresh.values["sharpness"], ref.values["sharpness"], rtol=1e-6)
 
 
 # ------------------------------------------------------------------ write errors, disk full
