@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from lossfilm.compute.config.landscape import EvalConfig, LandscapeConfig
 from lossfilm.compute.config.model import ModelConfig
 from lossfilm.compute.stage.run import compute_sequence
 from lossfilm.compute.config.train import CaptureConfig, TrainConfig
+from tests.disks import fill
 
 
 def tiny() -> ComputeConfig:
@@ -220,33 +220,6 @@ def test_a_failed_write_names_the_file_keeps_the_rest_and_the_next_run_completes
     compute_sequence(tiny(), store, progress=False)
     assert st.is_complete(store)
     np.testing.assert_allclose(st.open(store).loss(1), st.open(reference).loss(1), rtol=1e-6, atol=1e-7)
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 2 MiB file system (tmpfs); skipped where mounting is not allowed."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
-
-
-def fill(disk) -> Path:
-    """Fill ``disk`` to the last byte; the filler's path."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as f:  # unbuffered: nothing left to flush at close
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_full_disk_is_named_and_the_run_after_space_is_freed_completes(small_disk, reference, capsys):
