@@ -41,6 +41,7 @@ from lossfilm.compute.execution.executors import DaskExecutor, open_executor
 from lossfilm.compute.config.cluster import ClusterConfig, parse_executor_spec
 from lossfilm.compute.execution.faults import die, fault_due, fault_point
 from lossfilm.compute.execution.progress import Progress
+from lossfilm.compute.store.integrity import WriteFailed
 from lossfilm.render.output.encode import (
     EncodeSpec,
     VideoWriter,
@@ -185,7 +186,11 @@ def _concat_list(segments: list[Path], list_path: Path) -> None:
     for seg in segments:
         quoted = str(seg.resolve()).replace("'", "'\\''")
         lines.append(f"file '{quoted}'\n")
-    list_path.write_text("".join(lines))
+    try:
+        list_path.write_text("".join(lines))
+    except OSError as exc:  # a full disk: named like every other write
+        list_path.unlink(missing_ok=True)
+        raise WriteFailed(list_path, exc) from exc
 
 
 def join_segments(spec: EncodeSpec, segments: list[Path], n_frames: int, work_dir: Path) -> Path:
@@ -214,7 +219,7 @@ def join_segments(spec: EncodeSpec, segments: list[Path], n_frames: int, work_di
                 args += ["-movflags", "+faststart"]
             try:
                 run_ffmpeg([*args, "-f", spec.muxer, str(tmp)], f"joining segments into {spec.path}",
-                           on_start=lambda proc: _fault_mid_join(proc, tmp))
+                           spec.path, on_start=lambda proc: _fault_mid_join(proc, tmp))
             finally:
                 list_path.unlink(missing_ok=True)
         fault_point("publish")  # test-only: the temporary is whole, the film not yet in place
