@@ -56,10 +56,15 @@ def _job(args, folder: Path):
 
 
 def _writing(args, out: Path):
-    """Hold ``out``'s write lock (render.folder_lock): one writer per output folder."""
+    """Hold ``out``'s write lock (render.folder_lock): one writer per output folder.
+
+    A busy folder is refused, or waited for with ``--wait`` / ``--wait-timeout SECONDS``.
+    """
     from lossfilm.render.output.folder_lock import hold_output_folder
 
-    return hold_output_folder(out, args.command)
+    timeout = getattr(args, "wait_timeout", None)
+    wait = bool(getattr(args, "wait", False)) or timeout is not None
+    return hold_output_folder(out, args.command, wait=wait, timeout=timeout)
 
 
 def _read_surfaces(args, scene, out: Path) -> Path:

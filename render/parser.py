@@ -21,7 +21,25 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _common(p: argparse.ArgumentParser, *, preview: bool = True) -> None:
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def _waiting(p: argparse.ArgumentParser) -> None:
+    """--wait and --wait-timeout: for commands that hold the output folder's write lock."""
+    p.add_argument("--wait", action="store_true",
+                   help="if another lossfilm is writing --out, wait for it to finish instead of refusing")
+    p.add_argument("--wait-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="wait (as --wait) at most this long, then refuse (exit 1)")
+
+
+def _common(p: argparse.ArgumentParser, *, preview: bool = True, lock: bool = True) -> None:
     p.add_argument("scene", type=Path, help="the scene file (YAML)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/<scene name>/)")
     p.add_argument(
@@ -33,6 +51,8 @@ def _common(p: argparse.ArgumentParser, *, preview: bool = True) -> None:
         help="override a scene key, e.g. --set camera.shots[0].orbit.turns=1 (repeatable)",
     )
     p.add_argument("--force", action="store_true", help="ignore caches: recompute surfaces, rerender chunks")
+    if lock:
+        _waiting(p)
     if preview:
         p.add_argument("--preview", action="store_true", help="fast draft: 640×360, 15 fps, no MSAA")
     p.add_argument(
@@ -87,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=12, help="number of frames")
     p.add_argument("-o", "--output", type=Path, default=None, help="PNG file to write")
     p = sub.add_parser("explore", help="explore the surfaces in the browser; capture views and balls")
-    _common(p, preview=False)
+    _common(p, preview=False, lock=False)
     p.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")

@@ -2,7 +2,8 @@
 
 Runs after the surfaces, on the same model, evaluation subset and planes. Per state it
 writes ``curvature/state_XXXX.npz`` atomically (a rerun skips states already on disk with
-the same configuration) holding:
+the same configuration; the manifest records each file's checksum, and a damaged file is
+set aside as ``.damaged`` and computed again alone) holding:
 
 - ``top (k,)``, ``lambda_min``, ``trace``, ``trace_stderr``: at the state's weights;
 - ``sub_a (mx,)``, ``sub_b (my,)``, ``sub_lambda_max (my, mx)``, ``sub_lambda_min (my, mx)``,
@@ -29,9 +30,11 @@ import torch
 from scipy.interpolate import RegularGridInterpolator
 
 from lossfilm.compute.store import folder as st
+from lossfilm.compute.store import integrity, repair
 from lossfilm.compute.experiments.variant import state_model
 from lossfilm.compute.curvature.hessian import Spectrum, loss_hvp, spectrum
-from lossfilm.compute.execution.progress import Progress
+from lossfilm.compute.execution.faults import fault_point
+from lossfilm.compute.execution.progress import Progress, say
 from lossfilm.compute.config.curvature import CurvatureConfig
 
 __all__ = ["CurvatureConfig", "curvature_pass", "curvature_current", "subgrid_indices", "convexity_map",
@@ -42,7 +45,7 @@ CURVATURE_VALUES = ("sharpness", "lambda_max", "lambda_min", "trace")
 
 
 def curvature_path(folder: str | Path, index: int) -> Path:
-    return Path(folder) / "curvature" / f"{st.state_name(index)}.npz"
+    return st.curvature_path(folder, index)
 
 
 def _hash(cfg: CurvatureConfig, compute_hash: str) -> str:
@@ -135,8 +138,14 @@ def curvature_current(cfg: CurvatureConfig, folder: str | Path) -> bool:
     info = manifest.get("curvature")
     if not cfg.enabled:
         return info is None
-    return bool(info and info.get("complete")
-                and info.get("hash") == _hash(cfg, manifest.get("config_hash", "")))
+    if not (info and info.get("complete") and info.get("hash") == _hash(cfg, manifest.get("config_hash", ""))):
+        return False
+    try:  # a damaged or missing curvature file is work to do (the pass sets it aside)
+        for relative in integrity.curvature_files(manifest):
+            integrity.verify(folder, manifest.get("checksums") or {}, relative)
+    except integrity.DamagedFile:
+        return False
+    return True
 
 
 def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "cpu",
@@ -151,6 +160,8 @@ def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "c
         manifest = json.load(f)
     if not cfg.enabled:
         if "curvature" in manifest:
+            for relative in integrity.curvature_files(manifest):  # the files stay, as a cache
+                manifest.get("checksums", {}).pop(relative, None)
             manifest.pop("curvature")
             for s in manifest["states"]:
                 for k in list(s.get("values", {})):
@@ -165,14 +176,25 @@ def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "c
     x, y = s.eval_data()
     x, y = x.to(device), y.to(device)
     model = s.model().to(device)
-    todo = []
+    checksums = manifest.setdefault("checksums", {})
+    todo, forgotten = [], False
     for i, state in enumerate(s.states):
         path = curvature_path(folder, state["index"])
+        relative = str(path.relative_to(folder))
         if path.exists():
-            with np.load(path) as z:
-                if str(z["config"]) == h:
-                    continue
+            reason = repair.npz_damage(folder, checksums, relative)
+            if reason is None:
+                with np.load(path) as z:
+                    if str(z["config"]) == h:
+                        continue
+            else:
+                aside = integrity.set_aside(path)
+                say(progress, "compute", f"{path} is damaged ({reason}); set aside as {aside.name},"
+                    f" computing the curvature of state {state['index']} ({state.get('label', '')}) again alone")
+        forgotten |= checksums.pop(relative, None) is not None
         todo.append(i)
+    if forgotten:  # a rerun killed mid-pass must not hold the new files to the old checksums
+        st.write_json(manifest_path, manifest)
     t0 = time.perf_counter()
     if todo and progress:
         print(f"compute: curvature of {len(todo)} states"
@@ -187,6 +209,7 @@ def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "c
             arrays["config"] = np.array(h)
             path = curvature_path(folder, s.states[i]["index"])
             st.atomic_write(path, lambda f, a=arrays: np.savez(f, **a))
+            fault_point("curvature")  # test-only: LOSSFILM_FAULT=curvature:N
             bar.advance()
     for state in manifest["states"]:
         with np.load(curvature_path(folder, state["index"])) as z:
@@ -194,6 +217,7 @@ def curvature_pass(cfg: CurvatureConfig, folder: str | Path, *, device: str = "c
     manifest["curvature"] = {"config": dataclasses.asdict(cfg), "hash": h,
                              "channels": ["convexity"] if cfg.subgrid_every else [],
                              "complete": True}
+    integrity.record(folder, manifest, integrity.curvature_files(manifest))
     manifest.setdefault("timings", {})["curvature_s"] = (
         manifest.get("timings", {}).get("curvature_s", 0.0) + time.perf_counter() - t0)
     st.write_json(manifest_path, manifest)

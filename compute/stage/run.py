@@ -31,6 +31,7 @@ from lossfilm.compute.config.cluster import parse_executor_spec
 from lossfilm.compute.experiments.variant import state_model
 from lossfilm.compute.landscape.grid import grid_axes
 from lossfilm.compute.landscape.planes import build_planes
+from lossfilm.compute.execution.faults import fault_point
 from lossfilm.compute.execution.progress import say
 from lossfilm.compute.landscape.surface import evaluate_tile
 from lossfilm.compute.stage.tiles import evaluate_missing, evaluate_stored_tile, plan_tiles
@@ -231,6 +232,7 @@ def compute_sequence(
             index = len(states)
             wpath = folder / "weights" / f"{st.state_name(index)}.pt"
             st.save_tensors(wpath, {k: v.detach().cpu() for k, v in state.items()})
+            fault_point("train")  # test-only: LOSSFILM_FAULT=train:N (compute.execution.faults)
             values["eval_loss"], values["eval_accuracy"] = _eval_at(smodel, state, x, y, loss_fn, device)
             states.append(
                 dict(index=index, epoch=epoch, step=step, label=label,

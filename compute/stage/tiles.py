@@ -19,6 +19,7 @@ import torch
 from lossfilm.compute.store import integrity
 from lossfilm.compute.store import folder as st
 from lossfilm.compute.execution.executors import open_executor
+from lossfilm.compute.execution.faults import fault_point
 from lossfilm.compute.config.cluster import parse_executor_spec
 from lossfilm.compute.experiments.variant import state_model
 from lossfilm.compute.execution.progress import Progress, format_seconds, say
@@ -69,6 +70,7 @@ def evaluate_stored_tile(folder: str, index: int, row0: int, row1: int, device: 
     if res.accuracy is not None:
         metrics["accuracy"] = res.accuracy.reshape(shape).astype(np.float32)
     st.write_tile(folder, index, row0, row1, metrics)
+    fault_point("tile")  # test-only: LOSSFILM_FAULT=tile:N
     return index, row0, row1, time.perf_counter() - t0, int((~np.isfinite(res.loss)).sum())
 
 

@@ -9,6 +9,7 @@ Layout (see ``docs/store.md``)::
     directions/shared.pt       {d1, d2} shared by all states, or directions/state_0000.pt
     surfaces/state_0000.npz    loss (ny, nx) [, accuracy (ny, nx)] once a state is complete
     surfaces/tiles/...         finished tiles of states still in progress
+    curvature/state_0000.npz   Hessian spectra and the convexity map (compute.curvature)
 
 Every file is written to a temporary name in its folder and renamed over the target
 (``os.replace`` is atomic), so a ``kill -9`` at any moment leaves each file either absent or
@@ -46,6 +47,7 @@ __all__ = [
     "write_tile",
     "assemble_state",
     "surface_path",
+    "curvature_path",
 ]
 
 SCHEMA_VERSION = 1
@@ -64,6 +66,11 @@ def state_name(index: int) -> str:
 
 def surface_path(folder: str | os.PathLike, index: int) -> Path:
     return Path(folder) / "surfaces" / f"{state_name(index)}.npz"
+
+
+def curvature_path(folder: str | os.PathLike, index: int) -> Path:
+    """The curvature pass's file of state ``index`` (``lossfilm.compute.curvature.spectra``)."""
+    return Path(folder) / "curvature" / f"{state_name(index)}.npz"
 
 
 def tile_path(folder: str | os.PathLike, index: int, row0: int, row1: int) -> Path:
@@ -322,16 +329,22 @@ class Store:
 
     def _curvature_channels(self) -> dict[str, np.ndarray]:
         """``convexity (S, ny, nx)`` from the curvature pass's files, when it made them."""
+        from lossfilm.compute.store.integrity import DamagedFile, verify
+
         info = self.manifest.get("curvature") or {}
-        out = {}
-        for name in info.get("channels", []) if info.get("complete") else []:
-            grids = []
-            for s in self.states:
-                path = self.folder / "curvature" / f"{state_name(s['index'])}.npz"
-                with np.load(path) as z:
-                    grids.append(z[name].astype(np.float32))
-            out[name] = np.stack(grids)
-        return out
+        names = info.get("channels", []) if info.get("complete") else []
+        grids: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        advice = "`lossfilm compute` sets it aside and computes this state's curvature again alone"
+        for s in self.states if names else []:
+            path = curvature_path(self.folder, s["index"])
+            verify(self.folder, self.checksums, str(path.relative_to(self.folder)), advice)
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    for name in names:
+                        grids[name].append(z[name].astype(np.float32))
+            except Exception as exc:  # zip, CRC, zlib, truncation: many types, one meaning
+                raise DamagedFile(path, f"{type(exc).__name__}: {exc}", advice) from None
+        return {name: np.stack(g) for name, g in grids.items()}
 
 
 def _num(v) -> float:

@@ -3,12 +3,14 @@
 Atomic writes (temp file + rename) guard against a kill mid-write; they cannot guard
 against a disk, a copy or a person that changes a file afterwards. So the manifest keeps
 ``checksums: {relative path: "blake2b-128:<hex>"}`` of every file it lists (surfaces,
-weights, origins, directions, evaluation data), and every read is checked against it.
+weights, origins, directions, evaluation data, curvature), and every read is checked against it.
 
 - A damaged or truncated **surface** file (``surfaces/state_XXXX.npz``) is renamed aside
   (``state_XXXX.npz.damaged``; never deleted, someone may want to look at it) and that
   state alone is recomputed by the next run, from the weights and directions on disk.
 - A damaged **tile** of a state in progress is set aside and that tile recomputed.
+- A damaged **curvature** file (``curvature/state_XXXX.npz``) is set aside the same way and
+  that state's curvature alone is computed again by the next run.
 - Any other damaged file (weights, directions, data) is named with what to do: those
   come from training, and recomputing them means recomputing the whole store (``--force``).
 
@@ -36,6 +38,7 @@ __all__ = [
     "verify",
     "record",
     "listed_files",
+    "curvature_files",
     "verify_inputs",
 ]
 
@@ -145,16 +148,23 @@ def verify_inputs(folder: str | os.PathLike, manifest: dict) -> None:
         ``--force`` (recompute the store), said in the message.
     """
     checksums = manifest.get("checksums") or {}
-    surfaces = {s.get("file") for s in manifest.get("states", [])}
+    recomputable = {s.get("file") for s in manifest.get("states", [])} | set(curvature_files(manifest))
     for relative in listed_files(manifest):
-        if relative not in surfaces:
+        if relative not in recomputable:
             verify(folder, checksums, relative,
                    "it comes from training: `lossfilm compute --force` recomputes the store")
 
 
 def listed_files(manifest: dict) -> list[str]:
-    """Every file a manifest lists: evaluation data and each state's files."""
+    """Every file a manifest lists: evaluation data, each state's files, curvature files."""
     names = ["data/eval.pt"]
     for s in manifest.get("states", []):
         names += [s.get(k) for k in ("weights", "origin", "directions", "file") if s.get(k)]
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(names + curvature_files(manifest)))
+
+
+def curvature_files(manifest: dict) -> list[str]:
+    """The curvature pass's files (``curvature/state_XXXX.npz``), when the manifest has one."""
+    if not manifest.get("curvature"):
+        return []
+    return [f"curvature/state_{int(s['index']):04d}.npz" for s in manifest.get("states", [])]

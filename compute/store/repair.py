@@ -1,4 +1,4 @@
-"""Damaged surface files found and set aside, so the next evaluation recomputes them alone."""
+"""Damaged surface and curvature files found and set aside, so they are recomputed alone."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ from pathlib import Path
 from lossfilm.compute.store.folder import surface_path
 from lossfilm.compute.store.integrity import DamagedFile, npz_problem, set_aside, verify
 
-__all__ = ["check_surfaces"]
+__all__ = ["check_surfaces", "npz_damage"]
 
 
 def _surface_shape(manifest: dict) -> tuple[int, int]:
     return len(manifest["b"]), len(manifest["a"])
+
+
+def npz_damage(folder: Path, checksums: dict, relative: str,
+               shape: tuple[int, ...] | None = None) -> str | None:
+    """Why ``folder/relative`` (an existing ``.npz``) is damaged, or None.
+
+    Checked against its recorded checksum; a file without one (written by a run killed
+    before it recorded the checksum) is checked by reading it whole.
+    """
+    try:
+        verify(folder, checksums, relative)
+    except DamagedFile as exc:
+        return exc.reason
+    return None if relative in checksums else npz_problem(Path(folder) / relative, shape)
 
 
 def check_surfaces(folder: str | os.PathLike, manifest: dict, say=None) -> list[int]:
@@ -32,11 +46,7 @@ def check_surfaces(folder: str | os.PathLike, manifest: dict, say=None) -> list[
         if not path.exists():  # removed by hand, or set aside: its next digest is recorded anew
             checksums.pop(relative, None)
             continue
-        try:
-            verify(folder, checksums, relative)
-            reason = None if relative in checksums else npz_problem(path, _surface_shape(manifest))
-        except DamagedFile as exc:
-            reason = exc.reason
+        reason = npz_damage(folder, checksums, relative, _surface_shape(manifest))
         if reason is None:
             continue
         aside = set_aside(path)

@@ -29,6 +29,8 @@ import hashlib
 import os
 import pickle
 import shutil
+import subprocess
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -37,7 +39,9 @@ import numpy as np
 from lossfilm.compute.execution.executors import DaskExecutor, open_executor
 
 from lossfilm.compute.config.cluster import ClusterConfig, parse_executor_spec
+from lossfilm.compute.execution.faults import die, fault_due, fault_point
 from lossfilm.compute.execution.progress import Progress
+from lossfilm.compute.store.integrity import WriteFailed
 from lossfilm.render.output.encode import (
     EncodeSpec,
     VideoWriter,
@@ -165,6 +169,7 @@ def encode_chunk(job: ChunkJob, on_frame: Callable[[int], None] | None = None) -
             if writer.frames_written == expected:
                 raise ValueError(f"render_range({job.start}, {job.stop}) yielded more than {expected} frames")
             writer.write(frame)
+            fault_point("frame")  # test-only: LOSSFILM_FAULT=frame:N (compute.execution.faults)
             if on_frame is not None:
                 on_frame(1)
         if writer.frames_written != expected:
@@ -181,7 +186,11 @@ def _concat_list(segments: list[Path], list_path: Path) -> None:
     for seg in segments:
         quoted = str(seg.resolve()).replace("'", "'\\''")
         lines.append(f"file '{quoted}'\n")
-    list_path.write_text("".join(lines))
+    try:
+        list_path.write_text("".join(lines))
+    except OSError as exc:  # a full disk: named like every other write
+        list_path.unlink(missing_ok=True)
+        raise WriteFailed(list_path, exc) from exc
 
 
 def join_segments(spec: EncodeSpec, segments: list[Path], n_frames: int, work_dir: Path) -> Path:
@@ -209,14 +218,33 @@ def join_segments(spec: EncodeSpec, segments: list[Path], n_frames: int, work_di
             if spec.faststart:
                 args += ["-movflags", "+faststart"]
             try:
-                run_ffmpeg([*args, "-f", spec.muxer, str(tmp)], f"joining segments into {spec.path}")
+                run_ffmpeg([*args, "-f", spec.muxer, str(tmp)], f"joining segments into {spec.path}",
+                           spec.path, on_start=lambda proc: _fault_mid_join(proc, tmp))
             finally:
                 list_path.unlink(missing_ok=True)
+        fault_point("publish")  # test-only: the temporary is whole, the film not yet in place
         publish(tmp, spec.path)
     except BaseException:
         remove(tmp)
         raise
     return spec.path
+
+
+def _fault_mid_join(proc: subprocess.Popen, tmp: Path) -> None:
+    """``LOSSFILM_FAULT=join:N``: once ffmpeg writes the film's temporary, kill it, then us.
+
+    A job killed as a whole (a cgroup, a scheduler) takes the join's ffmpeg with it, leaving
+    a temporary cut wherever ffmpeg was (or whole, when it was faster than this check).
+    """
+    if not fault_due("join"):
+        return
+    deadline = time.monotonic() + 10.0
+    while proc.poll() is None and time.monotonic() < deadline:
+        if tmp.exists() and tmp.stat().st_size > 0:
+            break
+        time.sleep(0.001)
+    proc.kill()
+    die()
 
 
 def _check_picklable(render_range: RenderRange) -> None:

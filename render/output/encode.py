@@ -12,11 +12,13 @@ under the name a user (or a resumed render) would trust.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -30,6 +32,7 @@ from lossfilm.render.output.codecs import (  # the spec's API, also importable f
     output_args,
     video_filter,
 )
+from lossfilm.compute.store.integrity import WriteFailed
 from lossfilm.render.output.probe import FRAME_PATTERN, ffmpeg_exe
 
 __all__ = [
@@ -45,12 +48,30 @@ __all__ = [
     "publish",
     "remove",
     "run_ffmpeg",
+    "ffmpeg_failed",
     "LARGE_FRAME_LOOKAHEAD",
     "LARGE_FRAME_PIXELS",
 ]
 
 #: Lines of ffmpeg's stderr quoted in an error.
 ERROR_TAIL_CHARS = 1500
+#: errors that only writing causes: ffmpeg failing with one of these could not write its
+#: output (a full disk, a quota, a file-size limit, a read-only mount).
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def ffmpeg_failed(path: Path, what: str, stderr: str, returncode: int | None) -> Exception:
+    """The error to raise for a failed ffmpeg run that wrote (or was to write) ``path``.
+
+    A write error is :class:`~lossfilm.compute.store.integrity.WriteFailed` naming ``path``
+    (``cannot write PATH: No space left on device``), as for every file lossfilm writes;
+    ffmpeg says it in its log (``Error writing trailer ...: No space left on device``) and
+    in its exit status (``AVERROR(errno) & 0xff``). Anything else quotes ffmpeg's log.
+    """
+    for code in WRITE_ERRNOS:
+        if os.strerror(code) in stderr or (returncode is not None and returncode == 256 - code):
+            return WriteFailed(path, OSError(code, os.strerror(code)))
+    return RuntimeError(f"{what}: {stderr[-ERROR_TAIL_CHARS:]}")
 
 
 def partial_path(path: Path) -> Path:
@@ -78,12 +99,25 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def run_ffmpeg(args: list[str], what: str) -> None:
-    """Run ffmpeg to completion; raise RuntimeError quoting its stderr on failure."""
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                         capture_output=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{what} failed: {out.stderr.decode(errors='replace')[-ERROR_TAIL_CHARS:]}")
+def run_ffmpeg(args: list[str], what: str, writes: Path,
+               on_start: Callable[[subprocess.Popen], None] | None = None) -> None:
+    """Run ffmpeg to completion; on failure raise :func:`ffmpeg_failed`'s error.
+
+    ``writes`` is the file the output becomes (named when it cannot be written);
+    ``on_start(proc)`` is called once ffmpeg runs (the join's test-only fault point).
+    """
+    proc = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        if on_start is not None:
+            on_start(proc)
+        _, err = proc.communicate()
+    except BaseException:  # Ctrl-C, SIGTERM: ffmpeg stops with us
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise ffmpeg_failed(writes, f"{what} failed", err.decode(errors="replace"), proc.returncode)
 
 
 _INPUT_PIX_FMT = {(np.dtype(np.uint8), 3): "rgb24", (np.dtype(np.uint8), 4): "rgba",
@@ -183,10 +217,10 @@ class VideoWriter:
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame, dtype=frame.dtype.newbyteorder("<")).data)
         except BrokenPipeError:
-            self._proc.wait()
+            rc = self._proc.wait()
             message = self._error()
             self.abort()
-            raise RuntimeError(f"ffmpeg stopped while encoding {self.path}: {message}") from None
+            raise ffmpeg_failed(self.path, f"ffmpeg stopped while encoding {self.path}", message, rc) from None
         self.frames_written += 1
 
     def close(self) -> Path:
@@ -201,7 +235,7 @@ class VideoWriter:
         if rc != 0:
             message = self._error()
             self.abort()
-            raise RuntimeError(f"ffmpeg failed encoding {self.path} (exit {rc}): {message}")
+            raise ffmpeg_failed(self.path, f"ffmpeg failed encoding {self.path} (exit {rc})", message, rc)
         try:
             if self.with_audio:
                 muxed = self._tmp.with_name(self._tmp.name + ".mux")
@@ -242,4 +276,4 @@ def mux_audio(
         args += ["-tag:v", "hvc1"]
     if spec.faststart if faststart is None else faststart:
         args += ["-movflags", "+faststart"]
-    run_ffmpeg([*args, "-f", spec.muxer, str(out)], f"muxing audio into {spec.path}")
+    run_ffmpeg([*args, "-f", spec.muxer, str(out)], f"muxing audio into {spec.path}", spec.path)

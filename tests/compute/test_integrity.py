@@ -1,12 +1,13 @@
-"""Store integrity: checksums in the manifest, damaged files named, set aside and recomputed alone."""
+"""Store integrity: checksums in the manifest, damaged files named, set aside and recomputed alone
+(surfaces, tiles and curvature files); write errors and a full disk named."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,15 @@ import pytest
 from lossfilm.compute.store import integrity
 from lossfilm.compute.store import folder as st
 from lossfilm.compute.config.compute import ComputeConfig
+from lossfilm.compute.config.curvature import CurvatureConfig
+from lossfilm.compute.curvature.spectra import curvature_current, curvature_path
 from lossfilm.compute.config.data import DataConfig
 from lossfilm.compute.landscape.grid import GridConfig
 from lossfilm.compute.config.landscape import EvalConfig, LandscapeConfig
 from lossfilm.compute.config.model import ModelConfig
 from lossfilm.compute.stage.run import compute_sequence
 from lossfilm.compute.config.train import CaptureConfig, TrainConfig
+from tests.disks import fill
 
 
 def tiny() -> ComputeConfig:
@@ -116,6 +120,73 @@ def test_a_damaged_tile_is_set_aside_and_evaluated_again(reference, tmp_path):
     assert st.assemble_state(tmp_path, 0, blocks, 4)
 
 
+# ------------------------------------------------------------------ curvature files
+
+
+def curved() -> ComputeConfig:
+    """:func:`tiny` with the curvature pass: spectra per state, a 3×3 sub-grid."""
+    return dataclasses.replace(tiny(), curvature=CurvatureConfig(
+        enabled=True, iterations=8, trace_samples=2, subgrid_every=4, subgrid_iterations=4))
+
+
+@pytest.fixture(scope="module")
+def curved_reference(reference, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("curved") / "store"
+    shutil.copytree(reference, folder)  # the same surfaces: only the pass runs
+    return compute_sequence(curved(), folder, progress=False)
+
+
+def curvature_stamps(folder) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted((folder / "curvature").glob("state_*.npz"))}
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_damaged_curvature_file_is_named_set_aside_and_computed_again_alone(
+        curved_reference, tmp_path, capsys, damage):
+    store = tmp_path / "store"
+    shutil.copytree(curved_reference, store)
+    m = json.loads((store / st.MANIFEST).read_text())
+    assert set(m["checksums"]) == set(integrity.listed_files(m))  # curvature files included
+    target = curvature_path(store, 1)
+    assert m["checksums"]["curvature/state_0001.npz"] == integrity.file_digest(target)
+    data = bytearray(target.read_bytes())
+    if damage == "flip":  # forty bytes in the middle of the arrays
+        mid = len(data) // 2
+        data[mid:mid + 40] = bytes(b ^ 0xFF for b in data[mid:mid + 40])
+    else:
+        data = data[: len(data) // 3]
+    target.write_bytes(bytes(data))
+    before, surfaces = curvature_stamps(store), stamps(store)
+    weights = {p.name: p.stat().st_mtime_ns for p in (store / "weights").iterdir()}
+
+    assert not curvature_current(curved().curvature, store)  # `lossfilm run` will not reuse it
+    with pytest.raises(integrity.DamagedFile, match="curvature/state_0001.npz: damaged"):
+        st.open(store).sequence()  # the convexity channel names the file
+
+    compute_sequence(curved(), store, progress=True)
+    err = capsys.readouterr().err
+    assert f"{target} is damaged" in err and "set aside as state_0001.npz.damaged" in err
+    assert (target.parent / "state_0001.npz.damaged").read_bytes() == bytes(data)
+    after = curvature_stamps(store)
+    assert sorted(k for k in after if after[k] != before[k]) == ["curvature/state_0001.npz"]
+    assert stamps(store) == surfaces  # no surface was touched, nothing trained
+    assert {p.name: p.stat().st_mtime_ns for p in (store / "weights").iterdir()} == weights
+    assert curvature_current(curved().curvature, store)
+    recorded = json.loads((store / st.MANIFEST).read_text())["checksums"]["curvature/state_0001.npz"]
+    assert recorded == integrity.file_digest(target)
+    # Same code, same stored weights, seeds and thread count: the state's spectra come out
+    # the same (bit for bit here); the tolerance absorbs another BLAS's reduction order.
+    with np.load(target) as new, np.load(curvature_path(curved_reference, 1)) as old:
+        assert set(new.files) == set(old.files)
+        for name in new.files:
+            if name != "config":
+                np.testing.assert_allclose(new[name], old[name], rtol=1e-6, atol=1e-9, err_msg=name)
+    fresh, ref = st.open(store).sequence(), st.open(curved_reference).sequence()
+    np.testing.assert_allclose(fresh.channels["convexity"], ref.channels["convexity"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fresh.values["sharpness"], ref.values["sharpness"], rtol=1e-6)
+
+
 # ------------------------------------------------------------------ write errors, disk full
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,33 +220,6 @@ def test_a_failed_write_names_the_file_keeps_the_rest_and_the_next_run_completes
     compute_sequence(tiny(), store, progress=False)
     assert st.is_complete(store)
     np.testing.assert_allclose(st.open(store).loss(1), st.open(reference).loss(1), rtol=1e-6, atol=1e-7)
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 2 MiB file system (tmpfs); skipped where mounting is not allowed."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
-
-
-def fill(disk) -> Path:
-    """Fill ``disk`` to the last byte; the filler's path."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as f:  # unbuffered: nothing left to flush at close
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_full_disk_is_named_and_the_run_after_space_is_freed_completes(small_disk, reference, capsys):
