@@ -196,7 +196,7 @@ def cmd_explore(args) -> list[Path]:
     tiny, args.tiny = args.tiny, False  # explore's --tiny: tiny surfaces, the scene's own timeline
     scene = explore_scene(_load(args), tiny=tiny)
     out = _out(args, scene)
-    folder = _surfaces(args, scene, out)
+    folder = _read_surfaces(args, scene, out)  # the lock only while computing missing surfaces
     try:
         serve(ExploreSession(scene, folder, args.scene, args.overrides, out), args.host, args.port)
     except PortBusy as exc:
@@ -257,8 +257,9 @@ def cmd_import(args) -> list[Path]:
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise BadInput(f"import: no such file: {', '.join(missing)}")
-    folder = import_surfaces(args.files, args.out, loss_key=args.loss_key, grid_range=args.grid_range,
-                             keep_order=args.keep_order, force=args.force, log=note)
+    with _writing(args, args.out):  # one writer per store folder, as for films
+        folder = import_surfaces(args.files, args.out, loss_key=args.loss_key, grid_range=args.grid_range,
+                                 keep_order=args.keep_order, force=args.force, log=note)
     note(f"film it with a scene holding `compute: {{store: {folder}}}`")
     return [folder / "manifest.json"]
 

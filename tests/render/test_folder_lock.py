@@ -159,3 +159,25 @@ def test_waiting_in_process_tells_once_and_takes_the_lock_once_the_holder_is_gon
         killer.join()
         holder.wait()
     assert len(told) == 2 and told[1] == told[0]  # one line per wait
+
+
+def test_an_import_into_a_store_folder_being_written_is_refused(tmp_path):
+    import numpy as np
+
+    src = tmp_path / "surface.npy"
+    np.save(src, np.arange(30.0).reshape(5, 6))
+    out = tmp_path / "store"
+    holder = start_holder(out)
+    try:
+        result = subprocess.run([sys.executable, "-m", "lossfilm.render.cli", "import", str(src), "--out", str(out)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1, result.stderr
+        assert f"{out} is being written by pid {holder.pid}" in result.stderr
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]  # nothing imported beside it
+    finally:
+        holder.kill()
+        holder.wait()
+    result = subprocess.run([sys.executable, "-m", "lossfilm.render.cli", "import", str(src), "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (out / "manifest.json").is_file()
