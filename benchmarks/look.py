@@ -39,11 +39,7 @@ _spec = importlib.util.spec_from_file_location("bench_render", ROOT / "benchmark
 bench_render = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_render)
 
-TEXT = {"title": "Loss landscape", "caption": "lossfilm"}
-#: the default before the cinematic work, as keys of today's renderer (its Blinn-Phong highlight
-#: has no key: the GGX one stays, a small difference at the default gloss)
-PREVIOUS = {"tonemap": "filmic", "occlusion": {"enabled": False}, "base": {"enabled": False},
-            "light": {"environment": "none"}}
+TEXT, PREVIOUS = bench_render.TEXT, bench_render.PREVIOUS
 SIDES = {
     "cinematic (new default)": {},
     "previous default": PREVIOUS,
@@ -61,44 +57,6 @@ def occlusion_cost(n: int, reps: int) -> float:
         horizon_occlusion(z, x, y, radius=0.12 * 2.0, strength=1.5)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-class _Static:
-    """The benchmark's frame at every time, and its camera at every time (per-sample cost only)."""
-
-    def __init__(self, frame, pose):
-        self.frame, self.pose, self.duration = frame, pose, 1e9
-
-    def frame_at(self, time, index=0):
-        return self.frame
-
-    def pose_at(self, time):
-        return self.pose
-
-
-def per_sample_costs(ctx, topo, frames, size, reps: int, samples: int = 4) -> dict[str, float]:
-    """Seconds per extra sample of depth of field and of motion blur (cinematic, 4K)."""
-    from lossfilm.render.gl.shutter import render_blurred
-    from lossfilm.render.scene.looks import MotionBlurConfig
-
-    base = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT), size)
-    dof = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT,
-                                                          dof={"enabled": True, "samples": samples}), size)
-    still = _Static(frames[0], base.pose)
-    blur = MotionBlurConfig(enabled=True, samples=samples)
-    t_base, t_dof, t_blur = [], [], []
-    for _ in range(reps):
-        for out, fn in ((t_base, base.frame), (t_dof, dof.frame),
-                        (t_blur, lambda: render_blurred(base.r, still, still, 0, 30.0, blur, base.out))):
-            t = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t)
-    b = statistics.median(t_base)
-    costs = {"frame": b, "dof per sample": statistics.median(t_dof) / samples,
-             "motion blur per sample": statistics.median(t_blur) / samples}
-    base.close()
-    dof.close()
-    return costs
 
 
 def main() -> None:
@@ -129,7 +87,7 @@ def main() -> None:
     print("horizon_occlusion alone: " + ", ".join(f"{n}^2 {1e3 * s:.0f} ms" for n, s in ao.items()))
     for side in sides.values():
         side.close()
-    per_sample = per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
+    per_sample = bench_render.per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
     print("per sample (4 samples a frame): " + ", ".join(f"{k} {v:.3f} s" for k, v in per_sample.items()))
     ctx.release()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
