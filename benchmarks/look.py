@@ -1,4 +1,4 @@
-"""Benchmark: what the cinematic look costs (workload 5 of BENCHMARKS.md, the part done).
+"""Benchmark: what the cinematic look costs (workload 5 of BENCHMARKS.md, its cost).
 
 The 4K frame of workload 2 (512x512 vertices, 3840x2160, 4x MSAA, read back) drawn in
 the new default look (``cinematic``: AgX, ambient occlusion, plinth, the sky reflected)
@@ -6,12 +6,15 @@ and in the look that was the default before it (ACES filmic, no occlusion, no pl
 environment reflection: the same keys otherwise), same process, alternating, medians
 and the ratio; then each part on its own (occlusion off, plinth off, filmic instead of
 AgX), the cost of :func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2
-vertices, and the cost per sample of depth of field and of motion blur (each sample is a whole frame).
+vertices, and the cost per sample of depth of field and of motion blur (each sample is a
+whole frame; ``render.per_sample_costs``).
 
     python benchmarks/look.py [--reps 5] [--size 3840 2160]
 
-The Mitsuba (path-traced reference, SSIM) and PyVista (SSAO + DoF + PBR) comparisons of
-the issue are not in this script yet.
+The rest of workload 5 lives beside it: the path-traced reference (Mitsuba 3, luminance
+SSIM of the clay look, new and old) in ``benchmarks/pathtrace.py``, and PyVista's nearest
+equivalent of the look (PBR with an environment texture, SSAO, shadows, depth of field)
+in ``benchmarks/render.py``, in the same run as workload 2.
 """
 
 from __future__ import annotations
