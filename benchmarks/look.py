@@ -1,17 +1,20 @@
-"""Benchmark: what the cinematic look costs (workload 5 of BENCHMARKS.md, the part done).
+"""Benchmark: what the cinematic look costs (workload 5 of BENCHMARKS.md, its cost).
 
 The 4K frame of workload 2 (512x512 vertices, 3840x2160, 4x MSAA, read back) drawn in
-the new default look (``cinematic``: AgX, ambient occlusion, plinth) and in the look
-that was the default before it (ACES filmic, no occlusion, no plinth: the same keys
-otherwise), same process, alternating, medians and the ratio; then each part on its
-own (occlusion off, plinth off, filmic instead of AgX), the cost of
-:func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2 vertices, and the
-cost per sample of depth of field and of motion blur (each sample is a whole frame).
+the new default look (``cinematic``: AgX, ambient occlusion, plinth, the sky reflected)
+and in the look that was the default before it (ACES filmic, no occlusion, no plinth, no
+environment reflection: the same keys otherwise), same process, alternating, medians
+and the ratio; then each part on its own (occlusion off, plinth off, filmic instead of
+AgX), the cost of :func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2
+vertices, and the cost per sample of depth of field and of motion blur (each sample is a
+whole frame; ``render.per_sample_costs``).
 
     python benchmarks/look.py [--reps 5] [--size 3840 2160]
 
-The Mitsuba (path-traced reference, SSIM) and PyVista (SSAO + DoF + PBR) comparisons of
-the issue are not in this script yet.
+The rest of workload 5 lives beside it: the path-traced reference (Mitsuba 3, luminance
+SSIM of the clay look, new and old) in ``benchmarks/pathtrace.py``, and PyVista's nearest
+equivalent of the look (PBR with an environment texture, SSAO, shadows, depth of field)
+in ``benchmarks/render.py``, in the same run as workload 2.
 """
 
 from __future__ import annotations
@@ -39,8 +42,7 @@ _spec = importlib.util.spec_from_file_location("bench_render", ROOT / "benchmark
 bench_render = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_render)
 
-TEXT = {"title": "Loss landscape", "caption": "lossfilm"}
-PREVIOUS = {"tonemap": "filmic", "occlusion": {"enabled": False}, "base": {"enabled": False}}
+TEXT, PREVIOUS = bench_render.TEXT, bench_render.PREVIOUS
 SIDES = {
     "cinematic (new default)": {},
     "previous default": PREVIOUS,
@@ -58,44 +60,6 @@ def occlusion_cost(n: int, reps: int) -> float:
         horizon_occlusion(z, x, y, radius=0.12 * 2.0, strength=1.5)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-class _Static:
-    """The benchmark's frame at every time, and its camera at every time (per-sample cost only)."""
-
-    def __init__(self, frame, pose):
-        self.frame, self.pose, self.duration = frame, pose, 1e9
-
-    def frame_at(self, time, index=0):
-        return self.frame
-
-    def pose_at(self, time):
-        return self.pose
-
-
-def per_sample_costs(ctx, topo, frames, size, reps: int, samples: int = 4) -> dict[str, float]:
-    """Seconds per extra sample of depth of field and of motion blur (cinematic, 4K)."""
-    from lossfilm.render.gl.shutter import render_blurred
-    from lossfilm.render.scene.looks import MotionBlurConfig
-
-    base = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT), size)
-    dof = bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT,
-                                                          dof={"enabled": True, "samples": samples}), size)
-    still = _Static(frames[0], base.pose)
-    blur = MotionBlurConfig(enabled=True, samples=samples)
-    t_base, t_dof, t_blur = [], [], []
-    for _ in range(reps):
-        for out, fn in ((t_base, base.frame), (t_dof, dof.frame),
-                        (t_blur, lambda: render_blurred(base.r, still, still, 0, 30.0, blur, base.out))):
-            t = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t)
-    b = statistics.median(t_base)
-    costs = {"frame": b, "dof per sample": statistics.median(t_dof) / samples,
-             "motion blur per sample": statistics.median(t_blur) / samples}
-    base.close()
-    dof.close()
-    return costs
 
 
 def main() -> None:
@@ -126,7 +90,7 @@ def main() -> None:
     print("horizon_occlusion alone: " + ", ".join(f"{n}^2 {1e3 * s:.0f} ms" for n, s in ao.items()))
     for side in sides.values():
         side.close()
-    per_sample = per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
+    per_sample = bench_render.per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
     print("per sample (4 samples a frame): " + ", ".join(f"{k} {v:.3f} s" for k, v in per_sample.items()))
     ctx.release()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
