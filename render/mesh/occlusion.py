@@ -3,13 +3,18 @@
 A height field needs no screen-space guess: the horizon seen from each vertex along a
 direction is the largest elevation angle to any grid point in that direction (horizon-
 based ambient occlusion, Bavoil & Sainz 2008, evaluated on the grid itself instead of the
-depth buffer). For a cosine-weighted hemisphere cut into vertical slices, a horizon at
-elevation ``theta`` hides ``sin(theta)`` of a slice's light, so the visibility of the sky is
+depth buffer). Diffuse light weights the sky by the cosine to the normal: cut the
+hemisphere into vertical slices, and a horizon at angle ``phi`` above the tangent plane
+hides ``sin^2(phi)`` of a slice's cosine-weighted light (the slice integral of
+ground-truth AO, Jimenez et al. 2016, for a slice through the normal), so the visibility is
 
-    visibility = 1 - mean over directions of sin(atan(max_k tan(theta_k) * falloff(r_k)))
+    visibility = 1 - mean over directions of sin^2(phi),
+    tan(phi + tangent elevation) = max_k tan(theta_k) * falloff(r_k)
 
 with ``falloff(r) = 1 - (r / radius)^2`` so that distant walls fade out instead of
-switching off at ``radius``. A flat or convex neighbourhood sees no horizon above zero
+switching off at ``radius``. (An earlier version hid ``sin(theta)``, the solid angle:
+on gentle relief full of shallow horizons that darkened far more than the light a path
+tracer finds blocked, ``benchmarks/pathtrace.py``.) A flat or convex neighbourhood sees no horizon above zero
 and keeps visibility exactly 1; a crease or the bottom of a downfall goes dark.
 
 Every sample is a whole-array shift of the grid (the 8 directions are the axes and the
@@ -96,9 +101,10 @@ def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius:
                 np.subtract(rise, tangent, out=rise)
                 np.multiply(rise, np.float32(1.0 - (r / radius) ** 2), out=rise)
                 np.fmax(excess, rise, out=excess)  # fmax: a NaN (invalid - invalid) is ignored
-            # sin(atan(t)) = t / sqrt(1 + t^2): the sky hidden in this slice
+            # the horizon's angle phi above the tangent plane hides sin^2(phi) of the slice's
+            # cosine-weighted sky; sin(atan h - atan t) = (h - t) / sqrt((1 + h^2)(1 + t^2))
             horizon = tangent + excess
-            occluded += horizon / np.sqrt(1.0 + horizon * horizon) - tangent / np.sqrt(1.0 + tangent * tangent)
+            occluded += excess * excess / ((1.0 + horizon * horizon) * (1.0 + tangent * tangent))
     visibility = 1.0 - np.float32(strength / len(DIRECTIONS)) * occluded
     visibility[~np.isfinite(heights)] = 1.0
     return np.clip(visibility, 0.0, 1.0).astype(np.float32)

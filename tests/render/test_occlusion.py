@@ -41,10 +41,21 @@ def test_crease_is_darker_than_its_walls_and_the_flat_plane():
     vis = horizon_occlusion(z, x, y, radius=0.3)
     j_bottom = int(np.argmin(np.abs(x - 0.5)))
     j_flat = int(np.argmin(np.abs(x + 0.6)))
-    assert vis[N // 2, j_bottom] < 0.75           # the bottom of the ditch sees little sky
+    assert vis[N // 2, j_bottom] < 0.85           # the bottom of the ditch sees less sky
     assert vis[N // 2, j_flat] == 1.0             # the flat plane far from it: untouched
     wall = vis[N // 2, j_bottom + 6]
     assert vis[N // 2, j_bottom] < wall < 1.0     # up the wall it opens again
+
+
+def test_a_long_ditchs_bottom_sees_the_cosine_weighted_sky_of_its_opening():
+    """With a reach past its rims, the bottom of a V-ditch whose walls rise at angle w sees
+    cos(w) of the cosine-weighted sky (the view factor of the opening); the solid-angle
+    count of the earlier version gave about 0.6 here, far darker than a path tracer finds."""
+    x, y, z = _crease()
+    vis = horizon_occlusion(z, x, y, radius=1.0)
+    j_bottom = int(np.argmin(np.abs(x - 0.5)))
+    expected = np.cos(np.arctan(0.8))  # the walls' slope is 0.8
+    assert abs(vis[N // 2, j_bottom] - expected) < 0.03, (vis[N // 2, j_bottom], expected)
 
 
 def test_edges_and_invalid_heights():
@@ -89,7 +100,7 @@ def test_occlusion_darkens_the_crease_on_screen_and_leaves_the_flat_plane(ctx):
     flat = (slice(60, 100), slice(30, 45))    # x ~ -0.6
     crease = (slice(60, 100), cols(0.5))      # the ditch's bottom
     dark = images[False][crease].mean() - images[True][crease].mean()
-    assert dark > 8, f"crease darkened by only {dark:.1f} code values"
+    assert dark > 3, f"crease darkened by only {dark:.1f} code values"
     # the flat plane far from the ditch: same pixels within dithering (1 code value)
     assert np.abs(images[True][flat] - images[False][flat]).max() <= 2
     from golden import assert_matches_golden
