@@ -52,9 +52,9 @@ LOOKS: dict[str, Look] = {
                    "ground_color": "#808080", "color": "#ffffff"},
          "overlays": {"color": "#111111", "outline": 0.0}, "trajectory": {"color": "#111111"}}),
     "clay": Look(
-        "grey clay lit by light and occlusion only: the shape without the colormap",
+        "matte grey clay lit by light and occlusion only: the shape without the colormap or reflections",
         {"colormap": "clay", "background": {"kind": "gradient", "top": "#3a3a3c", "bottom": "#8a8a8c"},
-         "fog": 0.0, "material": {"gloss": 0.04, "roughness": 0.8},
+         "fog": 0.0, "material": {"gloss": 0.0, "roughness": 1.0},
          "light": {"color": "#ffffff", "sky_color": "#ffffff", "ground_color": "#606060",
                    "rim": 0.0, "fill": 0.35, "ambient": 0.55},
          "base": {"color": "#9a9a9c", "fade": 0.0}, "occlusion": {"strength": 1.3, "direct": 0.3}}),
