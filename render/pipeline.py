@@ -105,10 +105,14 @@ def tiny_scene(scene: Scene) -> Scene:
 
 
 def _scaled_shot(shot, scale: float):
-    """A shot ``scale`` times as long; a keyframes shot's key times (and key velocities) too."""
+    """A shot ``scale`` times as long; its lens keys' times, and a keyframes shot's key
+    times (and key velocities), too."""
     from lossfilm.render.scene.camera import KeyframeShot
 
-    shot = dataclasses.replace(shot, duration=shot.duration * scale)
+    def keyed(keys: tuple) -> tuple:
+        return tuple((t * scale, value) for t, value in keys)
+
+    shot = dataclasses.replace(shot, duration=shot.duration * scale, focus=keyed(shot.focus), fstop=keyed(shot.fstop))
     if isinstance(shot, KeyframeShot):
         shot = dataclasses.replace(shot, times=tuple(t * scale for t in shot.times),
                                    tangents=tuple(v / scale for v in shot.tangents))

@@ -169,12 +169,14 @@ class DepthOfFieldConfig:
     """A thin-lens camera: focus and aperture (costs one frame per lens sample)."""
 
     enabled: bool = option(False, "blur what is nearer or farther than the focus (thin lens)")
-    focus: str = option("ball", "what is in focus: the ball, the minimum, the camera's target, or distance",
-                        choices=("ball", "minimum", "target", "distance"))
+    focus: str = option("ball", "what is in focus: the ball, the minimum, the camera's target, the edge (the "
+                        "far edge of the surface in view), or distance; a shot's focus keys override it",
+                        choices=("ball", "minimum", "target", "edge", "distance"))
     distance: float = option(2.0, "with focus: distance, the focus distance in landscape units",
                              exclusive_min=True, min=0)
     fstop: float = option(2.8, "f-number: lower is a wider aperture and shallower focus "
-                          "(the plane is treated as a 0.5 m table-top model)", min=0.5, max=64)
+                          "(the plane is treated as a 0.5 m table-top model); a shot's fstop keys override it",
+                          min=0.5, max=64)
     samples: int = option(12, "lens samples per frame (each is a whole frame's cost)", min=1, max=64)
 
 
