@@ -47,6 +47,7 @@ from lossfilm.render.gl.marks import actor_centers, draw_markers, draw_paths, dr
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
 from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms
+from lossfilm.render.gl.shadows import make_shadow_map, shadow_pass
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
 from lossfilm.render.overlay.layout import layout_overlays
@@ -57,8 +58,6 @@ log = logging.getLogger("lossfilm.renderer")
 
 #: subdivisions of the ball's icosphere (642 vertices: smooth at 4K sizes of a few % of height).
 BALL_SUBDIVISIONS = 3
-#: polygon offset (factor, units) in the shadow pass, against shadow acne.
-SHADOW_POLYGON_OFFSET = (2.0, 4.0)
 #: the shadow pass draws a decimated copy of the grid at most this many vertices a side:
 #: shadows are soft (PCF) anyway, and triangle setup dominates the pass on llvmpipe.
 SHADOW_GRID = 256
@@ -186,15 +185,7 @@ class SurfaceRenderer:
             self._color = ctx.renderbuffer(size, 4, dtype=dtype)
             self._depth = ctx.depth_renderbuffer(size)
             self.fbo = self.fbo_resolve = ctx.framebuffer([self._color], self._depth)
-        light = self.cfg.light
-        self.shadow_map = None
-        if light.shadows:
-            s = int(min(light.shadow_map_size, ctx.info.get("GL_MAX_TEXTURE_SIZE", 16384)))
-            self.shadow_map = ctx.depth_texture((s, s))
-            self.shadow_map.compare_func = "<="
-            self.shadow_map.repeat_x = self.shadow_map.repeat_y = False
-            self.shadow_map.filter = (moderngl.LINEAR, moderngl.LINEAR)
-            self.fbo_shadow = ctx.framebuffer(depth_attachment=self.shadow_map)
+        self.shadow_map, self.fbo_shadow = make_shadow_map(ctx, self.cfg.light)
 
     # ---- per frame ----------------------------------------------------------------
     def _upload(self, frame: Frame) -> None:
@@ -250,20 +241,7 @@ class SurfaceRenderer:
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
         if self.shadow_map is not None:
-            self.fbo_shadow.use()
-            self.fbo_shadow.clear(depth=1.0)
-            ctx.polygon_offset = SHADOW_POLYGON_OFFSET
-            self.vao_depth_surface.render(self._surface_mode)
-            if show_ball:
-                _set(self.progs.depth_ball, "u_center", center)
-                _set(self.progs.depth_ball, "u_radius", radius)
-                self.vao_depth_ball.render(moderngl.TRIANGLES)
-            for actor_center, _ in actors:
-                _set(self.progs.depth_ball, "u_center", actor_center)
-                _set(self.progs.depth_ball, "u_radius", radius)
-                self.vao_depth_ball.render(moderngl.TRIANGLES)
-            ctx.polygon_offset = (0.0, 0.0)
-            self.shadow_map.use(location=1)
+            shadow_pass(self, [(center, radius)] * show_ball + [(c, radius) for c, _ in actors])
 
         self.fbo.use()
         self.fbo.depth_mask = True
