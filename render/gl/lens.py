@@ -100,8 +100,14 @@ def lens_poses(pose: CameraPose, focus: float, radius: float, samples: int) -> l
     return out
 
 
-def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray) -> None:
+def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray, *, image_size: tuple[int, int] | None = None,
+                tile: tuple[int, int, int, int] | None = None) -> None:
     """Depth of field into ``out``: the mean of pinhole frames from points of the lens.
+
+    Each pixel is the mean of that pixel over the pinhole frames, so a tile of a larger
+    image (``image_size``, ``tile`` as :meth:`~render.renderer.SurfaceRenderer.draw`
+    takes them) is exactly that part of the whole: tiled stills join without seams, with
+    the focus and aperture worked out for the whole image.
 
     Parameters
     ----------
@@ -115,14 +121,15 @@ def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray) -> None:
     """
     dof = renderer.cfg.dof
     topo = renderer.topology
-    W, H = renderer.size
+    W, H = image_size or renderer.size
     focus = focus_distance(dof, pose, frame.ball, frame.minimum, (topo.x, topo.y, frame.heights), aspect=W / H)
     fstop = pose.fstop if pose.fstop is not None else dof.fstop
     radius = aperture_radius(pose.fov_deg, fstop, topo.bounds.size)
     acc = np.zeros(out.shape, np.float32)
     sub = np.empty_like(out)
     for k, lens_pose in enumerate(lens_poses(pose, focus, radius, dof.samples)):
-        renderer.draw(frame, lens_pose, upload=k == 0)  # heights and occlusion once a frame
+        # heights and occlusion once a frame (or a tile)
+        renderer.draw(frame, lens_pose, image_size=image_size, tile=tile, upload=k == 0)
         renderer.read_into(sub)
         acc += sub
     np.rint(acc / dof.samples, out=acc)

@@ -320,14 +320,17 @@ class SurfaceRenderer:
                                         series=frame.series, position=frame.position), screen)
 
     # ---- readback -----------------------------------------------------------------
-    def render_into(self, frame: Frame, pose: CameraPose, out: np.ndarray) -> None:
-        """Render and read back into ``out`` without allocating.
+    def render_into(self, frame: Frame, pose: CameraPose, out: np.ndarray, *,
+                    image_size: tuple[int, int] | None = None, tile: tuple[int, int, int, int] | None = None) -> None:
+        """Render and read back into ``out`` without allocating (lens included).
 
         Parameters
         ----------
         out : (H, W, C) uint8 (or uint16 when ``bits=16``), C-contiguous
             C = 4 for a transparent renderer, else 3. Row 0 = top of the image;
             transparent output has straight (not premultiplied) alpha.
+        image_size, tile
+            As :meth:`draw`: this framebuffer is one tile of a larger image.
         """
         W, H = self.size
         want = (H, W, self.components)
@@ -335,10 +338,10 @@ class SurfaceRenderer:
         if out.shape != want or out.dtype != dtype or not out.flags.c_contiguous:
             raise ValueError(f"out: expected a C-contiguous {want} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype}")
-        if self.cfg.dof.enabled and self.cfg.dof.samples > 1:
-            render_lens(self, frame, pose, out)  # depth of field: the mean of lens samples
+        if self.cfg.dof.enabled and self.cfg.dof.samples > 1:  # depth of field: the mean of lens samples
+            render_lens(self, frame, pose, out, image_size=image_size, tile=tile)
             return
-        self.draw(frame, pose)
+        self.draw(frame, pose, image_size=image_size, tile=tile)
         self.read_into(out)
 
     def read_into(self, out: np.ndarray) -> None:

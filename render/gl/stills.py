@@ -3,7 +3,8 @@
 A still larger than one framebuffer is cut into tiles; each tile is drawn with the
 same camera through an off-center sub-frustum (:func:`lossfilm.render.gl.renderer.tile_matrix`), so
 the tiles join without seams: shading, line widths and text are computed in pixels of
-the *whole* image. Supersampling renders ``supersample`` times larger and box-filters
+the *whole* image, and depth of field (a mean of whole pinhole frames, per pixel) is the
+same in a tile as in the whole. Supersampling renders ``supersample`` times larger and box-filters
 down, on top of MSAA.
 """
 
@@ -102,8 +103,7 @@ def render_still(ctx: moderngl.Context, topology: Topology, frame: Frame, pose: 
                 for x, y, w, h in rects:
                     # every tile keeps the full tile size so its sub-frustum has the right
                     # aspect; what falls outside the image is drawn and dropped
-                    renderer.draw(frame, pose, image_size=(RW, RH), tile=(x, y, tw, th))
-                    renderer.read_into(buf)
+                    renderer.render_into(frame, pose, buf, image_size=(RW, RH), tile=(x, y, tw, th))
                     out[y : y + h, x : x + w] = buf[:h, :w]
                     bar.advance(1)
     finally:
