@@ -4,8 +4,9 @@ GPU resources are built once per film (:class:`SurfaceRenderer` constructor): th
 x, y vertex buffer and the triangle index buffer of the topology, dynamic buffers for
 heights, normals, colormap coordinate and invalid flags (rewritten in place each frame,
 never reallocated), the shader programs, the MSAA and resolve framebuffers, the shadow
-map and the colormap texture. A frame is: shadow pass, surface, ball, trajectory and
-text into the MSAA buffer (over a transparent clear, or the solid background color),
+map and the colormap texture. A frame is: shadow pass, (with a floor: the scene in the
+floor's mirror, ``render.gl.floor``), floor, plinth, surface, ball (``render.gl.solids``),
+trajectory and text into the MSAA buffer (over a transparent clear, or the solid background color),
 MSAA resolve, the gradient background drawn *under* the resolved image, one
 ``read_into`` a reused host buffer. Dense grids (>= ``DENSE_GRID`` a side) are lit per
 vertex; features are compiled in or out of the shaders, and the look's film-constant
@@ -27,6 +28,7 @@ bottom-up readback order is the image's top-down order (front faces become clock
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import moderngl
@@ -35,19 +37,20 @@ import trimesh
 
 from lossfilm.render.color.colormaps import load_colormap, srgb_to_linear
 from lossfilm.render.mesh.frame import CameraPose, Frame, Topology
-from lossfilm.render.gl.frusta import FLIP_Y, box_inside_clip, tile_matrix
+from lossfilm.render.gl.frusta import FLIP_Y, tile_matrix
 from lossfilm.render.gl.context import max_samples
 from lossfilm.render.scene.look import REFERENCE_HEIGHT_PX, RenderConfig
-from lossfilm.render.color.srgb import linear_rgb, unpremultiply
+from lossfilm.render.color.srgb import unpremultiply
 from lossfilm.render.gl.lens import render_lens
 from lossfilm.render.mesh.occlusion import horizon_occlusion
+from lossfilm.render.gl.floor import Floor
 from lossfilm.render.gl.plinth import Plinth
-from lossfilm.render.mesh.pointsets import MARKER_RADIUS
-from lossfilm.render.gl.marks import actor_centers, draw_markers, draw_paths, draw_trajectory
+from lossfilm.render.gl.marks import actor_centers, draw_paths, draw_trajectory
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
 from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms
 from lossfilm.render.gl.shadows import make_shadow_map, shadow_pass
+from lossfilm.render.gl.solids import draw_solids
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
 from lossfilm.render.overlay.layout import layout_overlays
@@ -147,6 +150,16 @@ class SurfaceRenderer:
             base_z = self._lo[2] - self.cfg.base.depth * self._plane
             self.plinth = Plinth(ctx, self.progs.plinth, topo.x, topo.y, base_z, PLINTH_BAND * self._plane)
         self.vao_surface = ctx.vertex_array(self.progs.surface, attributes, self.ibo, index_element_size=4)
+        self.floor = self.vao_surface_mirror = None
+        self._casters: tuple = ()
+        if self.progs.floor is not None:
+            self.floor = Floor(ctx, self.progs.floor, self.cfg, self._lo, self._hi, self._plane)
+            # the reflection is blurred: the decimated grid of the shadow pass is enough
+            self.vao_surface_mirror = ctx.vertex_array(self.progs.surface, attributes, self.ibo_shadow,
+                                                       index_element_size=4)
+            if self.plinth is not None and self.cfg.floor.shadow:  # the walls' shadow falls on the floor
+                self.vao_depth_plinth = self.plinth.depth_vao(self.progs.depth_ball)
+                self._casters = (self.vao_depth_plinth,)
         self.vao_surface_affine = (ctx.vertex_array(self.progs.surface_affine, attributes, self.ibo, index_element_size=4)
                                    if self.progs.surface_affine is not None else None)
         self.vao_depth_surface = ctx.vertex_array(self.progs.depth_surface, [
@@ -226,10 +239,15 @@ class SurfaceRenderer:
         image = tuple(image_size) if image_size is not None else self.size
         post = FLIP_Y @ (tile_matrix(image, tile) if tile is not None else np.eye(4))
         view = pose.view_matrix()
-        mvp = post @ pose.projection_matrix(image[0] / image[1]) @ view
+        if self.floor is not None and self.floor.visible(pose.eye):  # the far plane reaches its far edge
+            pose = dataclasses.replace(pose, far=max(pose.far, self.floor.far(pose.eye)))
+        proj = pose.projection_matrix(image[0] / image[1])
+        mvp = post @ proj @ view
         px_scale = image[1] / REFERENCE_HEIGHT_PX
         if upload:
             self._upload(frame)
+            if self.plinth is not None:
+                self.plinth.update(frame.heights, frame.scalar)
         show_ball = cfg.ball.enabled and frame.ball is not None
         radius = cfg.ball.radius * self._plane
         center = None
@@ -241,47 +259,24 @@ class SurfaceRenderer:
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
         if self.shadow_map is not None:
-            shadow_pass(self, [(center, radius)] * show_ball + [(c, radius) for c, _ in actors])
+            shadow_pass(self, [(center, radius)] * show_ball + [(c, radius) for c, _ in actors], self._casters)
+        self.cmap.use(location=0)
+        eye = np.asarray(pose.eye, np.float64)
+        floor = self.floor if self.floor is not None and self.floor.visible(eye) else None
+        solids = (frame, center, radius, actors)
+        if floor is not None and floor.reflects:  # the scene in the floor's mirror, into its texture
+            post_r = floor.begin_reflection(image, tile if tile is not None else (0, 0, *self.size))
+            ctx.front_face = "ccw"  # the mirror undoes the flip's change of winding
+            draw_solids(self, post_r @ proj @ view @ floor.mirror, floor.mirrored(eye), px_scale, *solids, mirror=True)
 
         self.fbo.use()
         self.fbo.depth_mask = True
         self.fbo.clear(*self._clear, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
-
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
-        eye = np.asarray(pose.eye, np.float64)
-        self.cmap.use(location=0)
-        # seen from below its bottom the block would hide the underside that below-shots
-        # are for: there the surface is drawn as an open sheet, as without a base
-        if self.plinth is not None and eye[2] > self.plinth.base_z:
-            _set(self.progs.plinth, "u_mvp", mvp)
-            _set(self.progs.plinth, "u_eye", eye)
-            # first, writing depth: where the walls fade out, what they hide (the surface's
-            # underside) stays hidden and the background shows through instead
-            ctx.enable(moderngl.BLEND)  # premultiplied "over" the clear
-            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-            self.plinth.draw(frame.heights, frame.scalar)
-            ctx.disable(moderngl.BLEND)
-        affine = self.vao_surface_affine is not None and box_inside_clip(mvp, self._lo, self._hi, frame.heights)
-        prog, vao = (self.progs.surface_affine, self.vao_surface_affine) if affine else (self.progs.surface, self.vao_surface)
-        _set(prog, "u_mvp", mvp)
-        _set(prog, "u_eye", eye)
-        for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
-            _set(prog, name, width * px_scale)
-        vao.render(self._surface_mode)
-        if show_ball:
-            for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
-                _set(self.progs.ball, k, v)
-            self.vao_ball.render(moderngl.TRIANGLES)
-        if actors:
-            for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
-                _set(self.progs.ball, k, v)
-            for actor_center, color in actors:
-                _set(self.progs.ball, "u_center", actor_center)
-                _set(self.progs.ball, "u_ball_color", color)
-                self.vao_ball.render(moderngl.TRIANGLES)
-            _set(self.progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
-        draw_markers(self, frame, mvp, eye, radius * MARKER_RADIUS)
+        if floor is not None:
+            floor.draw(mvp, eye)
+        draw_solids(self, mvp, eye, px_scale, *solids)
         ctx.front_face = "ccw"
 
         ctx.enable(moderngl.BLEND)

@@ -32,7 +32,7 @@ def make_shadow_map(ctx: moderngl.Context, light: LightConfig):
     return texture, ctx.framebuffer(depth_attachment=texture)
 
 
-def shadow_pass(renderer, spheres: list[tuple[np.ndarray, float]]) -> None:
+def shadow_pass(renderer, spheres: list[tuple[np.ndarray, float]], solids: tuple = ()) -> None:
     """Fill ``renderer.shadow_map`` for this frame (heights already uploaded) and bind it to unit 1.
 
     Parameters
@@ -40,6 +40,9 @@ def shadow_pass(renderer, spheres: list[tuple[np.ndarray, float]]) -> None:
     renderer : render.gl.renderer.SurfaceRenderer
     spheres : list of (center (3,), radius)
         The ball and the actors, in world units.
+    solids : tuple of moderngl.VertexArray
+        More casters in world positions through ``progs.depth_ball`` (the plinth's walls,
+        when a floor catches their shadow).
     """
     ctx = renderer.ctx
     renderer.fbo_shadow.use()
@@ -50,5 +53,10 @@ def shadow_pass(renderer, spheres: list[tuple[np.ndarray, float]]) -> None:
         _set(renderer.progs.depth_ball, "u_center", center)
         _set(renderer.progs.depth_ball, "u_radius", radius)
         renderer.vao_depth_ball.render(moderngl.TRIANGLES)
+    if solids:
+        _set(renderer.progs.depth_ball, "u_center", np.zeros(3))
+        _set(renderer.progs.depth_ball, "u_radius", 1.0)
+        for vao in solids:
+            vao.render(moderngl.TRIANGLES)
     ctx.polygon_offset = (0.0, 0.0)
     renderer.shadow_map.use(location=1)

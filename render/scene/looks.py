@@ -20,7 +20,7 @@ from lossfilm.compute.config.options import option
 from lossfilm.render.scene.colors import parse_color
 
 __all__ = ["LOOKS", "DEFAULT_LOOK", "Look", "look_names", "looks_help", "apply_look_node",
-           "OcclusionConfig", "BaseConfig"]
+           "OcclusionConfig", "BaseConfig", "FloorConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +37,10 @@ LOOKS: dict[str, Look] = {
         "film default: AgX tone curve, ambient occlusion in the creases, walls fading into the dark, fog",
         {}),
     "exhibit": Look(
-        "museum piece: a tall pale stone plinth on a warm studio backdrop, soft key light",
+        "museum piece: a tall pale stone plinth on a polished floor before a warm studio backdrop, soft key light",
         {"background": {"kind": "gradient", "top": "#2b2622", "bottom": "#6b625a"},
          "base": {"enabled": True, "depth": 0.14, "color": "#d8d2c8", "fade": 0.0},
+         "floor": {"enabled": True, "color": "#5e564f", "reflect": 0.5},
          "light": {"azimuth": 210.0, "elevation": 50.0, "intensity": 2.6, "fill": 0.6, "rim": 0.25,
                    "ambient": 0.45, "sky_color": "#fff1df", "ground_color": "#5a4c40", "environment": "studio"},
          "material": {"roughness": 0.35},
@@ -106,6 +107,26 @@ class BaseConfig:
 
     def __post_init__(self) -> None:
         parse_color(self.color, "render.base.color")
+
+
+@dataclasses.dataclass(frozen=True)
+class FloorConfig:
+    """A ground plane under the surface that catches its shadow and a soft reflection."""
+
+    enabled: bool = option(False, "draw a floor under the plinth's bottom (or the surface's lowest point)")
+    color: str = option("#8a8178", "floor color")
+    reflect: float = option(0.35, "how much of what stands on it the floor mirrors, looking along it (Fresnel: "
+                            "less from above); 0 = a matte floor", min=0, max=1)
+    blur: float = option(0.012, "blur of the reflection, as a fraction of the frame height (0 = polished)",
+                         min=0, max=0.05)
+    shadow: bool = option(True, "catch the key light's shadow (with render.light.shadows)")
+    gap: float = option(0.0, "height of the plinth's bottom (or the surface's lowest point) above the floor, "
+                        "as a fraction of the plane size", min=0, max=2)
+    extent: float = option(2.5, "the floor fades into the background at this distance from the middle, "
+                           "in plane sizes", min=0.6, max=50)
+
+    def __post_init__(self) -> None:
+        parse_color(self.color, "render.floor.color")
 
 
 # ---------------------------------------------------------------------------- merge
