@@ -53,8 +53,9 @@ LOOKS: dict[str, Look] = {
                    "ground_color": "#808080", "color": "#ffffff"},
          "overlays": {"color": "#111111", "outline": 0.0}, "trajectory": {"color": "#111111"}}),
     "clay": Look(
-        "grey clay lit by light and occlusion only: the shape without the colormap",
+        "grey clay lit by light and occlusion only, on a matte floor: the shape without the colormap",
         {"colormap": "clay", "background": {"kind": "gradient", "top": "#3a3a3c", "bottom": "#8a8a8c"},
+         "floor": {"enabled": True, "color": "#8a8a8c", "reflect": 0.0},
          "fog": 0.0, "material": {"gloss": 0.04, "roughness": 0.8},
          "light": {"color": "#ffffff", "sky_color": "#ffffff", "ground_color": "#606060",
                    "rim": 0.0, "fill": 0.35, "ambient": 0.55},
