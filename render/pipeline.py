@@ -32,6 +32,8 @@ VERSION = "0.1.0"
 #: --preview: small, fast, same film.
 PREVIEW_FPS = "15"
 PREVIEW_MESH_RESOLUTION = 128
+#: framed orbits show the floor this far (per plane size) around a plinth standing on one.
+FLOOR_FOOTING = 0.08
 
 
 def note(message: str) -> None:
@@ -218,8 +220,11 @@ def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None
     surface = FilmSurface(sequence, scene.mesh, duration, fps)
     base = scene.render.base
     # a solid plinth is framed down to its bottom; fading walls are not (they fade out)
-    base_depth = base.depth * surface.topology.bounds.size if base.enabled and base.fade == 0 else 0.0
-    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth)
+    plane = surface.topology.bounds.size
+    base_depth = base.depth * plane if base.enabled and base.fade == 0 else 0.0
+    # standing on a floor, a strip of it in front of the plinth is framed too
+    footing = FLOOR_FOOTING * plane if base_depth and scene.render.floor.enabled else 0.0
+    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth, footing=footing)
     return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
 
 

@@ -56,9 +56,12 @@ class CameraPath:
     base_depth : float
         World depth of the plinth under the film's lowest point (``render.base``), 0 for
         none: framed orbits keep its bottom in view too.
+    footing : float
+        World reach of the floor (``render.floor``) framed around the plinth's bottom.
     """
 
-    def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float, base_depth: float = 0.0) -> None:
+    def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float, base_depth: float = 0.0,
+                 footing: float = 0.0) -> None:
         validate_camera(cfg)
         if not fps > 0:
             raise ValueError(f"fps: must be > 0, got {fps}")
@@ -75,7 +78,7 @@ class CameraPath:
         for shot, start, end in zip(cfg.shots, self.starts, self.ends):
             local = self._sample_times(start, end)
             ctx = ShotContext(cfg, landscape, float(start), local)
-            ctx.base_depth = float(base_depth)
+            ctx.base_depth, ctx.footing = float(base_depth), float(footing)
             info = {
                 "sampler": shot_sampler(shot, ctx),
                 "lift": None,

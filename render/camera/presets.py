@@ -94,7 +94,7 @@ def _framed_orbit(shot: OrbitShot, ctx: ShotContext, aim):
     """An orbit whose distance and look-at keep the coarse surface framed (render.framing)."""
     t = ctx.local
     az = shot.start_angle + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
-    points = surface_points(ctx.coarse(), ctx.lo, ctx.hi, ctx.base_depth)
+    points = surface_points(ctx.coarse(), ctx.lo, ctx.hi, ctx.base_depth, ctx.footing)
     aimed, distance = framed_track(points, t, aim(t), _direction(az, shot.elevation), _fov(shot, ctx.cfg),
                                    shot.framing, shot.margin)
     return _circling(shot, ctx, aimed, distance, shot.start_angle)

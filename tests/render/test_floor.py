@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from golden import GOLDEN_SIZE, POSES, assert_matches_golden, compare, synthetic_scene
 
+from lossfilm.render.camera.framing import surface_points
 from lossfilm.render.gl.floor import floor_height, light_box, mirror_matrix
 from lossfilm.render.gl.frusta import light_direction
 from lossfilm.render.mesh.frame import CameraPose
@@ -16,7 +17,7 @@ NO_TEXT = {"counter": "none", "loss": False}
 LOW = CameraPose(eye=(2.6, -2.4, 0.5), target=(0.0, 0.0, -0.1), fov_deg=35.0)
 
 
-def test_mirror_and_light_box_geometry():
+def test_mirror_light_box_and_framing_geometry():
     m = mirror_matrix(-0.5)
     np.testing.assert_allclose(m @ [0.3, 0.2, 1.0, 1.0], [0.3, 0.2, -2.0, 1.0])
     np.testing.assert_allclose(m @ m, np.eye(4))
@@ -25,6 +26,10 @@ def test_mirror_and_light_box_geometry():
     assert lo[2] == -0.3 and hi[2] == 0.4
     throw = 0.7 / np.tan(np.radians(50.0))
     np.testing.assert_allclose(hi[:2] - 1.0, throw * np.abs(key[:2]) / np.linalg.norm(key[:2]), rtol=1e-9)
+    grid = [(np.linspace(-1, 1, 5), np.linspace(-1, 1, 5), np.zeros((5, 5)))]
+    lo3, hi3 = np.array([-1.0, -1.0, 0.0]), np.array([1.0, 1.0, 0.2])
+    feet = surface_points(grid, lo3, hi3, base_depth=0.3, footing=0.1)[0][-4:]
+    assert np.allclose(np.abs(feet[:, :2]), 1.1) and np.allclose(feet[:, 2], -0.3)
 
 
 @pytest.fixture(scope="module")
