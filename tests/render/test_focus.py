@@ -125,7 +125,6 @@ def test_a_focus_pull_moves_sharpness_from_the_far_edge_to_the_ball(ctx):
                   base={"enabled": False}, occlusion={"enabled": False}, fog=0.0, ball={"enabled": False})
     lens = look_config(dof={"enabled": True, "fstop": 1.4, "samples": 12}, **common)
     size = (320, 180)
-    pinhole = render_still(ctx, surface.topology, surface.frame_at(0.0), first, look_config(**common), size)
     images = [render_still(ctx, surface.topology, surface.frame_at(t), pose, lens, size).astype(np.float32)
               for t, pose in ((0.0, first), (duration, last))]
     assert ctx.error == "GL_NO_ERROR"
