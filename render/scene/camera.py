@@ -180,6 +180,11 @@ class DiveShot(Shot):
         min=0.0,
         exclusive_min=True,
     )
+    framing: str = option(
+        "fit", "Without depth and end_offset, where the dive ends on the line from the minimum down along them: "
+        "fit = far enough to hold the whole surface in view from below (as a framed orbit); fill = closer; "
+        "fixed = at the default depth and offset", choices=("fit", "fill", "fixed"),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
