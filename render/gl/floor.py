@@ -1,13 +1,15 @@
 """The floor: a ground plane under the landscape that catches its shadow and mirrors it.
 
 One large square at :func:`floor_height` (under the plinth's bottom, or the surface's
-lowest point), shaded per pixel (``shaders/floor.frag``): the key light's shadow from the
+lowest point), a grid lit per vertex in the key light and in its shadow
+(``shaders/floor.vert``), then per pixel (``shaders/floor.frag``): the key light's shadow from the
 shadow map (whose frustum then reaches the floor, :func:`light_box`, and which then holds
 the plinth's walls too), a contact shadow around the footprint, and a soft planar
 reflection. The reflection is the scene drawn once more from the camera mirrored in the
-floor (:func:`mirror_matrix`) into a small texture, at ``REFLECTION_SCALE`` of the
-picture's size and with a decimated grid (it is blurred anyway), then sampled over a
-Poisson disk at each floor pixel's own screen position: a planar mirror seen from the
+floor (:func:`mirror_matrix`) into a small texture, so small that the blur's radius is
+``BLUR_TEXELS`` of it (at most ``REFLECTION_SCALE`` of the picture's size) and with a
+decimated grid (it is blurred anyway), then sampled over a disk at each floor pixel's
+own screen position: a planar mirror seen from the
 eye shows at a floor point exactly what the mirrored camera sees there. The texture
 covers the picture (or the still's tile) and a margin of the blur's radius, so tiles
 blur across their joins as one picture does. The square fades out toward
@@ -26,12 +28,17 @@ import numpy as np
 
 from lossfilm.render.gl.frusta import FLIP_Y, tile_matrix
 from lossfilm.render.gl.programs import set_uniform as _set
+from lossfilm.render.gl.strips import grid_strip
 from lossfilm.render.scene.look import RenderConfig
 
 __all__ = ["Floor", "floor_height", "light_box", "mirror_matrix", "REFLECTION_SCALE", "CONTACT", "FLOOR_PENUMBRA"]
 
-#: the reflection is drawn at this fraction of the picture's size per side (it is blurred).
+#: the reflection is drawn at most at this fraction of the picture's size per side,
 REFLECTION_SCALE = 0.5
+#: and so small that the blur's radius spans this many of its texels.
+BLUR_TEXELS = 3.0
+#: cells of the floor's grid a side: its light is computed per vertex (it changes slowly)
+FLOOR_GRID = 96
 #: reach of the contact shadow around the footprint, per plane size.
 CONTACT = 0.08
 #: the floor's shadow lookup filters over this many times the surface's kernel: a soft penumbra.
@@ -86,9 +93,11 @@ class Floor:
         self.center = (np.asarray(lo[:2], np.float64) + np.asarray(hi[:2], np.float64)) / 2.0
         self.radius = cfg.floor.extent * plane
         c, r = self.center, self.radius
-        corners = np.array([[c[0] - r, c[1] - r], [c[0] + r, c[1] - r], [c[0] - r, c[1] + r], [c[0] + r, c[1] + r]])
-        self.vbo = ctx.buffer(corners.astype(np.float32).tobytes())
-        self.vao = ctx.vertex_array(program, [(self.vbo, "2f", "in_xy")])
+        g = np.linspace(-r, r, FLOOR_GRID + 1)
+        X, Y = np.meshgrid(c[0] + g, c[1] + g)
+        self.vbo = ctx.buffer(np.stack([X.ravel(), Y.ravel()], axis=1).astype(np.float32).tobytes())
+        self.ibo = ctx.buffer(grid_strip(FLOOR_GRID + 1, FLOOR_GRID + 1).tobytes())
+        self.vao = ctx.vertex_array(program, [(self.vbo, "2f", "in_xy")], self.ibo, index_element_size=4)
         self.reflects = cfg.floor.reflect > 0
         self._fbo = self._texture = self._depth = None
         self._map = (1.0, 1.0, 0.0, 0.0)
@@ -118,7 +127,9 @@ class Floor:
         blur_px = self.cfg.floor.blur * image[1]
         margin = int(math.ceil(blur_px)) + 2
         rw, rh = w + 2 * margin, h + 2 * margin
-        size = (max(1, int(math.ceil(rw * REFLECTION_SCALE))), max(1, int(math.ceil(rh * REFLECTION_SCALE))))
+        # the blur spans a few texels: a wide blur reads a small texture (the pass costs less, too)
+        scale = min(REFLECTION_SCALE, BLUR_TEXELS / max(blur_px, 1e-9))
+        size = (max(1, int(math.ceil(rw * scale))), max(1, int(math.ceil(rh * scale))))
         if self._texture is None or self._texture.size != size:
             self._release_target()
             self._texture = self.ctx.texture(size, 4)
@@ -132,8 +143,13 @@ class Floor:
         self._fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         return FLIP_Y @ tile_matrix(image, (x - margin, y - margin, rw, rh))
 
-    def draw(self, mvp: np.ndarray, eye: np.ndarray) -> None:
-        """Draw the floor into the bound framebuffer (premultiplied "over", depth tested)."""
+    def draw(self, mvp: np.ndarray, eye: np.ndarray, blend: bool = True) -> None:
+        """Draw the floor into the bound framebuffer, depth tested.
+
+        ``blend``: premultiplied "over" what is there; without it the floor's pixels are
+        written as they are, which is the same over a transparent clear (the background is
+        put under the picture afterwards) and saves llvmpipe a blend per sample.
+        """
         prog = self.program
         _set(prog, "u_mvp", mvp)
         _set(prog, "u_eye", np.asarray(eye, np.float64))
@@ -143,8 +159,9 @@ class Floor:
             _set(prog, "u_reflection_map", np.array(self._map))
             _set(prog, "u_blur", np.array(self._blur))
         ctx = self.ctx
-        ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        if blend:
+            ctx.enable(moderngl.BLEND)
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         self.vao.render(moderngl.TRIANGLE_STRIP)
         ctx.disable(moderngl.BLEND)
 
@@ -156,5 +173,5 @@ class Floor:
 
     def release(self) -> None:
         self._release_target()
-        self.vao.release()
-        self.vbo.release()
+        for obj in (self.vao, self.vbo, self.ibo):
+            obj.release()

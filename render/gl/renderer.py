@@ -274,9 +274,9 @@ class SurfaceRenderer:
         self.fbo.clear(*self._clear, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
-        if floor is not None:
-            floor.draw(mvp, eye)
         draw_solids(self, mvp, eye, px_scale, *solids)
+        if floor is not None:  # after the solids: what they cover is never shaded
+            floor.draw(mvp, eye, blend=self._clear[3] > 0)
         ctx.front_face = "ccw"
 
         ctx.enable(moderngl.BLEND)

@@ -91,9 +91,11 @@ def build_programs(ctx: moderngl.Context, cfg: RenderConfig, grid_shape: tuple[i
                            defines=("DITHER",) if bits == 8 else ()),
         text=program(ctx, "screen.vert", "text.frag"),
         plinth=program(ctx, "plinth.vert", "plinth.frag", defines=output) if cfg.base.enabled else None,
+        # the floor is lit per vertex with and without the key light (VERTEX_SHADOWS: shade()
+        # takes the shadow it is given); SHADOWS: floor.frag looks the shadow map up per pixel
         floor=(program(ctx, "floor.vert", "floor.frag", defines=(
-            *(shadows if cfg.floor.shadow else ()), *output, *(("REFLECTION",) if cfg.floor.reflect > 0 else ())))
-            if cfg.floor.enabled else None),
+            "VERTEX_SHADOWS", *(shadows if cfg.floor.shadow else ()), *output,
+            *(("REFLECTION",) if cfg.floor.reflect > 0 else ()))) if cfg.floor.enabled else None),
     )
 
 
