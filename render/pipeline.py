@@ -41,14 +41,15 @@ def note(message: str) -> None:
 
 
 def preview_scene(scene: Scene) -> Scene:
-    """The same film as a fast draft: 15 fps, no MSAA, no motion blur, a coarser mesh.
+    """The same film as a fast draft: 15 fps, no MSAA, no motion blur or depth of field, a coarser mesh.
 
     The frame size of a preview is ``output.preview_height`` (360 by default, 640×360
     for a 16:9 film), applied by the encoder's ``frame_size(preview=True)``.
     """
     output = dataclasses.replace(scene.output, fps=PREVIEW_FPS)
     render = dataclasses.replace(scene.render, msaa=0,
-                                 motion_blur=dataclasses.replace(scene.render.motion_blur, enabled=False))
+                                 motion_blur=dataclasses.replace(scene.render.motion_blur, enabled=False),
+                                 dof=dataclasses.replace(scene.render.dof, enabled=False))
     mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, PREVIEW_MESH_RESOLUTION))
     return dataclasses.replace(scene, output=output, render=render, mesh=mesh)
 

@@ -87,14 +87,16 @@ def test_motion_blur_spreads_edges_along_the_motion_not_across_it(ctx):
     assert_matches_golden("motion_blur", out)
 
 
-def test_preview_turns_motion_blur_off():
+def test_preview_turns_motion_blur_and_depth_of_field_off():
     from lossfilm.render.pipeline import preview_scene
+    from lossfilm.render.scene.looks import DepthOfFieldConfig
     from lossfilm.render.scene.scene import Scene
 
     scene = Scene()
     scene = dataclasses.replace(scene, render=dataclasses.replace(
-        scene.render, motion_blur=MotionBlurConfig(enabled=True)))
+        scene.render, motion_blur=MotionBlurConfig(enabled=True), dof=DepthOfFieldConfig(enabled=True)))
     assert preview_scene(scene).render.motion_blur.enabled is False
+    assert preview_scene(scene).render.dof.enabled is False
     assert scene.render.motion_blur.shutter == 180.0
 
 
