@@ -7,9 +7,10 @@ environment reflection: the same keys otherwise), same process, alternating, med
 and the ratio; then each part on its own (occlusion off, plinth off, filmic instead of
 AgX), the cost of :func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2
 vertices, and the cost per sample of depth of field and of motion blur (each sample is a
-whole frame; ``render.per_sample_costs``).
+whole frame; ``render.per_sample_costs``), and the exhibit look with its floor (shadow
+catcher and reflection), without it, and with a floor that does not reflect.
 
-    python benchmarks/look.py [--reps 5] [--size 3840 2160]
+    python benchmarks/look.py [--reps 5] [--size 3840 2160] [--only floor]
 
 The rest of workload 5 lives beside it: the path-traced reference (Mitsuba 3, luminance
 SSIM of the clay look, new and old) in ``benchmarks/pathtrace.py``, and PyVista's nearest
@@ -62,15 +63,56 @@ def occlusion_cost(n: int, reps: int) -> float:
     return statistics.median(times)
 
 
+FLOOR_SIDES = {
+    "exhibit (floor)": {},
+    "exhibit, floor off": {"floor": {"enabled": False}},
+    "exhibit, floor not reflecting": {"floor": {"reflect": 0.0}},
+}
+
+
+def floor_costs(ctx, topo, frames, size, reps: int) -> dict[str, float]:
+    """Seconds per frame of the exhibit look with its floor, without it, and without its reflection."""
+    sides = {name: bench_render.Ours(ctx, topo, frames, look_config("exhibit", msaa=bench_render.MSAA,
+                                                                    overlays=TEXT, **keys), size)
+             for name, keys in FLOOR_SIDES.items()}
+    for side in sides.values():
+        side.frame()
+    times = {name: [] for name in sides}
+    for _ in range(reps):
+        for name, side in sides.items():
+            t = time.perf_counter()
+            side.frame()
+            times[name].append(time.perf_counter() - t)
+    for side in sides.values():
+        side.close()
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--size", type=int, nargs=2, default=list(bench_render.SIZE))
+    parser.add_argument("--only", choices=("floor",), help="measure only this part")
     args = parser.parse_args()
     size = tuple(args.size)
     ctx = create_context()
     gl_renderer = ctx.info.get("GL_RENDERER", "?")
     topo, frames = bench_render.make_scene(bench_render.N, 2)
+    floor = floor_costs(ctx, topo, frames, size, args.reps)
+    off = floor["exhibit, floor off"]
+    print(f"{'exhibit look':30s} {'s/frame':>9s} {'x no floor':>11s}")
+    for name, t in floor.items():
+        print(f"{name:30s} {t:9.3f} {t / off:11.2f}")
+    floor_row = ", ".join(f"{name} {t:.3f}" for name, t in floor.items())
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if args.only == "floor":
+        append_result(
+            f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | look (floor) | {cpu_model()}, "
+            f"{os.cpu_count()} cores, {gl_renderer} | {bench_render.N}x{bench_render.N} vertices {size[0]}x{size[1]} "
+            f"MSAA {bench_render.MSAA} readback, median of {args.reps}, alternating | {floor_row} s/frame; "
+            f"floor/no floor {floor['exhibit (floor)'] / off:.2f}x | load {load:.1f}")
+        ctx.release()
+        return
     sides = {name: bench_render.Ours(ctx, topo, frames, look_config(msaa=bench_render.MSAA, overlays=TEXT, **keys),
                                      size) for name, keys in SIDES.items()}
     for side in sides.values():
@@ -102,7 +144,7 @@ def main() -> None:
         f"new/previous {ratio:.2f}x (budget 2x) | horizon_occlusion 256^2 {1e3 * ao[256]:.0f} ms, "
         f"512^2 {1e3 * ao[512]:.0f} ms | one 4K frame {per_sample['frame']:.3f} s, depth of field "
         f"{per_sample['dof per sample']:.3f} s and motion blur {per_sample['motion blur per sample']:.3f} s "
-        f"per sample | load {load:.1f}")
+        f"per sample | {floor_row} s/frame | load {load:.1f}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ MAX_DEPTH = 8
 EXPOSURE = 0.25
 #: what both clay sides leave out: the reference has only the surface
 SURFACE_ONLY = {"msaa": bench_render.MSAA, "tonemap": "none", "exposure": EXPOSURE,
-                "base": {"enabled": False}, "ball": {"enabled": False}, "trajectory": {"enabled": False},
+                "base": {"enabled": False}, "floor": {"enabled": False}, "ball": {"enabled": False}, "trajectory": {"enabled": False},
                 "overlays": {"counter": "none", "loss": False}, "background": {"kind": "transparent"}}
 SIDES = {"new": SURFACE_ONLY, "old": {**bench_render.PREVIOUS, **SURFACE_ONLY}}
 #: --parts: each light alone (lossfilm's light keys, the Mitsuba emitters left out)

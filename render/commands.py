@@ -152,11 +152,17 @@ def cmd_still(args) -> list[Path]:
     size = args.size or tuple(scene.output.size)
     frame = film.surface.frame_at(t, int(round(t * film.fps)))
     pose = film.camera.pose_at(t)
+    blur = scene.render.motion_blur
+    moments = None
+    if blur.enabled and blur.samples > 1:  # the film's shutter, open around the still's time
+        from lossfilm.render.gl.shutter import shutter_moments
+
+        moments = shutter_moments(film.surface, film.camera, t, film.fps, blur, frame.index)
     ctx = create_context()
     started = time.perf_counter()
     image = render_still(
         ctx, film.surface.topology, frame, pose, scene.render, size,
-        transparent=args.transparent, bits=args.bits, supersample=args.supersample,
+        transparent=args.transparent, bits=args.bits, supersample=args.supersample, moments=moments,
     )
     from lossfilm.compute.execution.progress import say
 

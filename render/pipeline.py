@@ -32,6 +32,8 @@ VERSION = "0.1.0"
 #: --preview: small, fast, same film.
 PREVIEW_FPS = "15"
 PREVIEW_MESH_RESOLUTION = 128
+#: framed orbits show the floor this far (per plane size) around a plinth standing on one.
+FLOOR_FOOTING = 0.08
 
 
 def note(message: str) -> None:
@@ -39,14 +41,15 @@ def note(message: str) -> None:
 
 
 def preview_scene(scene: Scene) -> Scene:
-    """The same film as a fast draft: 15 fps, no MSAA, no motion blur, a coarser mesh.
+    """The same film as a fast draft: 15 fps, no MSAA, no motion blur or depth of field, a coarser mesh.
 
     The frame size of a preview is ``output.preview_height`` (360 by default, 640×360
     for a 16:9 film), applied by the encoder's ``frame_size(preview=True)``.
     """
     output = dataclasses.replace(scene.output, fps=PREVIEW_FPS)
     render = dataclasses.replace(scene.render, msaa=0,
-                                 motion_blur=dataclasses.replace(scene.render.motion_blur, enabled=False))
+                                 motion_blur=dataclasses.replace(scene.render.motion_blur, enabled=False),
+                                 dof=dataclasses.replace(scene.render.dof, enabled=False))
     mesh = dataclasses.replace(scene.mesh, resolution=min(scene.mesh.resolution, PREVIEW_MESH_RESOLUTION))
     return dataclasses.replace(scene, output=output, render=render, mesh=mesh)
 
@@ -105,10 +108,14 @@ def tiny_scene(scene: Scene) -> Scene:
 
 
 def _scaled_shot(shot, scale: float):
-    """A shot ``scale`` times as long; a keyframes shot's key times (and key velocities) too."""
+    """A shot ``scale`` times as long; its lens keys' times, and a keyframes shot's key
+    times (and key velocities), too."""
     from lossfilm.render.scene.camera import KeyframeShot
 
-    shot = dataclasses.replace(shot, duration=shot.duration * scale)
+    def keyed(keys: tuple) -> tuple:
+        return tuple((t * scale, value) for t, value in keys)
+
+    shot = dataclasses.replace(shot, duration=shot.duration * scale, focus=keyed(shot.focus), fstop=keyed(shot.fstop))
     if isinstance(shot, KeyframeShot):
         shot = dataclasses.replace(shot, times=tuple(t * scale for t in shot.times),
                                    tangents=tuple(v / scale for v in shot.tangents))
@@ -214,8 +221,11 @@ def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None
     surface = FilmSurface(sequence, scene.mesh, duration, fps)
     base = scene.render.base
     # a solid plinth is framed down to its bottom; fading walls are not (they fade out)
-    base_depth = base.depth * surface.topology.bounds.size if base.enabled and base.fade == 0 else 0.0
-    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth)
+    plane = surface.topology.bounds.size
+    base_depth = base.depth * plane if base.enabled and base.fade == 0 else 0.0
+    # standing on a floor, a strip of it in front of the plinth is framed too
+    footing = FLOOR_FOOTING * plane if base_depth and scene.render.floor.enabled else 0.0
+    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth, footing=footing)
     return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
 
 

@@ -121,6 +121,21 @@ def test_bad_override_keeps_what_was_computed(tiny_run):
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
+def test_still_opens_the_films_shutter_with_motion_blur(tiny_run, tmp_path):
+    from PIL import Image
+
+    out, _ = tiny_run
+    images = {}
+    for blur in ("false", "true"):
+        png = tmp_path / f"blur-{blur}.png"
+        result = lossfilm("still", str(QUICKSTART), "--out", str(out), *sets(f"render.motion_blur.enabled={blur}"),
+                          "--set", "output.fps=2", "--time", "0.75", "--size", "200x120", "-o", str(png))
+        assert result.returncode == 0, result.stderr[-3000:]
+        images[blur] = np.asarray(Image.open(png)).astype(int)
+    # the orbit turns while a 180-degree shutter at 2 fps is open: the still is smeared
+    assert (np.abs(images["true"] - images["false"]).max(axis=2) > 24).mean() > 0.01
+
+
 def test_still_and_mesh_export(tiny_run, tmp_path):
     out, _ = tiny_run
     png = tmp_path / "still.png"

@@ -55,6 +55,8 @@ class ShotContext:
         self._coarse: list | None = None
         #: world depth of the plinth under lo[2] (render.base), framed with the surface
         self.base_depth = 0.0
+        #: world reach of the floor framed around the plinth's bottom (0: none)
+        self.footing = 0.0
 
     def coarse(self) -> list:
         """Coarse surfaces at every sample time (kept when small enough, else re-read)."""

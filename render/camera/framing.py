@@ -140,7 +140,8 @@ def fit_camera(points: list[np.ndarray], targets: np.ndarray, toward_eye: np.nda
     return moved, out
 
 
-def surface_points(coarse: list, lo: np.ndarray, hi: np.ndarray, base_depth: float = 0.0) -> list[np.ndarray]:
+def surface_points(coarse: list, lo: np.ndarray, hi: np.ndarray, base_depth: float = 0.0,
+                   footing: float = 0.0) -> list[np.ndarray]:
     """(k, 3) points to frame at each sample time: the coarse surface inside the plane.
 
     Parameters
@@ -151,6 +152,9 @@ def surface_points(coarse: list, lo: np.ndarray, hi: np.ndarray, base_depth: flo
         The film's bounds.
     base_depth : float
         Depth of a solid plinth under ``lo[2]``: its bottom corners are framed too.
+    footing : float
+        With a plinth standing on a floor: the floor this far around its bottom is framed
+        too (world units), so the film shows what it stands on.
     """
     points = []
     for x0, y0, z in coarse:
@@ -159,7 +163,8 @@ def surface_points(coarse: list, lo: np.ndarray, hi: np.ndarray, base_depth: flo
         X, Y = np.meshgrid(x0[inside_x], y0[inside_y])
         points.append(np.column_stack([X.ravel(), Y.ravel(), z[np.ix_(inside_y, inside_x)].ravel()]))
     if base_depth > 0:  # the plinth's walls hang from the edge: its bottom corners bound them
-        bottom = np.array([[x, y, lo[2] - base_depth] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])])
+        bottom = np.array([[x, y, lo[2] - base_depth] for x in (lo[0] - footing, hi[0] + footing)
+                           for y in (lo[1] - footing, hi[1] + footing)])
         points = [np.concatenate([p, bottom]) for p in points]
     return points
 

@@ -8,6 +8,8 @@ gives the :class:`lossfilm.render.mesh.frame.CameraPose` of any film time.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
@@ -16,6 +18,7 @@ from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.camera.orientation import continuous_headings, unit_vectors, up_vectors
 from lossfilm.render.camera.presets import LIFT_SIGMA_S, shot_sampler
 from lossfilm.render.camera.context import Samples, ShotContext
+from lossfilm.render.camera.focus import LensKeys, edge_depth, view_depth
 from lossfilm.render.scene.camera import SHOTS, CameraConfig, DiveShot, validate_camera
 from lossfilm.render.mesh.frame import Landscape
 from lossfilm.render.camera.terrain import cell_max_height, clip_planes, upper_envelope
@@ -53,9 +56,12 @@ class CameraPath:
     base_depth : float
         World depth of the plinth under the film's lowest point (``render.base``), 0 for
         none: framed orbits keep its bottom in view too.
+    footing : float
+        World reach of the floor (``render.floor``) framed around the plinth's bottom.
     """
 
-    def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float, base_depth: float = 0.0) -> None:
+    def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float, base_depth: float = 0.0,
+                 footing: float = 0.0) -> None:
         validate_camera(cfg)
         if not fps > 0:
             raise ValueError(f"fps: must be > 0, got {fps}")
@@ -72,12 +78,13 @@ class CameraPath:
         for shot, start, end in zip(cfg.shots, self.starts, self.ends):
             local = self._sample_times(start, end)
             ctx = ShotContext(cfg, landscape, float(start), local)
-            ctx.base_depth = float(base_depth)
+            ctx.base_depth, ctx.footing = float(base_depth), float(footing)
             info = {
                 "sampler": shot_sampler(shot, ctx),
                 "lift": None,
                 "local": local,
                 "from": None,
+                "lens": LensKeys(shot.focus, shot.fstop, shot.ease or cfg.ease) if shot.focus or shot.fstop else None,
             }
             if cfg.transition > 0 and previous is not None:
                 info["from"], info["blend"] = previous, min(cfg.transition, shot.duration)
@@ -195,7 +202,7 @@ class CameraPath:
             eye, self.lo, self.hi, np.asarray(x0), np.asarray(y0), np.asarray(z)
         )
         far = max(far, dist * 1.01 + near)
-        return CameraPose(
+        pose = CameraPose(
             eye=tuple(map(float, eye)),
             target=tuple(map(float, target)),
             up=tuple(map(float, up)),
@@ -203,3 +210,26 @@ class CameraPath:
             near=float(near),
             far=float(far),
         )
+        lens = info["lens"]
+        if lens is None:
+            return pose
+        coarse = (np.asarray(x0), np.asarray(y0), np.asarray(z))
+        focus = lens.focus_at(local, lambda what: self._depth_of(what, time, pose, forward, coarse))
+        return dataclasses.replace(pose, focus=focus, fstop=lens.fstop_at(local))
+
+    def _depth_of(self, what, time: float, pose: CameraPose, forward: np.ndarray, coarse: tuple) -> float | None:
+        """A focus key's target (``ball``, ``minimum``, ``target``, ``edge`` or a distance) at
+        film ``time``: its distance along the view axis of ``pose``."""
+        eye = np.asarray(pose.eye, np.float64)
+        if not isinstance(what, str):
+            return float(what)
+        if what == "target":
+            return view_depth(pose.target, eye, forward)
+        if what == "edge":
+            x0, y0, z = coarse  # the plane only: the coarse window may reach past it
+            ix = (x0 >= self.lo[0] - 1e-9) & (x0 <= self.hi[0] + 1e-9)
+            iy = (y0 >= self.lo[1] - 1e-9) & (y0 <= self.hi[1] + 1e-9)
+            return edge_depth(eye, forward, pose.up, pose.fov_deg, x0[ix], y0[iy], z[np.ix_(iy, ix)])
+        marks = self.landscape.landmarks_at(float(np.clip(time, 0.0, self.duration)))
+        point = marks.get(what)
+        return view_depth(marks["minimum"] if point is None else point, eye, forward)

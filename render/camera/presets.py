@@ -16,7 +16,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from lossfilm.render.camera.motion import SplineTrack, ease
-from lossfilm.render.camera.framing import framed_track, surface_points
+from lossfilm.render.camera.framing import FILL_FACTOR, fit_camera, framed_track, surface_points
 from lossfilm.render.camera.orientation import (
     MIN_NORM,
     OrientationSpline,
@@ -41,6 +41,11 @@ FLYBY_PATH = (
 DIVE_START_HEIGHT, DIVE_DEPTH, DIVE_END_OFFSET = 0.35, 0.12, 0.2
 DIVE_MID = (0.2, 0.2)  # above the minimum on the way down: (sideways, up)
 DIVE_MID_TIME = 0.6  # fraction of the shot spent reaching the point above the minimum
+DIVE_PULL_START = 0.7  # framed dives: fraction of the shot after which the pull back to the framed end begins
+DIVE_MARGIN = 0.02  # framed dives: fraction of the half-frame kept free at the edges (as orbits)
+#: framed dives end this far below the minimum's horizon, degrees (the default end is 31 below):
+#: steeper, a framed surface from below shrinks to a diamond; shallower, to a sliver
+DIVE_FRAMED_ELEVATION = -40.0
 TRACK_DISTANCE = 0.6
 DOLLY_START, DOLLY_END = 1.3, 0.45  # fractions of the framing distance
 STILL_VIEW = (-60.0, 30.0)  # azimuth, elevation of the automatic still
@@ -94,7 +99,7 @@ def _framed_orbit(shot: OrbitShot, ctx: ShotContext, aim):
     """An orbit whose distance and look-at keep the coarse surface framed (render.framing)."""
     t = ctx.local
     az = shot.start_angle + 360.0 * shot.turns * _progress(shot, ctx.cfg, t)
-    points = surface_points(ctx.coarse(), ctx.lo, ctx.hi, ctx.base_depth)
+    points = surface_points(ctx.coarse(), ctx.lo, ctx.hi, ctx.base_depth, ctx.footing)
     aimed, distance = framed_track(points, t, aim(t), _direction(az, shot.elevation), _fov(shot, ctx.cfg),
                                    shot.framing, shot.margin)
     return _circling(shot, ctx, aimed, distance, shot.start_angle)
@@ -235,6 +240,10 @@ def _dive(shot: DiveShot, ctx: ShotContext):
     side = shot.end_offset or DIVE_END_OFFSET * ctx.size
     depth = shot.depth or DIVE_DEPTH * ctx.size
     end = np.array([*(side * out), -depth])
+    pull = shift = np.zeros(3)  # the framed end's eye and look-at, from the unframed ones
+    if shot.framing != "fixed" and shot.depth is None and shot.end_offset is None:
+        framed, shift = _framed_dive_end(shot, ctx, minimum, end)
+        pull = framed - end
     # the path is relative to the (moving) minimum, so it ends below wherever it is; the
     # shot's easing acts on the whole dive (start and end at rest, no stop above the minimum)
     offset = SplineTrack([0.0, DIVE_MID_TIME * D, D], np.stack([start, mid, end]))
@@ -243,10 +252,14 @@ def _dive(shot: DiveShot, ctx: ShotContext):
 
     def sample(t):
         t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-        target = minimum(t)
         m = t.size
+        # framed: once under the minimum the camera pulls back to reveal the whole underside
+        # (slowly past the minimum, then away from it: the view never whips round), and the
+        # look-at slides to the framed view's centre
+        back = ease("smoothstep", (t / D - DIVE_PULL_START) / (1.0 - DIVE_PULL_START))[:, None]
+        target = minimum(t) + back * shift
         return Samples(
-            target + offset(D * ease(name, t / D)),
+            minimum(t) + offset(D * ease(name, t / D)) + back * pull,
             target,
             np.full(m, fov),
             np.zeros(m),
@@ -254,6 +267,24 @@ def _dive(shot: DiveShot, ctx: ShotContext):
         )
 
     return sample
+
+
+def _framed_dive_end(shot: DiveShot, ctx: ShotContext, minimum, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dive's last pose framed as an orbit's (:func:`lossfilm.render.camera.framing.fit_camera`).
+
+    Seen from ``DIVE_FRAMED_ELEVATION`` below the minimum, on the side of ``end`` (where the
+    dive started), the look-at moves
+    across the view so the last frame's whole surface sits centred, and the eye stands
+    as far as it must to hold it. Returns the eye's and the look-at's offsets from the minimum.
+    """
+    el = np.radians(DIVE_FRAMED_ELEVATION)
+    u = np.array([*(np.cos(el) * end[:2] / np.linalg.norm(end[:2])), np.sin(el)])
+    points = surface_points(ctx.coarse()[-1:], ctx.lo, ctx.hi, ctx.base_depth, ctx.footing)
+    aim = minimum(ctx.local[-1:])
+    moved, d = fit_camera(points, aim, u[None], _fov(shot, ctx.cfg), DIVE_MARGIN)
+    d = float(d[0]) * (FILL_FACTOR if shot.framing == "fill" else 1.0)
+    shift = moved[0] - aim[0]
+    return shift + d * u, shift
 
 
 def _keyframes(shot: KeyframeShot, ctx: ShotContext):

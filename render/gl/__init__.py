@@ -1,3 +1,4 @@
-"""The GL renderer: context, programs and shaders, the frame renderer, stills.
+"""The GL renderer: context, programs and shaders, the frame renderer, its passes (shadows,
+the floor and its reflection, lens and shutter), stills.
 May import render.scene, render.mesh, render.camera, render.color, render.overlay.
 """

@@ -17,6 +17,7 @@ import dataclasses
 
 import numpy as np
 
+from lossfilm.render.camera.focus import edge_depth, view_depth
 from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.scene.looks import DepthOfFieldConfig
 
@@ -45,16 +46,31 @@ def lens_offsets(samples: int) -> np.ndarray:
     return pts - pts.mean(axis=0) if samples > 1 else np.zeros((1, 2))
 
 
-def focus_distance(cfg: DepthOfFieldConfig, pose: CameraPose, ball, minimum) -> float:
-    """Distance along the view axis to the focal plane."""
+def focus_distance(cfg: DepthOfFieldConfig, pose: CameraPose, ball, minimum, surface=None,
+                   aspect: float = 16 / 9) -> float:
+    """Distance along the view axis to the focal plane: the pose's own (a shot's focus
+    keys) or the look's ``cfg.focus``.
+
+    Parameters
+    ----------
+    surface : (x (nx,), y (ny,), heights (ny, nx)), optional
+        The frame's surface, for ``focus: edge``.
+    aspect : float
+        Width over height of the image (what of the edge is in view).
+    """
+    if pose.focus is not None:
+        return float(pose.focus)
     eye = np.asarray(pose.eye, np.float64)
     forward = np.asarray(pose.target, np.float64) - eye
     forward /= max(np.linalg.norm(forward), 1e-12)
+    if cfg.focus == "edge" and surface is not None:
+        depth = edge_depth(eye, forward, pose.up, pose.fov_deg, *surface, aspect=aspect)
+        return depth if depth is not None else float(cfg.distance)
     point = {"ball": ball if ball is not None else minimum, "minimum": minimum,
              "target": pose.target}.get(cfg.focus)
     if point is None:
         return float(cfg.distance)
-    return max(float(np.dot(np.asarray(point, np.float64) - eye, forward)), 1e-6)
+    return view_depth(point, eye, forward)
 
 
 def lens_poses(pose: CameraPose, focus: float, radius: float, samples: int) -> list[CameraPose]:
@@ -84,8 +100,14 @@ def lens_poses(pose: CameraPose, focus: float, radius: float, samples: int) -> l
     return out
 
 
-def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray) -> None:
+def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray, *, image_size: tuple[int, int] | None = None,
+                tile: tuple[int, int, int, int] | None = None) -> None:
     """Depth of field into ``out``: the mean of pinhole frames from points of the lens.
+
+    Each pixel is the mean of that pixel over the pinhole frames, so a tile of a larger
+    image (``image_size``, ``tile`` as :meth:`~render.renderer.SurfaceRenderer.draw`
+    takes them) is exactly that part of the whole: tiled stills join without seams, with
+    the focus and aperture worked out for the whole image.
 
     Parameters
     ----------
@@ -93,17 +115,21 @@ def render_lens(renderer, frame, pose: CameraPose, out: np.ndarray) -> None:
         Its ``cfg.dof`` sets focus, f-stop and samples.
     frame : render.frame.Frame
     pose : CameraPose
-        The lens centre.
+        The lens centre; its ``focus`` and ``fstop``, when set (a shot's keys), win over the look's.
     out : (H, W, C) uint8 or uint16
         As :meth:`~render.renderer.SurfaceRenderer.render_into` fills it.
     """
     dof = renderer.cfg.dof
-    focus = focus_distance(dof, pose, frame.ball, frame.minimum)
-    radius = aperture_radius(pose.fov_deg, dof.fstop, renderer.topology.bounds.size)
+    topo = renderer.topology
+    W, H = image_size or renderer.size
+    focus = focus_distance(dof, pose, frame.ball, frame.minimum, (topo.x, topo.y, frame.heights), aspect=W / H)
+    fstop = pose.fstop if pose.fstop is not None else dof.fstop
+    radius = aperture_radius(pose.fov_deg, fstop, topo.bounds.size)
     acc = np.zeros(out.shape, np.float32)
     sub = np.empty_like(out)
     for k, lens_pose in enumerate(lens_poses(pose, focus, radius, dof.samples)):
-        renderer.draw(frame, lens_pose, upload=k == 0)  # heights and occlusion once a frame
+        # heights and occlusion once a frame (or a tile)
+        renderer.draw(frame, lens_pose, image_size=image_size, tile=tile, upload=k == 0)
         renderer.read_into(sub)
         acc += sub
     np.rint(acc / dof.samples, out=acc)

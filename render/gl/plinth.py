@@ -4,7 +4,8 @@ Without a base the edge of the grid reads as a sheet of paper; with walls down t
 flat bottom it reads as a solid block of terrain, an exhibit piece on a plinth. The
 walls follow the surface's edge heights every frame (their top is the surface's edge
 row or column, their bottom a fixed ``z``); the index buffer is built once, the
-``ROWS * 2 * (nx + ny)`` wall vertices are rewritten per frame (a few ms).
+``ROWS * 2 * (nx + ny)`` wall vertices are rewritten per frame (a few ms). Under a
+floor they cast the key light's shadow too.
 """
 
 from __future__ import annotations
@@ -109,9 +110,16 @@ class Plinth:
         self.vao = ctx.vertex_array(program, [(self.vbo, "3f 3f 2f", "in_pos", "in_n", "in_top")], self.ibo,
                                     index_element_size=4)
 
-    def draw(self, heights: np.ndarray, scalar: np.ndarray) -> None:
+    def update(self, heights: np.ndarray, scalar: np.ndarray) -> None:
+        """Hang the walls from this frame's edge heights (once a frame, before any pass)."""
         self.vbo.write(wall_vertices(heights, self.x, self.y, self.base_z, scalar, self.band))
+
+    def draw(self) -> None:
         self.vao.render(moderngl.TRIANGLES)
+
+    def depth_vao(self, program: moderngl.Program) -> moderngl.VertexArray:
+        """The walls' positions for a depth-only ``program`` with an ``in_pos`` (the shadow pass)."""
+        return self.vao.ctx.vertex_array(program, [(self.vbo, "3f 20x", "in_pos")], self.ibo, index_element_size=4)
 
     def release(self) -> None:
         for obj in (self.vao, self.vbo, self.ibo):

@@ -4,8 +4,9 @@ GPU resources are built once per film (:class:`SurfaceRenderer` constructor): th
 x, y vertex buffer and the triangle index buffer of the topology, dynamic buffers for
 heights, normals, colormap coordinate and invalid flags (rewritten in place each frame,
 never reallocated), the shader programs, the MSAA and resolve framebuffers, the shadow
-map and the colormap texture. A frame is: shadow pass, surface, ball, trajectory and
-text into the MSAA buffer (over a transparent clear, or the solid background color),
+map and the colormap texture. A frame is: shadow pass, (with a floor: the scene in the
+floor's mirror, ``render.gl.floor``), floor, plinth, surface, ball (``render.gl.solids``),
+trajectory and text into the MSAA buffer (over a transparent clear, or the solid background color),
 MSAA resolve, the gradient background drawn *under* the resolved image, one
 ``read_into`` a reused host buffer. Dense grids (>= ``DENSE_GRID`` a side) are lit per
 vertex; features are compiled in or out of the shaders, and the look's film-constant
@@ -27,6 +28,7 @@ bottom-up readback order is the image's top-down order (front faces become clock
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import moderngl
@@ -35,18 +37,20 @@ import trimesh
 
 from lossfilm.render.color.colormaps import load_colormap, srgb_to_linear
 from lossfilm.render.mesh.frame import CameraPose, Frame, Topology
-from lossfilm.render.gl.frusta import FLIP_Y, box_inside_clip, tile_matrix
+from lossfilm.render.gl.frusta import FLIP_Y, tile_matrix
 from lossfilm.render.gl.context import max_samples
 from lossfilm.render.scene.look import REFERENCE_HEIGHT_PX, RenderConfig
-from lossfilm.render.color.srgb import linear_rgb, unpremultiply
+from lossfilm.render.color.srgb import unpremultiply
 from lossfilm.render.gl.lens import render_lens
 from lossfilm.render.mesh.occlusion import horizon_occlusion
+from lossfilm.render.gl.floor import Floor
 from lossfilm.render.gl.plinth import Plinth
-from lossfilm.render.mesh.pointsets import MARKER_RADIUS
-from lossfilm.render.gl.marks import actor_centers, draw_markers, draw_paths, draw_trajectory
+from lossfilm.render.gl.marks import actor_centers, draw_paths, draw_trajectory
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
 from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms
+from lossfilm.render.gl.shadows import make_shadow_map, shadow_pass
+from lossfilm.render.gl.solids import draw_solids
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
 from lossfilm.render.overlay.layout import layout_overlays
@@ -57,8 +61,6 @@ log = logging.getLogger("lossfilm.renderer")
 
 #: subdivisions of the ball's icosphere (642 vertices: smooth at 4K sizes of a few % of height).
 BALL_SUBDIVISIONS = 3
-#: polygon offset (factor, units) in the shadow pass, against shadow acne.
-SHADOW_POLYGON_OFFSET = (2.0, 4.0)
 #: the shadow pass draws a decimated copy of the grid at most this many vertices a side:
 #: shadows are soft (PCF) anyway, and triangle setup dominates the pass on llvmpipe.
 SHADOW_GRID = 256
@@ -148,6 +150,16 @@ class SurfaceRenderer:
             base_z = self._lo[2] - self.cfg.base.depth * self._plane
             self.plinth = Plinth(ctx, self.progs.plinth, topo.x, topo.y, base_z, PLINTH_BAND * self._plane)
         self.vao_surface = ctx.vertex_array(self.progs.surface, attributes, self.ibo, index_element_size=4)
+        self.floor = self.vao_surface_mirror = None
+        self._casters: tuple = ()
+        if self.progs.floor is not None:
+            self.floor = Floor(ctx, self.progs.floor, self.cfg, self._lo, self._hi, self._plane)
+            # the reflection is blurred: the decimated grid of the shadow pass is enough
+            self.vao_surface_mirror = ctx.vertex_array(self.progs.surface, attributes, self.ibo_shadow,
+                                                       index_element_size=4)
+            if self.plinth is not None and self.cfg.floor.shadow:  # the walls' shadow falls on the floor
+                self.vao_depth_plinth = self.plinth.depth_vao(self.progs.depth_ball)
+                self._casters = (self.vao_depth_plinth,)
         self.vao_surface_affine = (ctx.vertex_array(self.progs.surface_affine, attributes, self.ibo, index_element_size=4)
                                    if self.progs.surface_affine is not None else None)
         self.vao_depth_surface = ctx.vertex_array(self.progs.depth_surface, [
@@ -186,15 +198,7 @@ class SurfaceRenderer:
             self._color = ctx.renderbuffer(size, 4, dtype=dtype)
             self._depth = ctx.depth_renderbuffer(size)
             self.fbo = self.fbo_resolve = ctx.framebuffer([self._color], self._depth)
-        light = self.cfg.light
-        self.shadow_map = None
-        if light.shadows:
-            s = int(min(light.shadow_map_size, ctx.info.get("GL_MAX_TEXTURE_SIZE", 16384)))
-            self.shadow_map = ctx.depth_texture((s, s))
-            self.shadow_map.compare_func = "<="
-            self.shadow_map.repeat_x = self.shadow_map.repeat_y = False
-            self.shadow_map.filter = (moderngl.LINEAR, moderngl.LINEAR)
-            self.fbo_shadow = ctx.framebuffer(depth_attachment=self.shadow_map)
+        self.shadow_map, self.fbo_shadow = make_shadow_map(ctx, self.cfg.light)
 
     # ---- per frame ----------------------------------------------------------------
     def _upload(self, frame: Frame) -> None:
@@ -235,10 +239,15 @@ class SurfaceRenderer:
         image = tuple(image_size) if image_size is not None else self.size
         post = FLIP_Y @ (tile_matrix(image, tile) if tile is not None else np.eye(4))
         view = pose.view_matrix()
-        mvp = post @ pose.projection_matrix(image[0] / image[1]) @ view
+        if self.floor is not None and self.floor.visible(pose.eye):  # the far plane reaches its far edge
+            pose = dataclasses.replace(pose, far=max(pose.far, self.floor.far(pose.eye)))
+        proj = pose.projection_matrix(image[0] / image[1])
+        mvp = post @ proj @ view
         px_scale = image[1] / REFERENCE_HEIGHT_PX
         if upload:
             self._upload(frame)
+            if self.plinth is not None:
+                self.plinth.update(frame.heights, frame.scalar)
         show_ball = cfg.ball.enabled and frame.ball is not None
         radius = cfg.ball.radius * self._plane
         center = None
@@ -250,60 +259,24 @@ class SurfaceRenderer:
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
         if self.shadow_map is not None:
-            self.fbo_shadow.use()
-            self.fbo_shadow.clear(depth=1.0)
-            ctx.polygon_offset = SHADOW_POLYGON_OFFSET
-            self.vao_depth_surface.render(self._surface_mode)
-            if show_ball:
-                _set(self.progs.depth_ball, "u_center", center)
-                _set(self.progs.depth_ball, "u_radius", radius)
-                self.vao_depth_ball.render(moderngl.TRIANGLES)
-            for actor_center, _ in actors:
-                _set(self.progs.depth_ball, "u_center", actor_center)
-                _set(self.progs.depth_ball, "u_radius", radius)
-                self.vao_depth_ball.render(moderngl.TRIANGLES)
-            ctx.polygon_offset = (0.0, 0.0)
-            self.shadow_map.use(location=1)
+            shadow_pass(self, [(center, radius)] * show_ball + [(c, radius) for c, _ in actors], self._casters)
+        self.cmap.use(location=0)
+        eye = np.asarray(pose.eye, np.float64)
+        floor = self.floor if self.floor is not None and self.floor.visible(eye) else None
+        solids = (frame, center, radius, actors)
+        if floor is not None and floor.reflects:  # the scene in the floor's mirror, into its texture
+            post_r = floor.begin_reflection(image, tile if tile is not None else (0, 0, *self.size))
+            ctx.front_face = "ccw"  # the mirror undoes the flip's change of winding
+            draw_solids(self, post_r @ proj @ view @ floor.mirror, floor.mirrored(eye), px_scale, *solids, mirror=True)
 
         self.fbo.use()
         self.fbo.depth_mask = True
         self.fbo.clear(*self._clear, depth=1.0)
         screen = {"u_image": np.array(image, np.float64), "u_post": post}
-
         ctx.front_face = "cw"  # the vertical flip mirrors the winding
-        eye = np.asarray(pose.eye, np.float64)
-        self.cmap.use(location=0)
-        # seen from below its bottom the block would hide the underside that below-shots
-        # are for: there the surface is drawn as an open sheet, as without a base
-        if self.plinth is not None and eye[2] > self.plinth.base_z:
-            _set(self.progs.plinth, "u_mvp", mvp)
-            _set(self.progs.plinth, "u_eye", eye)
-            # first, writing depth: where the walls fade out, what they hide (the surface's
-            # underside) stays hidden and the background shows through instead
-            ctx.enable(moderngl.BLEND)  # premultiplied "over" the clear
-            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-            self.plinth.draw(frame.heights, frame.scalar)
-            ctx.disable(moderngl.BLEND)
-        affine = self.vao_surface_affine is not None and box_inside_clip(mvp, self._lo, self._hi, frame.heights)
-        prog, vao = (self.progs.surface_affine, self.vao_surface_affine) if affine else (self.progs.surface, self.vao_surface)
-        _set(prog, "u_mvp", mvp)
-        _set(prog, "u_eye", eye)
-        for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
-            _set(prog, name, width * px_scale)
-        vao.render(self._surface_mode)
-        if show_ball:
-            for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_center", center), ("u_radius", radius)):
-                _set(self.progs.ball, k, v)
-            self.vao_ball.render(moderngl.TRIANGLES)
-        if actors:
-            for k, v in (("u_mvp", mvp), ("u_eye", eye), ("u_radius", radius)):
-                _set(self.progs.ball, k, v)
-            for actor_center, color in actors:
-                _set(self.progs.ball, "u_center", actor_center)
-                _set(self.progs.ball, "u_ball_color", color)
-                self.vao_ball.render(moderngl.TRIANGLES)
-            _set(self.progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
-        draw_markers(self, frame, mvp, eye, radius * MARKER_RADIUS)
+        draw_solids(self, mvp, eye, px_scale, *solids)
+        if floor is not None:  # after the solids: what they cover is never shaded
+            floor.draw(mvp, eye, blend=self._clear[3] > 0)
         ctx.front_face = "ccw"
 
         ctx.enable(moderngl.BLEND)
@@ -342,14 +315,17 @@ class SurfaceRenderer:
                                         series=frame.series, position=frame.position), screen)
 
     # ---- readback -----------------------------------------------------------------
-    def render_into(self, frame: Frame, pose: CameraPose, out: np.ndarray) -> None:
-        """Render and read back into ``out`` without allocating.
+    def render_into(self, frame: Frame, pose: CameraPose, out: np.ndarray, *,
+                    image_size: tuple[int, int] | None = None, tile: tuple[int, int, int, int] | None = None) -> None:
+        """Render and read back into ``out`` without allocating (lens included).
 
         Parameters
         ----------
         out : (H, W, C) uint8 (or uint16 when ``bits=16``), C-contiguous
             C = 4 for a transparent renderer, else 3. Row 0 = top of the image;
             transparent output has straight (not premultiplied) alpha.
+        image_size, tile
+            As :meth:`draw`: this framebuffer is one tile of a larger image.
         """
         W, H = self.size
         want = (H, W, self.components)
@@ -357,10 +333,10 @@ class SurfaceRenderer:
         if out.shape != want or out.dtype != dtype or not out.flags.c_contiguous:
             raise ValueError(f"out: expected a C-contiguous {want} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype}")
-        if self.cfg.dof.enabled and self.cfg.dof.samples > 1:
-            render_lens(self, frame, pose, out)  # depth of field: the mean of lens samples
+        if self.cfg.dof.enabled and self.cfg.dof.samples > 1:  # depth of field: the mean of lens samples
+            render_lens(self, frame, pose, out, image_size=image_size, tile=tile)
             return
-        self.draw(frame, pose)
+        self.draw(frame, pose, image_size=image_size, tile=tile)
         self.read_into(out)
 
     def read_into(self, out: np.ndarray) -> None:

@@ -14,6 +14,7 @@ import dataclasses
 import moderngl
 import numpy as np
 
+from lossfilm.render.gl.floor import CONTACT, FLOOR_PENUMBRA, floor_height, light_box
 from lossfilm.render.gl.frusta import fill_direction, light_direction, light_matrix
 from lossfilm.render.scene.look import RenderConfig
 from lossfilm.render.scene.colors import parse_color
@@ -48,6 +49,8 @@ class Programs:
     text: moderngl.Program
     #: walls and bottom of the plinth (render.plinth), None without a base
     plinth: moderngl.Program | None = None
+    #: the floor (render.gl.floor), None without one
+    floor: moderngl.Program | None = None
 
     @property
     def surfaces(self) -> list[moderngl.Program]:
@@ -88,6 +91,11 @@ def build_programs(ctx: moderngl.Context, cfg: RenderConfig, grid_shape: tuple[i
                            defines=("DITHER",) if bits == 8 else ()),
         text=program(ctx, "screen.vert", "text.frag"),
         plinth=program(ctx, "plinth.vert", "plinth.frag", defines=output) if cfg.base.enabled else None,
+        # the floor is lit per vertex with and without the key light (VERTEX_SHADOWS: shade()
+        # takes the shadow it is given); SHADOWS: floor.frag looks the shadow map up per pixel
+        floor=(program(ctx, "floor.vert", "floor.frag", defines=(
+            "VERTEX_SHADOWS", *(shadows if cfg.floor.shadow else ()), *output,
+            *(("REFLECTION",) if cfg.floor.reflect > 0 else ()))) if cfg.floor.enabled else None),
     )
 
 
@@ -118,7 +126,10 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
     """
     light = cfg.light
     key_dir = light_direction(light.azimuth, light.elevation)
-    light_mvp = light_matrix(lo, hi, key_dir)
+    floor_z = floor_height(cfg, float(lo[2]), plane)
+    # with a floor the shadow frustum reaches down to it and over the shadow thrown on it
+    light_mvp = light_matrix(*light_box(lo, hi, floor_z, key_dir), key_dir) if cfg.floor.enabled else \
+        light_matrix(lo, hi, key_dir)
     bg = cfg.background
     top = linear_rgb(bg.top, "render.background.top")
     bottom = top if bg.kind == "solid" else linear_rgb(bg.bottom, "render.background.bottom")
@@ -144,7 +155,7 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         "u_shadows": int(shadow_size > 0), "u_shadow_texel": 1.0 / (shadow_size or 1),
         "u_dither": 1.0 / 255.0 if bits == 8 else 0.0, "u_light_mvp": light_mvp,
     }
-    extra = (progs.plinth,) if progs.plinth is not None else ()
+    extra = tuple(p for p in (progs.plinth, progs.floor) if p is not None)
     for prog in (*progs.surfaces, progs.ball, progs.background, *extra):
         for k, v in common.items():
             _set(prog, k, v)
@@ -172,6 +183,18 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         _set(progs.plinth, "u_cmap", 0)
         _set(progs.plinth, "u_band", PLINTH_BAND * plane)
         _set(progs.plinth, "u_fade", cfg.base.fade * plane)
+    if progs.floor is not None:
+        f = progs.floor
+        for k, v in {"u_floor_color": linear_rgb(cfg.floor.color)[:3], "u_floor_z": floor_z,
+                     "u_floor_center": (lo[:2] + hi[:2]) / 2.0, "u_floor_radius": cfg.floor.extent * plane,
+                     "u_footprint": np.concatenate([lo[:2], hi[:2]]), "u_contact": CONTACT * plane,
+                     "u_floor_gap": float(lo[2]) - floor_z - (cfg.base.depth * plane if cfg.base.enabled else 0.0),
+                     "u_reflect": cfg.floor.reflect, "u_shadow_map": 1,
+                     # a wider filter: the floor lies far from what casts on it, its penumbra is wide
+                     "u_shadow_texel": FLOOR_PENUMBRA / (shadow_size or 1),
+                     # a matte stone floor, whatever the surface's material: its gloss is the reflection
+                     "u_metalness": 0.0, "u_gloss": 0.04, "u_alpha": 0.6 ** 2, "u_occlusion_direct": 0.5}.items():
+            _set(f, k, v)
     _set(progs.ball, "u_ball_color", linear_rgb(cfg.ball.color)[:3])
     _set(progs.ball, "u_glow", cfg.ball.glow)
     _set(progs.background, "u_top", top[:3])

@@ -6,7 +6,7 @@ frame is the mean of ``samples`` frames at evenly spaced times over that opening
 centred on the frame's time, each with its own camera pose and its own surface (the
 mesh stage interpolates the sequence at any time), so both motions blur. The cost is
 one whole frame per sample (``benchmarks/look.py`` reports it); ``--preview`` turns
-it off.
+it off. Stills (``lossfilm still``) open the same shutter around their time.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossfilm.render.mesh.frame import CameraPose, Frame
 from lossfilm.render.scene.looks import MotionBlurConfig
 
-__all__ = ["MotionBlurConfig", "shutter_times", "render_blurred"]
+__all__ = ["MotionBlurConfig", "shutter_times", "shutter_moments", "render_moments", "render_blurred"]
 
 
 def shutter_times(time: float, fps: float, shutter: float, samples: int, duration: float | None = None) -> np.ndarray:
@@ -33,6 +34,39 @@ def shutter_times(time: float, fps: float, shutter: float, samples: int, duratio
     return times
 
 
+def shutter_moments(surface, camera, time: float, fps: float, cfg: MotionBlurConfig,
+                    index: int = 0) -> list[tuple[Frame, CameraPose]]:
+    """The ``(frame, pose)`` of each sub-frame of a frame at film ``time`` (see :func:`shutter_times`).
+
+    Parameters
+    ----------
+    surface
+        Has ``frame_at(time, index)`` (the mesh stage's FilmSurface).
+    camera
+        Has ``pose_at(time)`` and ``duration`` (render.camera_path.CameraPath).
+    index : int
+        The film frame number the sub-frames belong to.
+    """
+    times = shutter_times(time, fps, cfg.shutter, cfg.samples, getattr(camera, "duration", None))
+    return [(surface.frame_at(float(t), index), camera.pose_at(float(t))) for t in times]
+
+
+def render_moments(renderer, moments: list[tuple[Frame, CameraPose]], out: np.ndarray, *,
+                   image_size: tuple[int, int] | None = None, tile: tuple[int, int, int, int] | None = None) -> None:
+    """The mean of ``render_into`` over ``moments`` into ``out`` (a lens, when on, in each).
+
+    ``image_size`` and ``tile`` are passed on: each sub-frame is a mean of whole pictures,
+    per pixel, so the tiles of a still join as in one pass.
+    """
+    acc = np.zeros(out.shape, np.float32)
+    sub = np.empty_like(out)
+    for frame, pose in moments:
+        renderer.render_into(frame, pose, sub, image_size=image_size, tile=tile)
+        acc += sub
+    np.rint(acc / len(moments), out=acc)
+    out[...] = acc
+
+
 def render_blurred(renderer, surface, camera, index: int, fps: float, cfg: MotionBlurConfig,
                    out: np.ndarray) -> None:
     """Render film frame ``index`` with motion blur into ``out`` (as ``render_into`` does).
@@ -40,17 +74,8 @@ def render_blurred(renderer, surface, camera, index: int, fps: float, cfg: Motio
     Parameters
     ----------
     renderer : render.renderer.SurfaceRenderer
-    surface
-        Has ``frame_at(time, index)`` (the mesh stage's FilmSurface).
-    camera
-        Has ``pose_at(time)`` and ``duration`` (render.camera_path.CameraPath).
+    surface, camera
+        As :func:`shutter_moments` reads them.
     out : (H, W, C) uint8 or uint16
     """
-    times = shutter_times(index / fps, fps, cfg.shutter, cfg.samples, getattr(camera, "duration", None))
-    acc = np.zeros(out.shape, np.float32)
-    sub = np.empty_like(out)
-    for t in times:
-        renderer.render_into(surface.frame_at(float(t), index), camera.pose_at(float(t)), sub)
-        acc += sub
-    np.rint(acc / len(times), out=acc)
-    out[...] = acc
+    render_moments(renderer, shutter_moments(surface, camera, index / fps, fps, cfg, index), out)

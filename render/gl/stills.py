@@ -3,7 +3,8 @@
 A still larger than one framebuffer is cut into tiles; each tile is drawn with the
 same camera through an off-center sub-frustum (:func:`lossfilm.render.gl.renderer.tile_matrix`), so
 the tiles join without seams: shading, line widths and text are computed in pixels of
-the *whole* image. Supersampling renders ``supersample`` times larger and box-filters
+the *whole* image, and depth of field (a mean of whole pinhole frames, per pixel) is the
+same in a tile as in the whole. Supersampling renders ``supersample`` times larger and box-filters
 down, on top of MSAA.
 """
 
@@ -18,6 +19,7 @@ from lossfilm.render.mesh.frame import CameraPose, Frame, Topology
 from lossfilm.render.gl.context import max_size
 from lossfilm.render.scene.look import RenderConfig
 from lossfilm.render.gl.renderer import SurfaceRenderer
+from lossfilm.render.gl.shutter import render_moments
 
 __all__ = ["render_still", "tile_rects", "downsample", "MAX_SINGLE_PASS", "MAX_SUPERSAMPLE"]
 
@@ -53,11 +55,14 @@ def downsample(image: np.ndarray, factor: int) -> np.ndarray:
 
 def render_still(ctx: moderngl.Context, topology: Topology, frame: Frame, pose: CameraPose,
                  cfg: RenderConfig, size: tuple[int, int], *, transparent: bool = False,
-                 bits: int = 8, tile: int | None = None, supersample: int = 1) -> np.ndarray:
+                 bits: int = 8, tile: int | None = None, supersample: int = 1,
+                 moments: list[tuple[Frame, CameraPose]] | None = None) -> np.ndarray:
     """Render one still image of any size.
 
     Parameters
     ----------
+    frame, pose
+        What the still shows (ignored when ``moments`` are given).
     size : (W, H)
         Final image size in pixels (up to 65536 per side; memory is the real limit).
     transparent : bool
@@ -68,6 +73,9 @@ def render_still(ctx: moderngl.Context, topology: Topology, frame: Frame, pose: 
         Tile side in pixels; default: one pass up to min(GL limit, 8192) per side.
     supersample : int
         Render this many times larger per side and box-filter down (1..8).
+    moments : list of (Frame, CameraPose), optional
+        The sub-frames of an open shutter (:func:`lossfilm.render.gl.shutter.shutter_moments`):
+        the still is their mean, motion-blurred as the film's frame at that time is.
 
     Returns
     -------
@@ -94,16 +102,23 @@ def render_still(ctx: moderngl.Context, topology: Topology, frame: Frame, pose: 
         C = renderer.components
         out = np.empty((RH, RW, C), dtype)
         rects = tile_rects((RW, RH), (tw, th))
+        moments = list(moments) if moments else [(frame, pose)]
+
+        def draw(into: np.ndarray, **where) -> None:
+            if len(moments) == 1:
+                renderer.render_into(*moments[0], into, **where)
+            else:
+                render_moments(renderer, moments, into, **where)
+
         if len(rects) == 1:
-            renderer.render_into(frame, pose, out)
+            draw(out)
         else:
             buf = np.empty((th, tw, C), dtype)
             with Progress("still tiles", len(rects), unit="tiles", enabled=len(rects) > 4) as bar:
                 for x, y, w, h in rects:
                     # every tile keeps the full tile size so its sub-frustum has the right
                     # aspect; what falls outside the image is drawn and dropped
-                    renderer.draw(frame, pose, image_size=(RW, RH), tile=(x, y, tw, th))
-                    renderer.read_into(buf)
+                    draw(buf, image_size=(RW, RH), tile=(x, y, tw, th))
                     out[y : y + h, x : x + w] = buf[:h, :w]
                     bar.advance(1)
     finally:

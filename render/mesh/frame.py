@@ -136,7 +136,9 @@ class CameraPose:
     """A pinhole camera in world units.
 
     ``up`` need not be orthogonal to the view direction but must not be parallel to it;
-    the camera module guarantees that, also at the zenith and the nadir.
+    the camera module guarantees that, also at the zenith and the nadir. ``focus`` and
+    ``fstop`` are the lens of a shot that keys them (a focus pull); None leaves them to
+    the look's ``render.dof``.
     """
 
     eye: tuple[float, float, float]
@@ -145,6 +147,10 @@ class CameraPose:
     fov_deg: float = 40.0
     near: float = 0.01
     far: float = 100.0
+    #: distance to the focal plane along the view axis, world units
+    focus: float | None = None
+    #: f-number of the lens
+    fstop: float | None = None
 
     def view_matrix(self) -> np.ndarray:
         """(4, 4) float64 world -> camera matrix (right-handed, camera looks down -z)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -66,6 +67,8 @@ def type_name(tp: Any, rule: OptionRule | None = None) -> str:
         return " | ".join(str(c) for c in rule.choices) + suffix
     if typing.get_origin(inner) is typing.Literal:
         return " | ".join(str(c) for c in typing.get_args(inner)) + suffix
+    if typing.get_origin(inner) in (typing.Union, types.UnionType):
+        return " or ".join(type_name(a) for a in typing.get_args(inner)) + suffix
     if typing.get_origin(inner) is tuple:
         args = typing.get_args(inner)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -138,14 +141,14 @@ class _Builder:
         try:
             obj = cls(**values)
         except (TypeError, ValueError) as exc:
-            self.error(node, path, str(exc))
+            self.error(*_located(node, path, str(exc)))
             return cls()
         check = getattr(obj, "check", None)
         if callable(check):
             try:
                 check()
             except (TypeError, ValueError) as exc:
-                self.error(node, path, str(exc))
+                self.error(*_located(node, path, str(exc)))
         return obj
 
     def value(self, tp: Any, rule: OptionRule, node: yaml.Node, path: str) -> Any:
@@ -268,6 +271,32 @@ class _Builder:
                 continue
             out.append(self.dataclass(registry[tag], value_node, f"{sub}.{tag}"))
         return tuple(out)
+
+
+#: a check's message that names one of its own keys first: ``times: ...``, ``focus[1]: ...``
+_KEY_MESSAGE = re.compile(r"([A-Za-z_]\w*)((?:\[\d+\])*): (.+)", re.S)
+
+
+def _located(node: yaml.Node, path: str, message: str) -> tuple[yaml.Node, str, str]:
+    """Point an error a dataclass raised about one of its keys at that key's node.
+
+    ``check`` and ``__post_init__`` know only values; their message names the key
+    (``focus[1]: unknown target``). When the mapping gives that key, the error points
+    at its line and column and the key joins the path; otherwise it stays on the mapping.
+    """
+    m = _KEY_MESSAGE.fullmatch(message)
+    if m is None or not isinstance(node, yaml.MappingNode):
+        return node, path, message
+    key, index, rest = m.groups()
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            target = value_node
+            for i in map(int, re.findall(r"\[(\d+)\]", index)):
+                if not (isinstance(target, yaml.SequenceNode) and i < len(target.value)):
+                    break
+                target = target.value[i]
+            return target, f"{path}.{key}{index}" if path else f"{key}{index}", rest
+    return node, path, message
 
 
 def _item_rule(rule: OptionRule) -> OptionRule:

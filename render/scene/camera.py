@@ -13,6 +13,7 @@ Targets (``target`` key of the aimed shots): ``center`` (middle of the landscape
 ``minimum`` (lowest point of the surface, moving), ``ball`` (the minimizer, moving; the
 minimum when no ball is shown), ``point`` (``target_point``: ``[a, b]`` on the surface or
 ``[a, b, h]``). Moving targets are low-pass filtered (``camera.target_smoothing``).
+Every shot may also key its lens, ``focus`` and ``fstop`` (see :mod:`lossfilm.render.scene.focus`).
 
 This module holds the configuration (shot dataclasses, :data:`SHOTS`, :class:`CameraConfig`)
 and its validation, torch- and scipy-free. How each preset moves is in
@@ -27,6 +28,7 @@ import dataclasses
 import numpy as np
 
 from lossfilm.compute.config.options import option, rule_of
+from lossfilm.render.scene.focus import check_lens_keys
 
 __all__ = [
     "SHOTS",
@@ -69,6 +71,17 @@ class Shot:
         None, "Vertical field of view in degrees (null: camera.fov).", **_FOV
     )
     ease: str | None = option(None, "Easing of the motion (null: camera.ease).", choices=EASING_NAMES)
+    focus: tuple[tuple[float, float | str], ...] = option(
+        (), "Focus pull (with render.dof.enabled): [[time, what], ...], seconds from the shot start; what = "
+        "ball, minimum, target, edge (the far edge of the surface in view) or a distance; eased in diopters "
+        "between keys (empty: render.dof.focus)."
+    )
+    fstop: tuple[tuple[float, float], ...] = option(
+        (), "Aperture keys: [[time, f-number], ...], eased in stops between keys (empty: render.dof.fstop)."
+    )
+
+    def __post_init__(self) -> None:
+        check_lens_keys(self.focus, self.fstop, self.duration)
 
     def check(self) -> None:
         """Raise ValueError naming the key when values do not fit together."""
@@ -166,6 +179,11 @@ class DiveShot(Shot):
         "End distance from below the minimum, sideways (null: 20% of the plane).",
         min=0.0,
         exclusive_min=True,
+    )
+    framing: str = option(
+        "fit", "Without depth and end_offset, where the dive ends on the line from the minimum down along them: "
+        "fit = far enough to hold the whole surface in view from below (as a framed orbit); fill = closer; "
+        "fixed = at the default depth and offset", choices=("fit", "fill", "fixed"),
     )
 
 

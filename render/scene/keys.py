@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from typing import Any, Iterator
 
@@ -135,6 +136,8 @@ def _schema_of(tp: Any, rule) -> dict:
                     "minItems": len(args),
                     "maxItems": len(args),
                 }
+        elif typing.get_origin(inner) in (typing.Union, types.UnionType):
+            schema = {"anyOf": [_schema_of(a, None) for a in typing.get_args(inner)]}
         else:
             schema = {
                 "bool": {"type": "boolean"},

@@ -13,7 +13,7 @@ import dataclasses
 
 from lossfilm.compute.config.options import option
 from lossfilm.render.scene.looks import DepthOfFieldConfig
-from lossfilm.render.scene.looks import MotionBlurConfig
+from lossfilm.render.scene.looks import FloorConfig, MotionBlurConfig
 from lossfilm.render.scene.looks import DEFAULT_LOOK, LOOKS, BaseConfig, OcclusionConfig
 from lossfilm.render.scene.colors import parse_color
 
@@ -221,6 +221,7 @@ class RenderConfig:
     overlays: OverlayConfig = option(OverlayConfig(), "text overlays")
     occlusion: OcclusionConfig = option(OcclusionConfig(), "ambient occlusion from the height grid")
     base: BaseConfig = option(BaseConfig(), "solid plinth under the surface's cut edges")
+    floor: FloorConfig = option(FloorConfig(), "a floor under it all that catches shadow and reflection")
     dof: DepthOfFieldConfig = option(DepthOfFieldConfig(), "depth of field (thin lens, accumulated)")
     motion_blur: MotionBlurConfig = option(MotionBlurConfig(), "motion blur (shutter, accumulated; off in --preview)")
 

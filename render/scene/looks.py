@@ -20,7 +20,7 @@ from lossfilm.compute.config.options import option
 from lossfilm.render.scene.colors import parse_color
 
 __all__ = ["LOOKS", "DEFAULT_LOOK", "Look", "look_names", "looks_help", "apply_look_node",
-           "OcclusionConfig", "BaseConfig"]
+           "OcclusionConfig", "BaseConfig", "FloorConfig"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +37,10 @@ LOOKS: dict[str, Look] = {
         "film default: AgX tone curve, ambient occlusion in the creases, walls fading into the dark, fog",
         {}),
     "exhibit": Look(
-        "museum piece: a tall pale stone plinth on a warm studio backdrop, soft key light",
+        "museum piece: a tall pale stone plinth on a polished floor before a warm studio backdrop, soft key light",
         {"background": {"kind": "gradient", "top": "#2b2622", "bottom": "#6b625a"},
          "base": {"enabled": True, "depth": 0.14, "color": "#d8d2c8", "fade": 0.0},
+         "floor": {"enabled": True, "color": "#5e564f", "reflect": 0.5},
          "light": {"azimuth": 210.0, "elevation": 50.0, "intensity": 2.6, "fill": 0.6, "rim": 0.25,
                    "ambient": 0.45, "sky_color": "#fff1df", "ground_color": "#5a4c40", "environment": "studio"},
          "material": {"roughness": 0.35},
@@ -52,8 +53,9 @@ LOOKS: dict[str, Look] = {
                    "ground_color": "#808080", "color": "#ffffff"},
          "overlays": {"color": "#111111", "outline": 0.0}, "trajectory": {"color": "#111111"}}),
     "clay": Look(
-        "matte grey clay lit by light and occlusion only: the shape without the colormap or reflections",
+        "matte grey clay on a matte floor, lit by light and occlusion only: the shape without the colormap",
         {"colormap": "clay", "background": {"kind": "gradient", "top": "#3a3a3c", "bottom": "#8a8a8c"},
+         "floor": {"enabled": True, "color": "#8a8a8c", "reflect": 0.0},
          "fog": 0.0, "material": {"gloss": 0.0, "roughness": 1.0},
          "light": {"color": "#ffffff", "sky_color": "#ffffff", "ground_color": "#606060",
                    "rim": 0.0, "fill": 0.35, "ambient": 0.55},
@@ -106,6 +108,26 @@ class BaseConfig:
 
     def __post_init__(self) -> None:
         parse_color(self.color, "render.base.color")
+
+
+@dataclasses.dataclass(frozen=True)
+class FloorConfig:
+    """A ground plane under the surface that catches its shadow and a soft reflection."""
+
+    enabled: bool = option(False, "draw a floor under the plinth's bottom (or the surface's lowest point)")
+    color: str = option("#8a8178", "floor color")
+    reflect: float = option(0.35, "how much of what stands on it the floor mirrors, looking along it (Fresnel: "
+                            "less from above); 0 = a matte floor", min=0, max=1)
+    blur: float = option(0.012, "blur of the reflection, as a fraction of the frame height (0 = polished)",
+                         min=0, max=0.05)
+    shadow: bool = option(True, "catch the key light's shadow (with render.light.shadows)")
+    gap: float = option(0.0, "height of the plinth's bottom (or the surface's lowest point) above the floor, "
+                        "as a fraction of the plane size", min=0, max=2)
+    extent: float = option(2.5, "the floor fades into the background at this distance from the middle, "
+                           "in plane sizes", min=0.6, max=50)
+
+    def __post_init__(self) -> None:
+        parse_color(self.color, "render.floor.color")
 
 
 # ---------------------------------------------------------------------------- merge
@@ -169,12 +191,14 @@ class DepthOfFieldConfig:
     """A thin-lens camera: focus and aperture (costs one frame per lens sample)."""
 
     enabled: bool = option(False, "blur what is nearer or farther than the focus (thin lens)")
-    focus: str = option("ball", "what is in focus: the ball, the minimum, the camera's target, or distance",
-                        choices=("ball", "minimum", "target", "distance"))
+    focus: str = option("ball", "what is in focus: the ball, the minimum, the camera's target, the edge (the "
+                        "far edge of the surface in view), or distance; a shot's focus keys override it",
+                        choices=("ball", "minimum", "target", "edge", "distance"))
     distance: float = option(2.0, "with focus: distance, the focus distance in landscape units",
                              exclusive_min=True, min=0)
     fstop: float = option(2.8, "f-number: lower is a wider aperture and shallower focus "
-                          "(the plane is treated as a 0.5 m table-top model)", min=0.5, max=64)
+                          "(the plane is treated as a 0.5 m table-top model); a shot's fstop keys override it",
+                          min=0.5, max=64)
     samples: int = option(12, "lens samples per frame (each is a whole frame's cost)", min=1, max=64)
 
 

@@ -57,6 +57,53 @@ def ctx():
     context.release()
 
 
+def _miniature(duration: float, fps: float):
+    """The quickstart's landscape in miniature (see :func:`_coverages`) for a film of ``duration`` s."""
+    from lossfilm.compute.store.sequence import SurfaceSequence
+    from lossfilm.render.mesh.film_surface import FilmSurface
+    from lossfilm.render.mesh.heights import HeightConfig
+    from lossfilm.render.scene.mesh import MeshConfig
+
+    a = b = np.linspace(-1.0, 1.0, 21)
+    A, B = np.meshgrid(a, b)
+    s = np.arange(5.0)
+    cx = 0.15 - 0.04 * s
+    loss = np.stack([0.05 + (0.3 + k) * ((A - cx[k]) ** 2 + 0.6 * (B + 0.2) ** 2) + 0.05 * np.sin(4 * A)
+                     for k in range(5)])
+    seq = SurfaceSequence(a=a, b=b, loss=loss, epochs=s, steps=s.astype(int), labels=[f"e{k}" for k in range(5)],
+                          ball=np.stack([cx, np.full(5, -0.2)], axis=1))
+    return FilmSurface(seq, MeshConfig(resolution=48, height=HeightConfig(scale="log", relief=0.35)), duration, fps)
+
+
+def test_a_dive_ends_under_the_minimum_with_the_surface_framed(ctx):
+    """The end of a dive is framed as an orbit is: from below the minimum, the whole surface in
+    view, centred, covering at least 40% of a transparent still without overlays."""
+    from lossfilm.render.camera.path import CameraPath
+    from lossfilm.render.gl.stills import render_still
+    from lossfilm.render.scene.camera import CameraConfig, DiveShot
+    from lossfilm.render.scene.scene import look_config
+
+    fps, duration = 6.0, 4.0
+    surface = _miniature(duration, fps)
+    look = look_config(overlays={"counter": "none", "loss": False}, base={"enabled": False}, msaa=0)
+    cover = {}
+    for framing in ("fit", "fixed"):
+        path = CameraPath(CameraConfig(shots=(DiveShot(duration=duration, framing=framing),)), surface, fps)
+        pose = path.pose_at(duration)
+        minimum = surface.landmarks_at(duration)["minimum"]
+        assert pose.eye[2] < minimum[2] and pose.target[2] > pose.eye[2]  # under the minimum, looking up
+        img = render_still(ctx, surface.topology, surface.frame_at(duration, 0), pose, look, (192, 108),
+                           transparent=True)
+        alpha = img[..., 3] > 0
+        cover[framing] = float(alpha.mean())
+        if framing == "fit":  # all of it in view, nothing touches the frame's edge
+            assert not (alpha[0].any() or alpha[-1].any() or alpha[:, 0].any() or alpha[:, -1].any())
+            rows, cols = np.nonzero(alpha)
+            assert abs((cols.min() + cols.max()) / 2 - 96) < 8 and abs((rows.min() + rows.max()) / 2 - 54) < 8
+    assert ctx.error == "GL_NO_ERROR"
+    assert cover["fit"] >= 0.40, cover
+
+
 def _coverages(ctx, framing: str) -> list[float]:
     """Opaque fraction of transparent 192x108 stills (no overlays, no plinth) of a default orbit.
 

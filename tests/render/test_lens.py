@@ -87,3 +87,30 @@ def test_depth_of_field_golden(ctx):
     img = r.render(frame, POSES["default"])
     r.release()
     assert_matches_golden("dof", img)
+
+
+def test_tiled_stills_keep_the_depth_of_field_without_seams(ctx):
+    from golden import POSES, compare, synthetic_scene
+
+    from lossfilm.render.gl.stills import render_still
+    from lossfilm.render.scene.scene import look_config
+
+    topo, frame = synthetic_scene(48)
+    common = dict(overlays={"counter": "none", "loss": False}, contours={"enabled": True, "count": 24})
+    lens = look_config(dof={"enabled": True, "focus": "ball", "fstop": 1.4, "samples": 8}, **common)
+    size = (320, 180)
+    whole = render_still(ctx, topo, frame, POSES["default"], lens, size)
+    tiled = render_still(ctx, topo, frame, POSES["default"], lens, size, tile=64)  # 5 x 3 tiles
+    pinhole = render_still(ctx, topo, frame, POSES["default"], look_config(**common), size, tile=64)
+    assert ctx.error == "GL_NO_ERROR"
+    ratio, worst = compare(whole, tiled, pixel_tolerance=6)
+    assert ratio < 0.002, (ratio, worst)          # the same picture, tile joins included
+    seams = np.abs(whole.astype(int) - tiled.astype(int)).max(axis=2)[:, 62:67]
+    assert seams.max() <= 24, seams.max()
+    far = (slice(28, 60), slice(60, 280))             # the far rim, behind the ball in focus
+    assert _laplacian_variance(tiled[far]) < 0.5 * _laplacian_variance(pinhole[far])  # blurred there
+
+
+def _laplacian_variance(rgb: np.ndarray) -> float:
+    g = rgb.astype(np.float32).mean(axis=2)
+    return float((g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]).var())

@@ -90,6 +90,7 @@ def test_occlusion_darkens_the_crease_on_screen_and_leaves_the_flat_plane(ctx):
     images = {}
     for on in (False, True):
         cfg = look_config("clay", overlays={"counter": "none", "loss": False}, occlusion={"enabled": on},
+                          floor={"enabled": False},  # the crease alone, as before the floor
                           light={"shadows": False})
         r = SurfaceRenderer(ctx, topo, cfg, (160, 160))
         images[on] = r.render(frame, pose).astype(np.int32)

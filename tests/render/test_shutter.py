@@ -87,12 +87,72 @@ def test_motion_blur_spreads_edges_along_the_motion_not_across_it(ctx):
     assert_matches_golden("motion_blur", out)
 
 
-def test_preview_turns_motion_blur_off():
+def test_preview_turns_motion_blur_and_depth_of_field_off():
     from lossfilm.render.pipeline import preview_scene
+    from lossfilm.render.scene.looks import DepthOfFieldConfig
     from lossfilm.render.scene.scene import Scene
 
     scene = Scene()
     scene = dataclasses.replace(scene, render=dataclasses.replace(
-        scene.render, motion_blur=MotionBlurConfig(enabled=True)))
+        scene.render, motion_blur=MotionBlurConfig(enabled=True), dof=DepthOfFieldConfig(enabled=True)))
     assert preview_scene(scene).render.motion_blur.enabled is False
+    assert preview_scene(scene).render.dof.enabled is False
     assert scene.render.motion_blur.shutter == 180.0
+
+
+def _landscape(fps: float, shot):
+    """A landscape that does not change over three states, filmed by ``shot`` (real mesh stage and camera)."""
+    from lossfilm.compute.store.sequence import SurfaceSequence
+    from lossfilm.render.camera.path import CameraPath
+    from lossfilm.render.mesh.film_surface import FilmSurface
+    from lossfilm.render.mesh.heights import HeightConfig
+    from lossfilm.render.scene.camera import CameraConfig
+    from lossfilm.render.scene.mesh import MeshConfig
+
+    a = b = np.linspace(-1.0, 1.0, 21)
+    A, B = np.meshgrid(a, b)
+    loss = np.stack([0.2 + 0.3 * (A ** 2 + B ** 2)] * 3)
+    s = np.arange(3.0)
+    seq = SurfaceSequence(a=a, b=b, loss=loss, epochs=s, steps=s.astype(int), labels=["a", "b", "c"],
+                          ball=np.zeros((3, 2)))
+    cfg = CameraConfig(shots=(shot,))
+    surface = FilmSurface(seq, MeshConfig(resolution=48, height=HeightConfig(scale="linear", relief=0.2)),
+                          shot.duration, fps)
+    return surface, CameraPath(cfg, surface, fps)
+
+
+def _gradients(img: np.ndarray) -> tuple[float, float]:
+    g = img.astype(np.float32).mean(axis=2)[30:150, 60:260]
+    return float(np.abs(np.diff(g, axis=1)).mean()), float(np.abs(np.diff(g, axis=0)).mean())
+
+
+def test_stills_open_the_films_shutter_around_their_time(ctx):
+    from lossfilm.render.gl.shutter import shutter_moments
+    from lossfilm.render.gl.stills import render_still
+    from lossfilm.render.scene.camera import KeyframeShot, StillShot
+    from lossfilm.render.scene.scene import look_config
+
+    fps, t, size = 6.0, 1.0, (320, 180)
+    cfg = look_config(overlays={"counter": "none", "loss": False}, grid={"enabled": True, "count": 16, "opacity": 0.9},
+                      base={"enabled": False}, fog=0.0, ball={"enabled": False})
+    blur = MotionBlurConfig(enabled=True, samples=8)
+    # a camera trucking along +x at 1 unit/s: 0.08 units (2/3 of a grid cell) while a 180-degree shutter is open
+    truck = KeyframeShot(duration=2.0, times=(0.0, 2.0), positions=(-1.0, -1.7, 1.3, 1.0, -1.7, 1.3),
+                         targets=(-1.0, 0.0, 0.0, 1.0, 0.0, 0.0))
+    surface, moving = _landscape(fps, truck)
+    sharp = render_still(ctx, surface.topology, surface.frame_at(t), moving.pose_at(t), cfg, size)
+    moments = shutter_moments(surface, moving, t, fps, blur)
+    assert len(moments) == 8 and len({m[1].eye for m in moments}) == 8
+    blurred = render_still(ctx, surface.topology, surface.frame_at(t), moving.pose_at(t), cfg, size,
+                           moments=moments, tile=64)  # tiled: each tile is the mean of the same sub-frames
+    (sx, sy), (bx, by) = _gradients(sharp), _gradients(blurred)
+    # the picture slides sideways: edges across the motion smear, edges along it much less
+    assert bx < 0.7 * sx, (sx, bx)
+    assert bx / sx < by / sy - 0.15, (sx, bx, sy, by)
+    # a camera that does not move over a landscape that does not change: the same still
+    surface, fixed = _landscape(fps, StillShot(duration=2.0))
+    plain = render_still(ctx, surface.topology, surface.frame_at(t), fixed.pose_at(t), cfg, size)
+    opened = render_still(ctx, surface.topology, surface.frame_at(t), fixed.pose_at(t), cfg, size,
+                          moments=shutter_moments(surface, fixed, t, fps, blur))
+    assert ctx.error == "GL_NO_ERROR"
+    assert np.abs(plain.astype(int) - opened.astype(int)).max() <= 1
