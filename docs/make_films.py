@@ -115,9 +115,11 @@ def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
         "compute_s": round(t_compute, 1),
         "preview_s": round(t_preview, 1),
     }
-    if not full and previous and not stale_reason(previous, scene):
-        # the scene and the look are unchanged: its full-size measurement still holds
+    if not full and previous and previous["scene_hash"] == record["scene_hash"] and "full_s" in previous:
+        # the scene is unchanged: its full-size measurement is kept, marked with the look
+        # it was rendered in (the page says when that is an earlier one)
         record |= {k: v for k, v in previous.items() if k.startswith(("full_", "film"))}
+        record["full_look_epoch"] = previous.get("full_look_epoch", previous.get("look_epoch", 1))
     if full:
         # segments a killed earlier run left would be resumed, not rendered: not a measurement
         shutil.rmtree(out / ".chunks", ignore_errors=True)
@@ -126,6 +128,7 @@ def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
         info = probe(film)
         record |= {
             "full_s": round(t_full, 1),
+            "full_look_epoch": LOOK_EPOCH,
             "full_date": record["date"],
             "full_load": round(load, 1),
             "full_peak_gib": round(peak / 2**30, 2),
@@ -202,7 +205,9 @@ def write_markdown(records: dict) -> None:
         "",
         "Measured on a 2-core CPU machine without a GPU, Mesa llvmpipe for OpenGL; the date",
         "and the mean 1-minute load average while the full-size film (else the compute) ran",
-        "are in the last column (absolute times on a shared machine drift with load). Records",
+        "are in the last column (absolute times on a shared machine drift with load). A full-size",
+        "time marked *(earlier look)* was rendered in the default look before the cinematic one",
+        "(`benchmarks/look.py` measures the cinematic 4K frame at 1.2–1.6× its time). Records",
         "from before 2026-12-02 04:00 UTC give the load at the start of the measurement instead.",
         "*compute*: training and every surface at the scene's own grid (cached afterwards:",
         "changing the camera, the look or the output never recomputes);",
@@ -224,6 +229,8 @@ def write_markdown(records: dict) -> None:
         reason = stale_reason(r, scene)
         stale = f" **stale: {reason}**" if reason else ""
         full = f"{r['full_s']:.0f} s" if "full_s" in r else "—"
+        if "full_s" in r and r.get("full_look_epoch", r.get("look_epoch", 1)) != LOOK_EPOCH:
+            full += " (earlier look)"
         peak = f"{r['full_peak_gib']:.2f} GiB" if "full_peak_gib" in r else "—"
         load = r.get("full_load", r.get("load"))
         when = r.get("full_date", r["date"]) + (f" ({load:.1f})" if load is not None else "")
