@@ -11,7 +11,7 @@ aspect) and the clay look's lights, drawn three times at 640x360:
   benchmarks/_sky.py; checked against lossfilm's formula along test directions) and by
   the key and fill lights as ``directional`` emitters of the same directions (lossfilm's
   Lambert term has no 1/pi, so a light of intensity I is an irradiance of pi I);
-- **new**: lossfilm's ``clay`` look as shipped (horizon occlusion, the sky reflected);
+- **new**: lossfilm's ``clay`` look as shipped (cosine-weighted horizon occlusion, matte);
 - **old**: the same keys in the look before the cinematic work (``render.PREVIOUS``: no
   occlusion, no environment reflection; its Blinn-Phong highlight has no key left).
 
@@ -343,7 +343,7 @@ def main() -> None:
         f"{os.cpu_count()} cores, {gl_renderer} | workload 5, analytic surface {bench_render.N}x{bench_render.N} "
         f"vertices, {size[0]}x{size[1]}, clay look vs Mitsuba 3 scalar_rgb path tracer ({args.spp} spp, "
         f"{MAX_DEPTH} bounces; sky envmap, key, fill), luminance SSIM over the surface after a fitted exposure "
-        f"| new (occlusion, sky reflected) {new['ssim']:.3f} (exposure x{new['scale']:.2f}), old (neither) "
+        f"| new (clay as shipped: occlusion, matte) {new['ssim']:.3f} (exposure x{new['scale']:.2f}), old (no occlusion) "
         f"{old['ssim']:.3f} (x{old['scale']:.2f}); reference noise ceiling {res['noise']:.3f}; coverage IoU "
         f"{new['iou']:.4f}{split_part} | Mitsuba load {ref['load']:.1f} s, render {ref['render']:.1f} s; "
         f"lossfilm new {ours['new']['frame']:.3f} s/frame (first {ours['new']['first']:.2f} s), old "
