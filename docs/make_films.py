@@ -112,6 +112,7 @@ def measure_scene(scene: Path, full: bool, previous: dict | None) -> dict:
     record = {
         "scene_hash": scene_hash(scene),
         "look_epoch": LOOK_EPOCH,
+        "still_look_epoch": LOOK_EPOCH,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "load": round(load, 1),
@@ -148,6 +149,8 @@ def main() -> None:
     ap.add_argument("--stale", action="store_true",
                     help="only scenes with no record, a stale one, or (with --full) no full-size time")
     ap.add_argument("--page", action="store_true", help="rewrite the page from the records only")
+    ap.add_argument("--stills", action="store_true",
+                    help="only render the stills again (after a look change), keeping the times")
     args = ap.parse_args()
     scenes = sorted((ROOT / "scenes").glob("*.yaml"))
     records = load_records()
@@ -160,7 +163,12 @@ def main() -> None:
     if args.stale:
         scenes = [s for s in scenes if needs_measuring(records.get(s.stem), s, args.full)]
     (DOCS / "films").mkdir(parents=True, exist_ok=True)
-    if not args.page:
+    if args.stills:
+        for i, scene in enumerate(scenes, 1):
+            print(f"[{i}/{len(scenes)}] {scene.stem}: still ...", file=sys.stderr, flush=True)
+            render_still(scene, records)
+            save_records(records)
+    elif not args.page:
         for i, scene in enumerate(scenes, 1):
             started = time.perf_counter()
             print(f"[{i}/{len(scenes)}] {scene.stem} ...", file=sys.stderr, flush=True)
@@ -177,17 +185,33 @@ def main() -> None:
 
 
 def stale_reason(record: dict, scene: Path) -> str:
-    """Why ``record`` no longer describes what ``scene`` renders to ('' when it does)."""
+    """Why ``record`` no longer describes what ``scene`` renders to ('' when it does).
+
+    Times measured in an earlier default look still describe the scene's cost (the page
+    marks them); a still from an earlier look does not show what the scene renders to.
+    """
     if record["scene_hash"] != scene_hash(scene):
         return "scene changed since"
-    if record.get("look_epoch", 1) != LOOK_EPOCH:
-        return "measured in an earlier default look"
+    if record.get("still_look_epoch", record.get("look_epoch", 1)) != LOOK_EPOCH:
+        return "still from an earlier default look"
     return ""
 
 
 def needs_measuring(record: dict | None, scene: Path, full: bool) -> bool:
     return (record is None or bool(stale_reason(record, scene))
+            or (full and record.get("full_look_epoch", record.get("look_epoch", 1)) != LOOK_EPOCH)
             or (full and "full_s" not in record))
+
+
+def render_still(scene: Path, records: dict) -> None:
+    """``--stills``: the scene's still in the current look, its times kept (surfaces computed
+    first where missing, untimed)."""
+    out = OUT / scene.stem
+    at = ("--time", str(STILL_AT[scene.stem])) if scene.stem in STILL_AT else ()
+    lossfilm(out / "still.log", "still", str(scene), "--out", str(out), "--size", STILL_SIZE,
+             *at, "-o", str(DOCS / "films" / f"{scene.stem}.png"))
+    if scene.stem in records:
+        records[scene.stem]["still_look_epoch"] = LOOK_EPOCH
 
 
 def _film_cell(r: dict) -> str:
@@ -207,11 +231,12 @@ def write_markdown(records: dict) -> None:
          " changing a scene (`--full --stale` measures what is missing or stale). -->"),
         "",
         "Measured on a 2-core CPU machine without a GPU, Mesa llvmpipe for OpenGL; the date",
-        "and the mean 1-minute load average while the full-size film (else the compute) ran",
-        "are in the last column (absolute times on a shared machine drift with load). A full-size",
-        "time marked *(earlier look)* was rendered in the default look before the cinematic one",
-        "(`benchmarks/look.py` measures the cinematic 4K frame at 1.2–1.6× its time). Records",
-        "from before 2026-12-02 04:00 UTC give the load at the start of the measurement instead.",
+        "and the mean 1-minute load average while the compute ran (and, where it was measured",
+        "apart, the full-size film's) are in the last column: absolute times on a shared machine",
+        "drift with load. Records from before 2026-12-02 03:30 UTC give the load at the start of",
+        "the measurement instead. A time marked *(earlier look)* was rendered in the default look",
+        "before the cinematic one (`benchmarks/look.py` measures the cinematic 4K frame at",
+        "1.2–1.6× its time); every still is of the current look unless marked stale.",
         "*compute*: training and every surface at the scene's own grid (cached afterwards:",
         "changing the camera, the look or the output never recomputes);",
         "*preview*: `lossfilm run --preview` (640×360, 15 fps, no MSAA) with surfaces cached;",
@@ -235,9 +260,13 @@ def write_markdown(records: dict) -> None:
         if "full_s" in r and r.get("full_look_epoch", r.get("look_epoch", 1)) != LOOK_EPOCH:
             full += " (earlier look)"
         peak = f"{r['full_peak_gib']:.2f} GiB" if "full_peak_gib" in r else "—"
-        load = r.get("full_load", r.get("load"))
-        when = r.get("full_date", r["date"]) + (f" ({load:.1f})" if load is not None else "")
-        lines.append(f"| [`{name}`](#{name}) | {r['compute_s']:.0f} s | {r['preview_s']:.0f} s |"
+        when = r["date"] + (f" ({r['load']:.1f})" if r.get("load") is not None else "")
+        if "full_date" in r and (r["full_date"], r.get("full_load")) != (r["date"], r.get("load")):
+            when += f"; full {r['full_date']}" + (f" ({r['full_load']:.1f})" if r.get("full_load") is not None else "")
+        preview = f"{r['preview_s']:.0f} s"
+        if r.get("look_epoch", 1) != LOOK_EPOCH:
+            preview += " (earlier look)"
+        lines.append(f"| [`{name}`](#{name}) | {r['compute_s']:.0f} s | {preview} |"
                      f" {full} | {peak} | {_film_cell(r)} | {when}{stale} |")
     for scene in scenes:
         name = scene.stem
