@@ -77,6 +77,16 @@ def height_normals(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (n / np.linalg.norm(n, axis=-1, keepdims=True)).astype(np.float32)
 
 
+def flat_plane(n: int) -> tuple[Topology, Frame]:
+    """A flat n x n plane over [-1, 1]^2 at z = 0, one mid-scale colour (lens and shutter tests)."""
+    x = np.linspace(-1.0, 1.0, n, dtype=np.float32)
+    z = np.zeros((n, n), np.float32)
+    topo = Topology(x=x, y=x, indices=grid_indices(n, n), bounds=Bounds((-1, -1, 0.0), (1, 1, 0.1)))
+    frame = Frame(index=0, time=0.0, position=0.0, heights=z, normals=height_normals(z, x, x),
+                  scalar=np.full_like(z, 0.6), minimum=np.zeros(3, np.float32))
+    return topo, frame
+
+
 def synthetic_scene(n: int = 64, invalid: bool = False) -> tuple[Topology, Frame]:
     """A paraboloid valley with ripples, a spiral trajectory into it and the ball at its end."""
     x = np.linspace(-1.0, 1.0, n, dtype=np.float32)

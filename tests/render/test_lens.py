@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from golden import grid_indices, height_normals
+from golden import flat_plane
 
-from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
+from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.gl.lens import aperture_radius, lens_offsets, lens_poses
 
 
@@ -49,11 +49,7 @@ def test_depth_of_field_blurs_far_detail_more_than_the_focal_plane(ctx):
     from lossfilm.render.gl.renderer import SurfaceRenderer
 
     n = 64
-    x = np.linspace(-1.0, 1.0, n, dtype=np.float32)
-    z = np.zeros((n, n), np.float32)
-    topo = Topology(x=x, y=x, indices=grid_indices(n, n), bounds=Bounds((-1, -1, 0.0), (1, 1, 0.1)))
-    frame = Frame(index=0, time=0.0, position=0.0, heights=z, normals=height_normals(z, x, x),
-                  scalar=np.full_like(z, 0.6), minimum=np.zeros(3, np.float32))
+    topo, frame = flat_plane(n)
     # a flat plane with grid lines seen at a grazing angle: detail at every depth
     pose = CameraPose(eye=(0.0, -1.9, 0.55), target=(0.0, 0.0, 0.0), up=(0.0, 0.0, 1.0), fov_deg=40.0)
     common = dict(overlays={"counter": "none", "loss": False}, grid={"enabled": True, "count": 24, "opacity": 0.8},

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from golden import grid_indices, height_normals
+from golden import flat_plane
 
-from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
+from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.gl.shutter import shutter_times
 from lossfilm.render.scene.looks import MotionBlurConfig
 
@@ -60,11 +60,7 @@ def test_motion_blur_spreads_edges_along_the_motion_not_across_it(ctx):
     from lossfilm.render.gl.shutter import render_blurred
 
     n = 48
-    x = np.linspace(-1.0, 1.0, n, dtype=np.float32)
-    z = np.zeros((n, n), np.float32)
-    topo = Topology(x=x, y=x, indices=grid_indices(n, n), bounds=Bounds((-1, -1, 0.0), (1, 1, 0.1)))
-    frame = Frame(index=0, time=0.0, position=0.0, heights=z, normals=height_normals(z, x, x),
-                  scalar=np.full_like(z, 0.6), minimum=np.zeros(3, np.float32))
+    topo, frame = flat_plane(n)
     cfg = look_config(overlays={"counter": "none", "loss": False}, grid={"enabled": True, "count": 12, "opacity": 0.9},
                       base={"enabled": False}, occlusion={"enabled": False}, fog=0.0, light={"shadows": False})
     r = SurfaceRenderer(ctx, topo, cfg, (160, 120))
