@@ -48,6 +48,7 @@ def draw_markers(renderer, frame: Frame, mvp: np.ndarray, eye, radius: float) ->
         for p in pts:
             center = p + radius * surface_normal_at(renderer.topology, frame.normals, p[0], p[1])
             _set(renderer.progs.ball, "u_center", center)
+            _set(renderer.progs.ball, "u_sun", renderer.sun_at(center))
             renderer.vao_ball.render(moderngl.TRIANGLES)
     _set(renderer.progs.ball, "u_ball_color", linear_rgb(renderer.cfg.ball.color)[:3])
 

@@ -49,7 +49,7 @@ from lossfilm.render.gl.marks import actor_centers, draw_paths, draw_trajectory
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
 from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms
-from lossfilm.render.gl.shadows import make_shadow_map, shadow_pass
+from lossfilm.render.gl.shadows import make_shadow_map, make_sun, shadow_pass, sun_fraction_at
 from lossfilm.render.gl.solids import draw_solids
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
@@ -116,7 +116,9 @@ class SurfaceRenderer:
         self._readback = None if bits == 8 else np.empty((self.size[1], self.size[0], self.components), dtype)
         self._clear = set_look_uniforms(self.progs, cfg, self._lo, self._hi, plane=self._plane,
                                         size=self.size, bits=bits,
-                                        shadow_size=self.shadow_map.width if self.shadow_map else 0)
+                                        shadow_size=self.shadow_map.width if self.shadow_map else 0,
+                                        sun_uv=self.sun.uv if self.sun else np.zeros((2, 3)),
+                                        sun_ramp=self.sun.ramp if self.sun else 0.0)
 
     # ---- construction -------------------------------------------------------------
     def _build_buffers(self) -> None:
@@ -145,6 +147,8 @@ class SurfaceRenderer:
         if self.cfg.occlusion.enabled:  # sky visibility per vertex, recomputed per frame
             self.vbo_ao = ctx.buffer(reserve=n * 4, dynamic=True)
             attributes.append((self.vbo_ao, "1f", "in_ao"))
+        self.sun, self.sun_map = make_sun(ctx, topo, self.cfg.light)  # the key light through the height field
+        self._sun = None
         self.plinth = None
         if self.progs.plinth is not None:
             base_z = self._lo[2] - self.cfg.base.depth * self._plane
@@ -199,6 +203,9 @@ class SurfaceRenderer:
             self._depth = ctx.depth_renderbuffer(size)
             self.fbo = self.fbo_resolve = ctx.framebuffer([self._color], self._depth)
         self.shadow_map, self.fbo_shadow = make_shadow_map(ctx, self.cfg.light)
+        self.floor_shadow_map = self.fbo_floor_shadow = None
+        if self.shadow_map is not None and self.floor is not None and self.cfg.floor.shadow:
+            self.floor_shadow_map, self.fbo_floor_shadow = make_shadow_map(ctx, self.cfg.light)
 
     # ---- per frame ----------------------------------------------------------------
     def _upload(self, frame: Frame) -> None:
@@ -211,6 +218,9 @@ class SurfaceRenderer:
         self.vbo_h.write(np.ascontiguousarray(frame.heights, dtype=np.float32))
         self.vbo_n.write(np.ascontiguousarray(frame.normals, dtype=np.float32))
         self.vbo_s.write(np.ascontiguousarray(frame.scalar, dtype=np.float32))
+        if self.sun is not None:
+            self._sun = self.sun(frame.heights)
+            self.sun_map.write(self._sun)
         if self.vbo_ao is not None:
             occ = self.cfg.occlusion
             self.vbo_ao.write(horizon_occlusion(frame.heights, self.topology.x, self.topology.y,
@@ -221,6 +231,10 @@ class SurfaceRenderer:
         elif not self._invalid_clear:
             self.vbo_bad.clear()
             self._invalid_clear = True
+
+    def sun_at(self, point) -> float:
+        """Seen fraction of the key light at world ``point`` over the uploaded frame's height field."""
+        return sun_fraction_at(self.sun, self._sun, point)
 
     def draw(self, frame: Frame, pose: CameraPose, *, image_size: tuple[int, int] | None = None,
              tile: tuple[int, int, int, int] | None = None, upload: bool = True) -> None:
@@ -261,6 +275,8 @@ class SurfaceRenderer:
         if self.shadow_map is not None:
             shadow_pass(self, [(center, radius)] * show_ball + [(c, radius) for c, _ in actors], self._casters)
         self.cmap.use(location=0)
+        if self.sun_map is not None:
+            self.sun_map.use(location=3)
         eye = np.asarray(pose.eye, np.float64)
         floor = self.floor if self.floor is not None and self.floor.visible(eye) else None
         solids = (frame, center, radius, actors)

@@ -107,7 +107,7 @@ def trajectory_rgba(cfg: RenderConfig) -> np.ndarray:
 
 def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np.ndarray, *,
                       plane: float, shadow_size: int, size: tuple[int, int],
-                      bits: int) -> tuple[float, float, float, float]:
+                      bits: int, sun_uv: np.ndarray | None = None, sun_ramp: float = 0.0) -> tuple[float, float, float, float]:
     """Write the film-constant uniforms of ``cfg`` into every program.
 
     Returns the framebuffer's clear color (the background when it is solid, else
@@ -121,10 +121,15 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         The plane size that relief, fog and the ball are measured in.
     shadow_size : int
         Side of the shadow map in texels, 0 without shadows.
+    sun_uv : (2, 3)
+        World (x, y, 1) to the height-field shadow texture's uv (``SunShadow.uv``).
+    sun_ramp : float
+        Its narrowest penumbra in world z (``SunShadow.ramp``).
     size : (W, H)
         Framebuffer size (the vertex dither ramp is in pixels).
     """
     light = cfg.light
+    sun_uv = np.zeros((2, 3)) if sun_uv is None else sun_uv
     key_dir = light_direction(light.azimuth, light.elevation)
     floor_z = floor_height(cfg, float(lo[2]), plane)
     # with a floor the shadow frustum reaches down to it and over the shadow thrown on it
@@ -162,9 +167,13 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
     for prog in (progs.depth_surface, progs.depth_ball):
         _set(prog, "u_light_mvp", light_mvp)
     _set(progs.ball, "u_shadow_map", 1)
+    _set(progs.ball, "u_sun", 1.0)  # set per sphere from the height field's shadow
     for p in progs.surfaces:
-        for name, unit in (("u_cmap", 0), ("u_shadow_map", 1)):
+        for name, unit in (("u_cmap", 0), ("u_shadow_map", 1), ("u_sun_map", 3)):
             _set(p, name, unit)
+        _set(p, "u_sun_u", np.asarray(sun_uv[0], np.float64))
+        _set(p, "u_sun_v", np.asarray(sun_uv[1], np.float64))
+        _set(p, "u_sun_ramp", float(sun_ramp))
         _set(p, "u_viewport", np.array(size, np.float64))  # dither ramp (VERTEX_COLOR)
         _set(p, "u_bad_color", linear_rgb(cfg.invalid_color)[:3])
         _set(p, "u_contour_lo", float(zlo))
@@ -189,7 +198,7 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
                      "u_floor_center": (lo[:2] + hi[:2]) / 2.0, "u_floor_radius": cfg.floor.extent * plane,
                      "u_footprint": np.concatenate([lo[:2], hi[:2]]), "u_contact": CONTACT * plane,
                      "u_floor_gap": float(lo[2]) - floor_z - (cfg.base.depth * plane if cfg.base.enabled else 0.0),
-                     "u_reflect": cfg.floor.reflect, "u_shadow_map": 1,
+                     "u_reflect": cfg.floor.reflect, "u_shadow_map": 4,  # the floor's own map
                      # a wider filter: the floor lies far from what casts on it, its penumbra is wide
                      "u_shadow_texel": FLOOR_PENUMBRA / (shadow_size or 1),
                      # a matte stone floor, whatever the surface's material: its gloss is the reflection

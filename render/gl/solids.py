@@ -54,9 +54,11 @@ def draw_solids(r, mvp: np.ndarray, eye: np.ndarray, px_scale: float, frame: Fra
         _set(progs.ball, k, v)
     if center is not None:
         _set(progs.ball, "u_center", center)
+        _set(progs.ball, "u_sun", r.sun_at(center))
         r.vao_ball.render(moderngl.TRIANGLES)
     for actor_center, color in actors:
         _set(progs.ball, "u_center", actor_center)
+        _set(progs.ball, "u_sun", r.sun_at(actor_center))
         _set(progs.ball, "u_ball_color", color)
         r.vao_ball.render(moderngl.TRIANGLES)
     if actors:

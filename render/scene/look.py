@@ -52,8 +52,11 @@ class LightConfig:
     elevation: float = option(40.0, "key light elevation above the plane in degrees", min=1, max=90)
     intensity: float = option(3.0, "key light intensity (linear)", min=0)
     color: str = option("#fff4e6", "key light color")
-    shadows: bool = option(True, "key light casts shadows (shadow map, PCF soft edges)")
-    shadow_map_size: int = option(2048, "shadow map resolution in texels", min=256, max=16384)
+    shadows: bool = option(True, "key light casts shadows: the surface on itself traced exactly through the "
+                           "height field; the balls, and everything on a floor, through a shadow map")
+    size: float = option(3.0, "angular diameter of the key light in degrees: a shadow's penumbra widens with "
+                         "its distance from what casts it (0.5 = the sun, a few degrees = a softbox)", min=0, max=30)
+    shadow_map_size: int = option(2048, "shadow map resolution in texels (balls, floor)", min=256, max=16384)
     fill: float = option(0.45, "fill light strength (opposite the key, no shadow)", min=0)
     rim: float = option(0.35, "rim light strength (grazing edges toward the camera)", min=0)
     ambient: float = option(0.30, "hemisphere ambient strength", min=0)

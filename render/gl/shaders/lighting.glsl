@@ -40,20 +40,15 @@ vec3 environment(vec3 r, vec3 key_dir) {
 // below == true shades an underside seen from below: the key light is mirrored through
 // the plane (the shadow map only knows the lit top side), so the view from below reads
 // as clearly as the one from above instead of a black silhouette.
-// vertex_shadow >= 0 is a shadow factor already computed per vertex (dense grids).
-vec3 shade(vec3 albedo, vec3 n, vec3 pos, vec4 light_clip, float emissive, bool below,
-           float vertex_shadow) {
+//
+// The light is returned in two parts, shade() = key * shadow + rest: the key light as if
+// nothing shadowed it, and everything else. Dense grids light their vertices and leave
+// the key light's shadow to each pixel (surface.vert).
+void shade_parts(vec3 albedo, vec3 n, vec3 pos, float emissive, bool below, out vec3 key_part,
+                 out vec3 rest) {
     vec3 v = normalize(u_eye - pos);
     vec3 key_dir = below ? vec3(u_key_dir.xy, -u_key_dir.z) : u_key_dir;
     float ndotl = max(dot(n, key_dir), 0.0);
-    // Shadow variants are compiled in or out (#define): llvmpipe runs both sides of a
-    // branch on a uniform, so an unused PCF loop would still cost its 9 taps per pixel.
-    float sh = 1.0;
-#if defined(VERTEX_SHADOWS)
-    if (!below) sh = ndotl > 0.0 ? vertex_shadow : 0.0;
-#elif defined(SHADOWS)
-    if (!below) sh = ndotl > 0.0 ? shadow_factor(light_clip, ndotl) : 0.0;
-#endif
     // GGX microfacets with Schlick's Fresnel and the height-correlated Smith visibility;
     // metals tint their reflection with the albedo and lose their diffuse part
     vec3 f0 = mix(vec3(u_gloss), albedo, u_metalness);
@@ -70,7 +65,7 @@ vec3 shade(vec3 albedo, vec3 n, vec3 pos, vec4 light_clip, float emissive, bool 
     vec3 spec = ggx * vis * (f0 + (1.0 - f0) * (vh2 * vh2 * vh));
     // occlusion darkens the indirect light fully and the key light partly: a contact
     // shadow in creases finer than the shadow map resolves
-    vec3 key = u_key_color * sh * mix(1.0, g_occlusion, u_occlusion_direct) * ndotl * (base + spec);
+    key_part = u_key_color * mix(1.0, g_occlusion, u_occlusion_direct) * ndotl * (base + spec);
     // fill: opposite azimuth, from higher up, cool tint, no shadow
     vec3 fill_dir = below ? vec3(u_fill_dir.xy, -u_fill_dir.z) : u_fill_dir;
     vec3 fill = u_fill * u_sky * base * max(dot(n, fill_dir), 0.0);
@@ -91,8 +86,34 @@ vec3 shade(vec3 albedo, vec3 n, vec3 pos, vec4 light_clip, float emissive, bool 
     // bright surface: the multi-bounce fit of ground-truth AO (Jimenez et al. 2016)
     vec3 ca = 2.0404 * base - 0.3324, cb = -4.7951 * base + 0.6417, cc = 2.7552 * base + 0.6903;
     vec3 ao = max(vec3(g_occlusion), ((g_occlusion * ca + cb) * g_occlusion + cc) * g_occlusion);
-    return key + ao * (fill + amb + rim + env) + emissive * albedo;
+    rest = ao * (fill + amb + rim + env) + emissive * albedo;
 }
+
+// Seen fraction of the key light: 1 from below (the mirrored key has no shadow); else
+// vertex_shadow, the visibility already known where shade() runs (the whole shadow with
+// VERTEX_SHADOWS: dense grids, the floor), with SHADOWS times the shadow map's, looked
+// up here (the spheres; the height field's own shadow is in vertex_shadow).
+float key_shadow(vec4 light_clip, vec3 n, bool below, float vertex_shadow) {
+    if (below) return 1.0;
+    float ndotl = max(dot(n, u_key_dir), 0.0);
+    // Shadow variants are compiled in or out (#define): llvmpipe runs both sides of a
+    // branch on a uniform, so an unused PCF loop would still cost its 9 taps per pixel.
+#if defined(VERTEX_SHADOWS)
+    return ndotl > 0.0 ? vertex_shadow : 0.0;
+#elif defined(SHADOWS)
+    return ndotl > 0.0 ? shadow_factor(light_clip, ndotl) * vertex_shadow : 0.0;
+#else
+    return 1.0;
+#endif
+}
+
+vec3 shade(vec3 albedo, vec3 n, vec3 pos, vec4 light_clip, float emissive, bool below,
+           float vertex_shadow) {
+    vec3 key_part, rest;
+    shade_parts(albedo, n, pos, emissive, below, key_part, rest);
+    return key_part * key_shadow(light_clip, n, below, vertex_shadow) + rest;
+}
+
 
 // Fraction of fog between the eye and pos (0 when fog is compiled out).
 float fog_amount(vec3 pos) {

@@ -18,3 +18,22 @@ float shadow_factor(vec4 light_clip, float ndotl) {
     return s / 9.0;
 }
 
+
+// The height field's shadow on itself (render/mesh/sunlight.py): four shadow sheets over
+// the plane, one per band of the key light's disk, bilinear. A point sees a band from its
+// sheet up, faded in over the distance to the neighbouring sheets (a linear penumbra for
+// one caster). The point's own height is compared, so the edge lies where the drawn
+// surface crosses the sheets: smooth on a faceted steep wall.
+uniform sampler2D u_sun_map;     // the sheets, lowest first (world z), on a grid turned to the light
+uniform vec3 u_sun_u;            // uv = (dot(u_sun_u, (x, y, 1)), dot(u_sun_v, (x, y, 1)))
+uniform vec3 u_sun_v;
+uniform float u_sun_ramp;        // the narrowest fade, world z
+
+float sun_visibility(vec3 pos) {
+    vec3 xy1 = vec3(pos.xy, 1.0);
+    vec4 s = textureLod(u_sun_map, vec2(dot(u_sun_u, xy1), dot(u_sun_v, xy1)), 0.0);
+    vec3 gap = abs(s.yzw - s.xyz);
+    gap *= 1.0 - step(1e20, gap);    // a neighbour with nothing ahead says nothing
+    vec4 w = max(vec4(gap.x, max(gap.x, gap.y), max(gap.y, gap.z), gap.z), vec4(u_sun_ramp));
+    return dot(clamp((pos.z - s) / w + 0.5, 0.0, 1.0), vec4(0.25));
+}

@@ -3,6 +3,11 @@
 
 #if defined(VERTEX_COLOR) && defined(AFFINE)
 noperspective in vec3 v_color;
+#if defined(VERTEX_SHADOWS)
+noperspective in vec3 v_shade;
+noperspective in vec3 v_pos;
+#define HAS_POS
+#endif
 #if defined(DITHER)
 noperspective in float v_ramp;
 #else
@@ -10,16 +15,24 @@ const float v_ramp = 0.0;
 #endif
 #elif defined(VERTEX_COLOR)
 in vec3 v_color;
+#if defined(VERTEX_SHADOWS)
+in vec3 v_shade;
+#endif
 #elif defined(VERTEX_LIGHTING)
 in vec3 v_diffuse;
 in vec3 v_add;
 in vec3 v_attr;
+#if defined(VERTEX_SHADOWS)
+in vec3 v_key_diffuse;
+in vec3 v_key_add;
+#endif
 #else
 in vec3 v_n;
 in vec4 v_attr;
 #endif
-#if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
+#if !defined(HAS_POS) && (!defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID) || defined(VERTEX_SHADOWS))
 in vec3 v_pos;
+#define HAS_POS
 #endif
 #if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
 in vec4 v_light;
@@ -52,11 +65,21 @@ float line_coverage(float f, float width) {
 }
 
 void main() {
-#if defined(VERTEX_COLOR)
-#if defined(AFFINE)
-    f_color = vec4(dither_ramp(v_color, v_ramp), 1.0);
+#if defined(SHADOWS)
+    float sun = sun_visibility(v_pos);   // the height field's own shadow, per pixel
 #else
-    f_color = vec4(dither(v_color), 1.0);
+    float sun = 1.0;
+#endif
+#if defined(VERTEX_COLOR)
+#if defined(VERTEX_SHADOWS)
+    vec3 color = mix(v_shade, v_color, sun);
+#else
+    vec3 color = v_color;
+#endif
+#if defined(AFFINE)
+    f_color = vec4(dither_ramp(color, v_ramp), 1.0);
+#else
+    f_color = vec4(dither(color), 1.0);
 #endif
     return;
 #else
@@ -80,7 +103,11 @@ void main() {
     }
 #endif
 #if defined(VERTEX_LIGHTING)
+#if defined(VERTEX_SHADOWS)
+    vec3 c = albedo * (v_diffuse + sun * v_key_diffuse) + v_add + sun * v_key_add;
+#else
     vec3 c = albedo * v_diffuse + v_add;
+#endif
 #if defined(FOG)
     c = mix(c, u_fog_color, v_attr.z);
 #endif
@@ -88,7 +115,7 @@ void main() {
     vec3 n = normalize(v_n);
     if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
     g_occlusion = v_attr.w;
-    vec3 c = apply_fog(shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, v_attr.z), v_pos);
+    vec3 c = apply_fog(shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, sun), v_pos);
 #endif
     f_color = vec4(finish(c), 1.0);
 #endif

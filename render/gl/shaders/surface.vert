@@ -14,13 +14,19 @@
 //                    interpolates neither 1/w nor the position (~8% of the 4K surface
 //                    pass). A triangle spans a few pixels, so the affine color is within
 //                    a code value or so of the perspective one.
+//   VERTEX_SHADOWS   (with SHADOWS) the key light's part is kept apart (lit and shadowed
+//                    colors, or its diffuse and added parts) and each pixel weighs it by
+//                    the height field's shadow at its own position (shadow.glsl): on a
+//                    steep wall a triangle spans many pixels, and a shadow interpolated
+//                    from its vertices would draw the triangles as saw teeth. The
+//                    spheres' shadow map is still read here, per vertex.
 in vec2 in_xy;
 in float in_h;
 in vec3 in_n;
 in float in_s;
 in float in_bad;
 #if defined(OCCLUSION)
-in float in_ao;              // sky visibility (render/occlusion.py)
+in float in_ao;              // sky visibility (render/mesh/occlusion.py)
 #endif
 
 uniform mat4 u_mvp;
@@ -30,23 +36,35 @@ uniform vec3 u_bad_color;    // linear
 
 #if defined(VERTEX_COLOR) && defined(AFFINE)
 noperspective out vec3 v_color;   // sRGB
+#if defined(VERTEX_SHADOWS)
+noperspective out vec3 v_shade;   // sRGB, in the key light's shadow
+noperspective out vec3 v_pos;
+#define HAS_POS
+#endif
 #if defined(DITHER)
 noperspective out float v_ramp;   // dot(window position, DITHER_RAMP), see dither.glsl
 uniform vec2 u_viewport;          // framebuffer size in pixels
 #endif
 #elif defined(VERTEX_COLOR)
 out vec3 v_color;            // sRGB
+#if defined(VERTEX_SHADOWS)
+out vec3 v_shade;            // sRGB, in the key light's shadow
+#endif
 #elif defined(VERTEX_LIGHTING)
 out vec3 v_diffuse;
 out vec3 v_add;
 out vec3 v_attr;             // colormap coordinate, invalid flag, fog
+#if defined(VERTEX_SHADOWS)
+out vec3 v_key_diffuse;      // the key light's part, weighed per pixel by its shadow
+out vec3 v_key_add;
+#endif
 #else
 out vec3 v_n;
-out vec4 v_attr;             // colormap coordinate, invalid flag, shadow (-1 = per pixel), occlusion
+out vec4 v_attr;             // colormap coordinate, invalid flag, (unused), occlusion
 #endif
-#if !defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID)
+#if !defined(HAS_POS) && (!defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID) || defined(VERTEX_SHADOWS))
 out vec3 v_pos;
-#define NEED_POS
+#define HAS_POS
 #endif
 #if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
 out vec4 v_light;
@@ -63,30 +81,57 @@ void main() {
 #if defined(OCCLUSION)
     g_occlusion = in_ao;
 #endif
-#if defined(NEED_POS)
+#if defined(HAS_POS)
     v_pos = p;
 #endif
-    float shadow = -1.0;
-#if defined(VERTEX_SHADOWS)
-    shadow = shadow_factor(u_light_mvp * vec4(p, 1.0), max(dot(in_n, u_key_dir), 0.0));
-#elif defined(SHADOWS)
+#if defined(SHADOWS) && !defined(VERTEX_SHADOWS)
     v_light = u_light_mvp * vec4(p, 1.0);
 #endif
 #if defined(VERTEX_LIGHTING)
     bool below = dot(in_n, u_eye - p) < 0.0;   // seen from under its tangent plane
     vec3 n = below ? -in_n : in_n;
-    vec3 add = shade(vec3(0.0), n, p, vec4(0.0), 0.0, below, shadow);
-    vec3 diffuse = shade(vec3(1.0), n, p, vec4(0.0), 0.0, below, shadow) - add;
-#if defined(VERTEX_COLOR)
-    v_color = encode_srgb(tonemap(apply_fog(albedo_of(in_s, in_bad) * diffuse + add, p)));
+    // light = albedo * diffuse + add, each the key light's part (times its shadow) and the rest
+    vec3 key_add, rest_add, key_one, rest_one;
+    shade_parts(vec3(0.0), n, p, 0.0, below, key_add, rest_add);
+    shade_parts(vec3(1.0), n, p, 0.0, below, key_one, rest_one);
+    vec3 key_diffuse = key_one - key_add, rest_diffuse = rest_one - rest_add;
+#if defined(VERTEX_SHADOWS)
+    // the spheres' shadow map, per vertex (the height field's shadow is per pixel)
+    float sh = key_shadow(vec4(0.0), n, below, shadow_factor(u_light_mvp * vec4(p, 1.0), max(dot(n, u_key_dir), 0.0)));
 #else
-    v_diffuse = diffuse;
-    v_add = add;
+    float sh = 1.0;
+#endif
+    key_diffuse *= sh;
+    key_add *= sh;
+#if defined(VERTEX_SHADOWS)
+    if (below) {  // the mirrored key light of an underside has no shadow
+        rest_diffuse += key_diffuse;
+        rest_add += key_add;
+        key_diffuse = key_add = vec3(0.0);
+    }
+#else
+    rest_diffuse += key_diffuse;
+    rest_add += key_add;
+#endif
+#if defined(VERTEX_COLOR)
+    vec3 albedo = albedo_of(in_s, in_bad);
+    vec3 rest = albedo * rest_diffuse + rest_add;
+    v_color = encode_srgb(tonemap(apply_fog(rest + albedo * key_diffuse + key_add, p)));
+#if defined(VERTEX_SHADOWS)
+    v_shade = encode_srgb(tonemap(apply_fog(rest, p)));
+#endif
+#else
+    v_diffuse = rest_diffuse;
+    v_add = rest_add;
+#if defined(VERTEX_SHADOWS)
+    v_key_diffuse = key_diffuse;
+    v_key_add = key_add;
+#endif
     v_attr = vec3(in_s, in_bad, fog_amount(p));
 #endif
 #else
     v_n = in_n;
-    v_attr = vec4(in_s, in_bad, shadow, g_occlusion);
+    v_attr = vec4(in_s, in_bad, 0.0, g_occlusion);
 #endif
     gl_Position = u_mvp * vec4(p, 1.0);
 #if defined(VERTEX_COLOR) && defined(AFFINE) && defined(DITHER)
