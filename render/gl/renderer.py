@@ -37,12 +37,12 @@ import trimesh
 
 from lossfilm.render.color.colormaps import load_colormap, srgb_to_linear
 from lossfilm.render.mesh.frame import CameraPose, Frame, Topology
-from lossfilm.render.gl.frusta import FLIP_Y, tile_matrix
+from lossfilm.render.gl.frusta import FLIP_Y, light_direction, tile_matrix
 from lossfilm.render.gl.context import max_samples
 from lossfilm.render.scene.look import REFERENCE_HEIGHT_PX, RenderConfig
 from lossfilm.render.color.srgb import unpremultiply
 from lossfilm.render.gl.lens import render_lens
-from lossfilm.render.mesh.occlusion import horizon_occlusion
+from lossfilm.render.mesh.bounce import indirect_light
 from lossfilm.render.gl.floor import Floor
 from lossfilm.render.gl.plinth import Plinth
 from lossfilm.render.gl.marks import actor_centers, draw_paths, draw_trajectory
@@ -144,10 +144,11 @@ class SurfaceRenderer:
         attributes = [(self.vbo_xy, "2f", "in_xy"), (self.vbo_h, "1f", "in_h"), (self.vbo_n, "3f", "in_n"),
                       (self.vbo_s, "1f", "in_s"), (self.vbo_bad, "1f1", "in_bad")]
         self.vbo_ao = None
-        if self.cfg.occlusion.enabled:  # sky visibility per vertex, recomputed per frame
-            self.vbo_ao = ctx.buffer(reserve=n * 4, dynamic=True)
-            attributes.append((self.vbo_ao, "1f", "in_ao"))
+        if self.cfg.occlusion.enabled:  # sky visibility and bounced key light per vertex, per frame
+            self.vbo_ao = ctx.buffer(reserve=n * 8, dynamic=True)
+            attributes.append((self.vbo_ao, "2f", "in_ao"))
         self.sun, self.sun_map = make_sun(ctx, topo, self.cfg.light)  # the key light through the height field
+        self._key_dir = light_direction(self.cfg.light.azimuth, self.cfg.light.elevation)
         self._sun = None
         self.plinth = None
         if self.progs.plinth is not None:
@@ -222,15 +223,19 @@ class SurfaceRenderer:
             self._sun = self.sun(frame.heights)
             self.sun_map.write(self._sun)
         if self.vbo_ao is not None:
-            occ = self.cfg.occlusion
-            self.vbo_ao.write(horizon_occlusion(frame.heights, self.topology.x, self.topology.y,
-                                                occ.radius * self._plane, occ.strength))
+            self.vbo_ao.write(self._occlusion(frame))
         if frame.invalid is not None and frame.invalid.any():
             self.vbo_bad.write(np.ascontiguousarray(frame.invalid, dtype=bool).view(np.uint8) * np.uint8(255))
             self._invalid_clear = False
         elif not self._invalid_clear:
             self.vbo_bad.clear()
             self._invalid_clear = True
+
+    def _occlusion(self, frame: Frame) -> np.ndarray:
+        """(ny, nx, 2) float32: each vertex's sky visibility and the key light bounced into it."""
+        sun = None if self.sun is None else (lambda xs, ys, z: self.sun.vertex_fraction(self._sun, xs, ys, z))
+        return indirect_light(self.cfg.occlusion, frame.heights, frame.normals, self.topology.x, self.topology.y,
+                              self._plane, sun, self._key_dir)
 
     def sun_at(self, point) -> float:
         """Seen fraction of the key light at world ``point`` over the uploaded frame's height field."""

@@ -19,6 +19,7 @@ from lossfilm.render.gl.frusta import fill_direction, light_direction, light_mat
 from lossfilm.render.scene.look import RenderConfig
 from lossfilm.render.scene.colors import parse_color
 from lossfilm.render.color.srgb import linear_rgb
+from lossfilm.render.color.colormaps import load_colormap, srgb_to_linear
 from lossfilm.render.gl.programs import program
 from lossfilm.render.gl.programs import set_uniform as _set
 
@@ -182,8 +183,12 @@ def set_look_uniforms(progs: Programs, cfg: RenderConfig, lo: np.ndarray, hi: np
         _set(p, "u_grid_lo", lo[:2])
         _set(p, "u_grid_step", np.maximum(hi[:2] - lo[:2], 1e-9) / g.count)
         _set(p, "u_grid_color", np.concatenate([linear_rgb(g.color)[:3], [g.opacity]]))
+    # the key light bounced off surroundings of the colormap's mean albedo (render/mesh/bounce.py)
+    surroundings = srgb_to_linear(load_colormap(cfg.colormap)).mean(axis=0) * (1.0 - cfg.material.metalness)
+    bounce = common["u_key_color"] * surroundings * (cfg.occlusion.bounce if cfg.occlusion.enabled else 0.0)
     for p in progs.surfaces:
         _set(p, "u_occlusion_direct", cfg.occlusion.direct if cfg.occlusion.enabled else 0.0)
+        _set(p, "u_bounce", bounce)
     if progs.plinth is not None:
         _set(progs.plinth, "u_base_color", linear_rgb(cfg.base.color)[:3])
         _set(progs.plinth, "u_base_top", float(zlo))

@@ -186,6 +186,26 @@ class SunShadow:
         sheets[:, 0, :] = NO_SHADOW
         return np.maximum(sheets, np.float32(NO_SHADOW), out=sheets)
 
+    def vertex_fraction(self, sheets: np.ndarray, x: np.ndarray, y: np.ndarray, heights: np.ndarray) -> np.ndarray:
+        """(ny, nx) float32: the seen fraction of the light at each vertex of the grid ``(y, x)``
+        (any grid over the plane) at ``heights`` (its bilinear lookup is kept for the next frame)."""
+        if self.trivial:
+            return np.ones((np.size(y), np.size(x)), np.float32)
+        if getattr(self, "_vertex_lookup", None) is None or self._vertex_lookup[0].shape[1] != np.size(x) * np.size(y):
+            X, Y = np.meshgrid(np.asarray(x, np.float64), np.asarray(y, np.float64))
+            nv, nu = self.texture_shape
+            cols = (self.uv[0, 0] * X + self.uv[0, 1] * Y + self.uv[0, 2]) * nu - 0.5
+            rows = (self.uv[1, 0] * X + self.uv[1, 1] * Y + self.uv[1, 2]) * nv - 0.5
+            self._vertex_lookup = _bilinear(rows.ravel(), cols.ravel(), self.texture_shape)
+        index, weight = self._vertex_lookup
+        flat = sheets.reshape(-1, LEVELS)
+        at = flat[index[0]] * weight[0, :, None]
+        for k in range(1, 4):
+            at += flat[index[k]] * weight[k, :, None]
+        z = np.asarray(heights, np.float32).reshape(-1)
+        seen = lit_fraction(at, np.where(np.isfinite(z), z, np.inf), self.ramp)
+        return seen.reshape(np.size(y), np.size(x)).astype(np.float32)
+
     def at(self, sheets: np.ndarray, x, y) -> np.ndarray:
         """The sheets at world points ``(x, y)`` (any matching shapes), bilinear as the
         renderer's texture reads them: shape ``(*x.shape, LEVELS)``."""

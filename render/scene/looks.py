@@ -93,6 +93,8 @@ class OcclusionConfig:
                              min=0, max=4)
     direct: float = option(0.6, "fraction of the occlusion also applied to the key light (contact shadow)",
                            min=0, max=1)
+    bounce: float = option(1.0, "key light bounced once off the surroundings into creases and shadowed sides "
+                           "(the sky a vertex cannot see is lit ground; 0 = off, 1 = physical)", min=0, max=4)
 
 
 @dataclasses.dataclass(frozen=True)

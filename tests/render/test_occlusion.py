@@ -89,7 +89,7 @@ def test_occlusion_darkens_the_crease_on_screen_and_leaves_the_flat_plane(ctx):
     pose = CameraPose(eye=(0.0, -0.2, 3.0), target=(0.0, 0.0, 0.0), up=(0.0, 1.0, 0.0))
     images = {}
     for on in (False, True):
-        cfg = look_config("clay", overlays={"counter": "none", "loss": False}, occlusion={"enabled": on},
+        cfg = look_config("clay", overlays={"counter": "none", "loss": False}, occlusion={"enabled": on, "bounce": 0.0},
                           floor={"enabled": False},  # the crease alone, as before the floor
                           light={"shadows": False})
         r = SurfaceRenderer(ctx, topo, cfg, (160, 160))

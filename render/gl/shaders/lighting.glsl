@@ -23,6 +23,10 @@ uniform float u_occlusion_direct;  // fraction of the ambient occlusion applied 
 // Sky visibility of the point being shaded (ambient occlusion, 1 = open sky): set before
 // shade() by shaders that know it (the surface: render/occlusion.py per vertex).
 float g_occlusion = 1.0;
+// The key light bounced into the point off its surroundings (render/mesh/bounce.py), per
+// unit key light and albedo; u_bounce is the key light times the surroundings' albedo.
+float g_bounce = 0.0;
+uniform vec3 u_bounce;
 
 // Radiance of the procedural environment along r (linear): a sky dome from ground to
 // sky colour (the same dome the hemisphere ambient integrates), or a dark studio dome
@@ -86,7 +90,7 @@ void shade_parts(vec3 albedo, vec3 n, vec3 pos, float emissive, bool below, out 
     // bright surface: the multi-bounce fit of ground-truth AO (Jimenez et al. 2016)
     vec3 ca = 2.0404 * base - 0.3324, cb = -4.7951 * base + 0.6417, cc = 2.7552 * base + 0.6903;
     vec3 ao = max(vec3(g_occlusion), ((g_occlusion * ca + cb) * g_occlusion + cc) * g_occlusion);
-    rest = ao * (fill + amb + rim + env) + emissive * albedo;
+    rest = ao * (fill + amb + rim + env) + g_bounce * u_bounce * base + emissive * albedo;
 }
 
 // Seen fraction of the key light: 1 from below (the mirrored key has no shadow); else

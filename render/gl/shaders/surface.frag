@@ -115,6 +115,7 @@ void main() {
     vec3 n = normalize(v_n);
     if (!gl_FrontFacing) n = -n;     // two-sided: views from below are lit
     g_occlusion = v_attr.w;
+    g_bounce = v_attr.z;
     vec3 c = apply_fog(shade(albedo, n, v_pos, v_light, 0.0, !gl_FrontFacing, sun), v_pos);
 #endif
     f_color = vec4(finish(c), 1.0);

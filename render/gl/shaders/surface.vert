@@ -26,7 +26,7 @@ in vec3 in_n;
 in float in_s;
 in float in_bad;
 #if defined(OCCLUSION)
-in float in_ao;              // sky visibility (render/mesh/occlusion.py)
+in vec2 in_ao;               // sky visibility (render/mesh/occlusion.py), bounced key light
 #endif
 
 uniform mat4 u_mvp;
@@ -60,7 +60,7 @@ out vec3 v_key_add;
 #endif
 #else
 out vec3 v_n;
-out vec4 v_attr;             // colormap coordinate, invalid flag, (unused), occlusion
+out vec4 v_attr;             // colormap coordinate, invalid flag, bounced key light, occlusion
 #endif
 #if !defined(HAS_POS) && (!defined(VERTEX_LIGHTING) || defined(CONTOURS) || defined(GRID) || defined(VERTEX_SHADOWS))
 out vec3 v_pos;
@@ -79,7 +79,8 @@ vec3 albedo_of(float s, float bad) {
 void main() {
     vec3 p = vec3(in_xy, in_h);
 #if defined(OCCLUSION)
-    g_occlusion = in_ao;
+    g_occlusion = in_ao.x;
+    g_bounce = in_ao.y;
 #endif
 #if defined(HAS_POS)
     v_pos = p;
@@ -131,7 +132,7 @@ void main() {
 #endif
 #else
     v_n = in_n;
-    v_attr = vec4(in_s, in_bad, 0.0, g_occlusion);
+    v_attr = vec4(in_s, in_bad, g_bounce, g_occlusion);
 #endif
     gl_Position = u_mvp * vec4(p, 1.0);
 #if defined(VERTEX_COLOR) && defined(AFFINE) && defined(DITHER)
