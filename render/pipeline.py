@@ -225,7 +225,9 @@ def open_film(scene: Scene, folder: Path, *, size: tuple[int, int] | None = None
     base_depth = base.depth * plane if base.enabled and base.fade == 0 else 0.0
     # standing on a floor, a strip of it in front of the plinth is framed too
     footing = FLOOR_FOOTING * plane if base_depth and scene.render.floor.enabled else 0.0
-    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth, footing=footing)
+    dof = scene.render.dof  # what a shot without lens keys focuses on, for focus eased across transitions
+    lens = (dof.distance if dof.focus == "distance" else dof.focus, dof.fstop)
+    camera = CameraPath(scene.camera, surface, fps, base_depth=base_depth, footing=footing, lens=lens)
     return Film(scene, surface, camera, fps, tuple(size or scene.output.size))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from lossfilm.render.camera.framing import FRAME_ASPECT
 from lossfilm.render.camera.motion import ease
 
-__all__ = ["LensKeys", "edge_depth", "view_depth", "MIN_FOCUS"]
+__all__ = ["LensKeys", "blend_lens", "edge_depth", "view_depth", "MIN_FOCUS"]
 
 #: nearest focus distance, world units (a target at or behind the eye is focused here).
 MIN_FOCUS = 1e-6
@@ -131,3 +131,14 @@ class LensKeys:
             return None
         diopters = (1.0 - w) / max(a, MIN_FOCUS) + w / max(b, MIN_FOCUS)
         return float(1.0 / diopters)
+
+
+def blend_lens(a: tuple, b: tuple, w: float) -> tuple:
+    """``(focus, fstop)`` a fraction ``w`` of the way from lens ``a`` to lens ``b``: focus in
+    diopters, aperture in stops, as between keys. A None (nothing known) takes the other's."""
+    (fa, sa), (fb, sb) = a, b
+    fa, fb = (fa if fa is not None else fb), (fb if fb is not None else fa)
+    sa, sb = (sa if sa is not None else sb), (sb if sb is not None else sa)
+    focus = None if fa is None else float(1.0 / ((1.0 - w) / max(fa, MIN_FOCUS) + w / max(fb, MIN_FOCUS)))
+    fstop = None if sa is None else float(2.0 ** ((1.0 - w) * np.log2(sa) + w * np.log2(sb)))
+    return focus, fstop

@@ -18,7 +18,7 @@ from lossfilm.render.mesh.frame import CameraPose
 from lossfilm.render.camera.orientation import continuous_headings, unit_vectors, up_vectors
 from lossfilm.render.camera.presets import LIFT_SIGMA_S, shot_sampler
 from lossfilm.render.camera.context import Samples, ShotContext
-from lossfilm.render.camera.focus import LensKeys, edge_depth, view_depth
+from lossfilm.render.camera.focus import LensKeys, blend_lens, edge_depth, view_depth
 from lossfilm.render.scene.camera import SHOTS, CameraConfig, DiveShot, validate_camera
 from lossfilm.render.mesh.frame import Landscape
 from lossfilm.render.camera.terrain import cell_max_height, clip_planes, upper_envelope
@@ -61,11 +61,12 @@ class CameraPath:
     """
 
     def __init__(self, cfg: CameraConfig, landscape: Landscape, fps: float, base_depth: float = 0.0,
-                 footing: float = 0.0) -> None:
+                 footing: float = 0.0, lens: tuple = (None, None)) -> None:
         validate_camera(cfg)
         if not fps > 0:
             raise ValueError(f"fps: must be > 0, got {fps}")
         self.cfg, self.landscape, self.fps = cfg, landscape, float(fps)
+        self.lens = tuple(lens)
         b = landscape.topology.bounds
         self.lo, self.hi = tuple(map(float, b.lo)), tuple(map(float, b.hi))
         durations = np.array([s.duration for s in cfg.shots], dtype=np.float64)
@@ -88,6 +89,8 @@ class CameraPath:
             }
             if cfg.transition > 0 and previous is not None:
                 info["from"], info["blend"] = previous, min(cfg.transition, shot.duration)
+                # the lens eases out of the previous shot's last focus and aperture, as the pose does
+                info["lens_from"] = (self._shots[-1]["lens"], float(previous["duration"]))
             self._shots.append(info)
             s = self._sampled(len(self._shots) - 1, local)
             lift = None
@@ -117,6 +120,7 @@ class CameraPath:
                 "eye": s.eye[-1].copy(),
                 "target": s.target[-1].copy(),
                 "fov": float(s.fov[-1]),
+                "duration": float(end - start),
             }
         heading = continuous_headings(
             np.concatenate(forwards),
@@ -210,12 +214,29 @@ class CameraPath:
             near=float(near),
             far=float(far),
         )
-        lens = info["lens"]
-        if lens is None:
-            return pose
-        coarse = (np.asarray(x0), np.asarray(y0), np.asarray(z))
-        focus = lens.focus_at(local, lambda what: self._depth_of(what, time, pose, forward, coarse))
-        return dataclasses.replace(pose, focus=focus, fstop=lens.fstop_at(local))
+        lens, before = info["lens"], info.get("lens_from")
+        blending = before is not None and local < info["blend"] and (lens is not None or before[0] is not None)
+        if lens is None and not blending:
+            return pose  # the look's render.dof, resolved by the renderer
+
+        def depth(what):
+            return self._depth_of(what, time, pose, forward, (np.asarray(x0), np.asarray(y0), np.asarray(z)))
+
+        focus, fstop = self._lens(lens, local, depth)
+        if blending:
+            w = ease("smootherstep", local / info["blend"])
+            focus, fstop = blend_lens(self._lens(before[0], before[1], depth), (focus, fstop), w)
+        return dataclasses.replace(pose, focus=focus, fstop=fstop)
+
+    def _lens(self, keys: LensKeys | None, local: float, depth) -> tuple:
+        """``(focus, fstop)`` of a shot's lens ``keys`` at its ``local`` time; what it does not
+        key is the look's (``self.lens``: render.dof's focus target or distance, and f-number)."""
+        default_focus, default_fstop = self.lens
+        focus = keys.focus_at(local, depth) if keys is not None and keys.focus else None
+        if focus is None and default_focus is not None:
+            focus = depth(default_focus)
+        fstop = keys.fstop_at(local) if keys is not None and keys.fstop else None
+        return focus, fstop if fstop is not None else default_fstop
 
     def _depth_of(self, what, time: float, pose: CameraPose, forward: np.ndarray, coarse: tuple) -> float | None:
         """A focus key's target (``ball``, ``minimum``, ``target``, ``edge`` or a distance) at

@@ -346,7 +346,7 @@ class CameraConfig:
     )
     transition: float = option(
         0.0,
-        "Seconds over which each shot eases out of the previous shot's last pose (0: cut).",
+        "Seconds over which each shot eases out of the previous shot's last pose and lens (0: cut).",
         min=0.0,
     )
 

@@ -137,3 +137,34 @@ def test_a_focus_pull_moves_sharpness_from_the_far_edge_to_the_ball(ctx):
     assert sharp[0]["far"] > 1.5 * sharp[1]["far"], sharp     # the pull leaves the horizon
     assert sharp[1]["near"] > 2.0 * sharp[0]["near"], sharp   # and lands on the ball's distance
     assert_matches_golden("focus_pull_start", images[0].astype(np.uint8))
+
+
+def test_focus_and_aperture_ease_across_a_transition_instead_of_jumping():
+    """Two still shots eased into each other (camera.transition): the first holds focus on
+    the far edge at f/8, the second keys the ball at f/2. At the second shot's start the lens
+    is still the first's, it reaches the second's at the end of the transition, and in
+    between moves monotonically; a cut (no transition) jumps; a shot without keys eases
+    toward the look's render.dof (CameraPath's lens)."""
+    import dataclasses
+
+    from lossfilm.render.camera.path import CameraPath
+    from lossfilm.render.scene.camera import CameraConfig
+
+    duration, transition = 2.0, 1.0
+    surface, path = _film(duration)
+    first = dataclasses.replace(path.cfg.shots[0], focus=((0.0, "edge"),), fstop=((0.0, 8.0),))
+    second = dataclasses.replace(path.cfg.shots[0], focus=((0.0, "ball"),), fstop=((0.0, 2.0),))
+    eased = CameraPath(CameraConfig(shots=(first, second), transition=transition), surface, FPS)
+    end_first = eased.pose_at(duration - 1e-6)
+    start, mid, done = (eased.pose_at(duration + t) for t in (0.0, 0.5 * transition, transition + 0.2))
+    assert start.focus == pytest.approx(end_first.focus, rel=1e-3) and start.fstop == pytest.approx(8.0)
+    assert done.fstop == pytest.approx(2.0) and done.focus < 0.6 * start.focus
+    assert done.focus < mid.focus < start.focus and 2.0 < mid.fstop < 8.0
+    cut = CameraPath(CameraConfig(shots=(first, second)), surface, FPS)
+    assert cut.pose_at(duration).fstop == pytest.approx(2.0)  # a cut jumps, as before
+    # the second shot keys nothing: it eases toward the look's lens (here the ball at f/4)
+    bare = dataclasses.replace(second, focus=(), fstop=())
+    to_look = CameraPath(CameraConfig(shots=(first, bare), transition=transition), surface, FPS, lens=("ball", 4.0))
+    assert to_look.pose_at(duration).fstop == pytest.approx(8.0)
+    assert to_look.pose_at(duration + 0.5 * transition).fstop == pytest.approx(2.0 ** 2.5, rel=1e-3)
+    assert to_look.pose_at(duration + transition + 0.2).focus is None  # past the transition: the renderer's own
