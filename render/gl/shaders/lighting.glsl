@@ -18,6 +18,7 @@ uniform float u_env;         // 0 = no environment reflection, 1 = sky dome, 2 =
 uniform float u_fog_density; // per plane size
 uniform float u_plane_size;
 uniform vec3 u_fog_color;    // linear
+uniform float u_mirror;      // undersides: 1 = lit by the mirrored lights, 0 = as they are (see shade_parts)
 uniform float u_occlusion_direct;  // fraction of the ambient occlusion applied to the key light
 
 // Sky visibility of the point being shaded (ambient occlusion, 1 = open sky): set before
@@ -41,9 +42,11 @@ vec3 environment(vec3 r, vec3 key_dir) {
     return 0.35 * dome + u_key_color * (0.35 * softbox + 0.2 * strip);
 }
 
-// below == true shades an underside seen from below: the key light is mirrored through
-// the plane (the shadow map only knows the lit top side), so the view from below reads
-// as clearly as the one from above instead of a black silhouette.
+// below == true shades an underside. Seen from below the surface (u_mirror = 1: the eye
+// under the frame's lowest point), the lights are mirrored through the plane (the shadow
+// map only knows the lit top side), so the view from below reads as clearly as the one
+// from above instead of a black silhouette. Seen from above, through a cut edge
+// (u_mirror = 0), an underside is lit as it is: by the ground's ambient light only.
 //
 // The light is returned in two parts, shade() = key * shadow + rest: the key light as if
 // nothing shadowed it, and everything else. Dense grids light their vertices and leave
@@ -76,7 +79,7 @@ void shade_parts(vec3 albedo, vec3 n, vec3 pos, float emissive, bool below, out 
     // image-based light from the procedural dome: its irradiance (the hemisphere term)
     // lights the diffuse part, its radiance along the reflection the specular part,
     // blurred toward the normal as the surface roughens
-    float up = below ? -n.z : n.z;
+    float up = below ? mix(n.z, -n.z, u_mirror) : n.z;
     vec3 amb = u_ambient * base * mix(u_ground, u_sky, up * 0.5 + 0.5);
     vec3 r = normalize(mix(reflect(-v, n), n, u_alpha));
     if (below) r.z = -r.z;
@@ -90,6 +93,12 @@ void shade_parts(vec3 albedo, vec3 n, vec3 pos, float emissive, bool below, out 
     // bright surface: the multi-bounce fit of ground-truth AO (Jimenez et al. 2016)
     vec3 ca = 2.0404 * base - 0.3324, cb = -4.7951 * base + 0.6417, cc = 2.7552 * base + 0.6903;
     vec3 ao = max(vec3(g_occlusion), ((g_occlusion * ca + cb) * g_occlusion + cc) * g_occlusion);
+    if (below) {  // seen from above, nothing but the ground's light reaches an underside
+        key_part *= u_mirror;
+        fill *= u_mirror;
+        env *= u_mirror;
+        rim *= u_mirror;
+    }
     rest = ao * (fill + amb + rim + env) + g_bounce * u_bounce * base + emissive * albedo;
 }
 
