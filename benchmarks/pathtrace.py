@@ -1,7 +1,9 @@
 """Benchmark: the clay look against a path-traced reference (workload 5 of BENCHMARKS.md).
 
-The workload-2 surface (the analytic landscape of ``render.py``, 512x512 vertices, its
-normals), its camera (``render.POSE``: eye, target, up, vertical field of view; the same
+Two surfaces (``--surface``): the workload-2 surface (the smooth analytic landscape of
+``render.py``, 512x512 vertices, its normals), and the same bowl cut by V-shaped creases
+(``render.creased_like``: on a smooth surface almost no sky is hidden anywhere, so no
+occlusion can move the score). Each with workload 2's camera (``render.POSE``: eye, target, up, vertical field of view; the same
 aspect) and the clay look's lights, drawn three times at 640x360:
 
 - **reference**: Mitsuba 3 (``scalar_rgb``), a path tracer (8 bounces, low-discrepancy
@@ -11,7 +13,8 @@ aspect) and the clay look's lights, drawn three times at 640x360:
   benchmarks/_sky.py; checked against lossfilm's formula along test directions) and by
   the key and fill lights as ``directional`` emitters of the same directions (lossfilm's
   Lambert term has no 1/pi, so a light of intensity I is an irradiance of pi I);
-- **new**: lossfilm's ``clay`` look as shipped (cosine-weighted horizon occlusion, matte);
+- **new**: lossfilm's ``clay`` look as shipped (cosine-weighted horizon occlusion, one
+  bounce of the key light, the height field's exact shadow, matte);
 - **old**: the same keys in the look before the cinematic work (``render.PREVIOUS``: no
   occlusion, no environment reflection; its Blinn-Phong highlight has no key left).
 
@@ -24,12 +27,12 @@ to the reference's luminance over the pixels both cover (reported: 1 means the s
 brightness), then all three go through one display transform (divided by the
 reference's 99.5th percentile, clipped, sRGB), over black outside the surface. SSIM
 (Wang et al. 2004: Gaussian window sigma 1.5, K1 0.01, K2 0.03, as scikit-image) of
-that luminance is averaged over the pixels either image covers. The reference is the mean
+that luminance is averaged over the pixels either image covers, and so is the absolute
+difference of the two luminances (display values in [0, 1]: the error). The reference is the mean
 of two independent half-sample renders; SSIM between the two halves is the ceiling its
 noise sets. The IoU of the coverage masks (alpha > 0.5) checks the camera convention.
-Where the surface's near edge shows its underside, lossfilm lights it with the key light
-mirrored through the plane (a choice, so views from below read); the reference lights it
-only by what reaches it, which both clay sides pay for alike.
+Where the surface's near edge shows its underside, lossfilm (as the reference) lights it
+only by the ground's light: the mirrored lights are for views from under the surface.
 
 ``--parts`` adds each light alone with direct light only (Mitsuba ``max_depth`` 2: exact
 shadows and sky occlusion, no bounce light, which lossfilm does not model either), at a
@@ -38,10 +41,12 @@ quarter of the samples: the sky alone is where the occlusion shows.
 Times: Mitsuba's scene load (mesh, BVH) and render; lossfilm's first frame (renderer
 built, shaders compiled) and its median frame afterwards, same size, 4x MSAA, read back.
 
-    python benchmarks/pathtrace.py [--spp 2048] [--size 640 360] [--parts] [--images] [--no-record]
+    python benchmarks/pathtrace.py [--spp 2048] [--size 640 360] [--surface smooth|creased|both]
+                                   [--parts] [--images] [--no-record]
 
-2048 samples take a few minutes on 2 cores. ``--images`` writes
-docs/looks/pathtrace_{reference,clay_new,clay_old}.png (what SSIM compares, in RGB).
+2048 samples take a few minutes a surface on 2 cores. ``--images`` writes
+docs/looks/pathtrace_{reference,clay_new,clay_old}.png and pathtrace_creased_*.png (what
+SSIM compares, in RGB).
 Needs ``pip install '.[bench]'`` (Mitsuba 3).
 """
 
@@ -88,29 +93,36 @@ SURFACE_ONLY = {"msaa": bench_render.MSAA, "tonemap": "none", "exposure": EXPOSU
                 "base": {"enabled": False}, "floor": {"enabled": False}, "ball": {"enabled": False}, "trajectory": {"enabled": False},
                 "overlays": {"counter": "none", "loss": False}, "background": {"kind": "transparent"}}
 SIDES = {"new": SURFACE_ONLY, "old": {**bench_render.PREVIOUS, **SURFACE_ONLY}}
-#: --parts: each light alone (lossfilm's light keys, the Mitsuba emitters left out)
+#: --parts: each light alone (lossfilm's light keys, the Mitsuba emitters left out); direct
+#: light only, so lossfilm's bounce light is off too
 PARTS = {"sky alone": ({"intensity": 0.0, "fill": 0.0}, ("key", "fill")),
          "key alone": ({"ambient": 0.0, "fill": 0.0}, ("sky", "fill"))}
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: references already rendered (outputs/ is not tracked), keyed by reference_key
 CACHE = ROOT / "outputs" / "bench" / "pathtrace"
 IMAGES = {"reference": "pathtrace_reference.png", "new": "pathtrace_clay_new.png", "old": "pathtrace_clay_old.png"}
+#: the surfaces compared, each with its camera: workload 2's smooth landscape, and one cut by
+#: creases (where the sky is hidden, so where occlusion can matter at all), seen from higher
+#: up so that no ray enters under its raised rim and sees the underside
+SURFACES = {"smooth": (bench_render.loss_like, bench_render.POSE),
+            "creased": (bench_render.creased_like,
+                        bench_render.CameraPose(eye=(1.7, -1.55, 2.5), target=(0.0, 0.0, 0.15), fov_deg=40.0))}
 
 
 # ---------------------------------------------------------------------------- lossfilm
-def lossfilm_render(ctx, topo, frame, cfg, size, reps: int = 0) -> dict:
+def lossfilm_render(ctx, topo, frame, cfg, size, pose, reps: int = 0) -> dict:
     """lossfilm's still: premultiplied linear ``rgb`` (H, W, 3), ``alpha`` (H, W), the seconds
     of the ``first`` frame (renderer built) and the median ``frame`` of ``reps`` more (or None),
     and the fraction of covered pixels ``clipped`` at 1.0."""
     t = time.perf_counter()
     r = SurfaceRenderer(ctx, topo, cfg, size, transparent=True, bits=16)
     out = np.empty((size[1], size[0], 4), np.uint16)
-    r.render_into(frame, bench_render.POSE, out)
+    r.render_into(frame, pose, out)
     first = time.perf_counter() - t
     times = []
     for _ in range(reps):
         t = time.perf_counter()
-        r.render_into(frame, bench_render.POSE, out)
+        r.render_into(frame, pose, out)
         times.append(time.perf_counter() - t)
     r.release()
     alpha = out[..., 3] / 65535.0
@@ -119,15 +131,18 @@ def lossfilm_render(ctx, topo, frame, cfg, size, reps: int = 0) -> dict:
             "clipped": float((out[..., :3].max(axis=-1)[alpha > 0] == 65535).mean())}
 
 
-def side_config(side: str, light: dict):
-    """The clay look of ``side`` (new, old) with ``light`` keys on top."""
+def side_config(side: str, light: dict, direct_only: bool = False):
+    """The clay look of ``side`` (new, old) with ``light`` keys on top (and no bounce light
+    with ``direct_only``)."""
     keys = dict(SIDES[side])
     keys["light"] = {**keys.get("light", {}), **light}
+    if direct_only:
+        keys["occlusion"] = {**keys.get("occlusion", {}), "bounce": 0.0}
     return look_config("clay", **keys)
 
 
 # ---------------------------------------------------------------------------- Mitsuba
-def mitsuba_scene(mi, topo, frame, cfg, size, ply: Path) -> dict:
+def mitsuba_scene(mi, topo, frame, cfg, size, pose, ply: Path) -> dict:
     """The scene dict: same mesh, camera, environment, key and fill lights as ``cfg``."""
     import trimesh
 
@@ -135,7 +150,7 @@ def mitsuba_scene(mi, topo, frame, cfg, size, ply: Path) -> dict:
     vertices = np.column_stack([X.ravel(), Y.ravel(), frame.heights.ravel()])
     mesh = trimesh.Trimesh(vertices, topo.indices, vertex_normals=frame.normals.reshape(-1, 3), process=False)
     ply.write_bytes(trimesh.exchange.ply.export_ply(mesh, vertex_normal=True))
-    light, pose = cfg.light, bench_render.POSE
+    light = cfg.light
     if light.rim > 0:
         raise ValueError("the rim light has no physical counterpart: compare a look without one")
     key = light_direction(light.azimuth, light.elevation)
@@ -185,7 +200,7 @@ def check_environment(mi, scene, cfg) -> float:
     return worst
 
 
-def mitsuba_render(topo, frame, cfg, size, spp: int, leave_out: tuple[str, ...] = (),
+def mitsuba_render(topo, frame, cfg, size, pose, spp: int, leave_out: tuple[str, ...] = (),
                    max_depth: int = MAX_DEPTH) -> dict:
     """The reference: premultiplied linear ``rgb``, ``alpha``, the two half-sample ``halves``,
     seconds to ``load`` (mesh, BVH) and ``render``, and the environment's ``env_error``.
@@ -200,7 +215,7 @@ def mitsuba_render(topo, frame, cfg, size, spp: int, leave_out: tuple[str, ...] 
     mi.set_variant("scalar_rgb")
     with tempfile.TemporaryDirectory(prefix="lossfilm-pathtrace-") as tmp:
         t = time.perf_counter()
-        scene = mitsuba_scene(mi, topo, frame, cfg, size, Path(tmp) / "surface.ply")
+        scene = mitsuba_scene(mi, topo, frame, cfg, size, pose, Path(tmp) / "surface.ply")
         for name in leave_out:
             scene.pop(name, None)
         scene["integrator"]["max_depth"] = max_depth
@@ -272,28 +287,32 @@ def compare(ref: dict, sides: dict) -> dict:
         cover = side["alpha"] > 0.5
         scale = exposure_fit(side["rgb"] @ LUMA, y_ref, cover & cover_ref)
         union = cover | cover_ref
-        s = ssim_map(display(scale * side["rgb"] @ LUMA, white), display(y_ref, white))
+        shown, ref_shown = display(scale * side["rgb"] @ LUMA, white), display(y_ref, white)
+        s = ssim_map(shown, ref_shown)
         out[name] = {"ssim": float(s[union].mean()), "scale": scale,
-                     "iou": float((cover & cover_ref).sum() / union.sum())}
+                     "iou": float((cover & cover_ref).sum() / union.sum()),
+                     "mae": float(np.abs(shown - ref_shown)[union].mean())}
         out["display"][name] = display(scale * side["rgb"], white)
     return out
 
 
-def save_images(shown: dict) -> None:
+def save_images(shown: dict, surface: str) -> None:
     from PIL import Image
 
     for name, img in shown.items():
-        path = ROOT / "docs" / "looks" / IMAGES[name]
+        file = IMAGES[name] if surface == "smooth" else IMAGES[name].replace("pathtrace_", f"pathtrace_{surface}_")
+        path = ROOT / "docs" / "looks" / file
         Image.fromarray(np.rint(255 * img).astype(np.uint8)).save(path, optimize=True)
         print(f"wrote {path}")
 
 
-def parts(ctx, topo, frame, cfg, size, spp: int) -> dict:
+def parts(ctx, topo, frame, cfg, size, pose, spp: int) -> dict:
     """Each light alone, direct light only (no bounce light): name -> compare()'s result."""
     out = {}
     for name, (light, leave_out) in PARTS.items():
-        ref = mitsuba_render(topo, frame, cfg, size, spp, leave_out, max_depth=2)
-        sides = {side: lossfilm_render(ctx, topo, frame, side_config(side, light), size) for side in SIDES}
+        ref = mitsuba_render(topo, frame, cfg, size, pose, spp, leave_out, max_depth=2)
+        sides = {side: lossfilm_render(ctx, topo, frame, side_config(side, light, direct_only=True), size, pose)
+                 for side in SIDES}
         out[name] = compare(ref, sides)
     return out
 
@@ -303,36 +322,45 @@ def main() -> None:
     ap.add_argument("--spp", type=int, default=SPP, help="Mitsuba samples per pixel (two halves)")
     ap.add_argument("--size", type=int, nargs=2, default=list(SIZE))
     ap.add_argument("--reps", type=int, default=5, help="lossfilm frames timed after the first")
+    ap.add_argument("--surface", choices=(*SURFACES, "both"), default="both")
     ap.add_argument("--parts", action="store_true", help="also each light alone, direct light only")
     ap.add_argument("--images", action="store_true", help="write docs/looks/pathtrace_*.png")
     ap.add_argument("--no-record", action="store_true", help="print only, no row in RESULTS.md")
     args = ap.parse_args()
+    for surface in (SURFACES if args.surface == "both" else (args.surface,)):
+        run(surface, args)
+
+
+def run(surface: str, args) -> None:
+    """Compare new, old and the reference on one of :data:`SURFACES`; print, record."""
     size = tuple(args.size)
-    topo, frames = bench_render.make_scene(bench_render.N, frames=1)
+    heights, pose = SURFACES[surface]
+    topo, frames = bench_render.make_scene(bench_render.N, frames=1, surface=heights)
     frame = frames[0]
     ctx = create_context()
     gl_renderer = ctx.info.get("GL_RENDERER", "?")
-    ours = {side: lossfilm_render(ctx, topo, frame, side_config(side, {}), size, args.reps) for side in SIDES}
+    ours = {side: lossfilm_render(ctx, topo, frame, side_config(side, {}), size, pose, args.reps) for side in SIDES}
     cfg = side_config("new", {})
-    ref = mitsuba_render(topo, frame, cfg, size, args.spp)
+    ref = mitsuba_render(topo, frame, cfg, size, pose, args.spp)
     res = compare(ref, ours)
-    split = parts(ctx, topo, frame, cfg, size, args.spp // 4) if args.parts else {}
+    split = parts(ctx, topo, frame, cfg, size, pose, args.spp // 4) if args.parts else {}
     ctx.release()
     if "cached" in ref:
         print(f"reference from {ref['cached']} (its times are those of the run that rendered it)")
-    print(f"{size[0]}x{size[1]}, {bench_render.N}x{bench_render.N} vertices; Mitsuba {args.spp} spp, "
-          f"{MAX_DEPTH} bounces: load {ref['load']:.2f} s, render {ref['render']:.1f} s; environment "
+    print(f"{surface} surface, {size[0]}x{size[1]}, {bench_render.N}x{bench_render.N} vertices; Mitsuba "
+          f"{args.spp} spp, {MAX_DEPTH} bounces: load {ref['load']:.2f} s, render {ref['render']:.1f} s; environment "
           f"checked to {100 * ref['env_error']:.2f}%; SSIM of the two half-sample references {res['noise']:.3f}")
-    print(f"{'side':6s} {'SSIM':>6s} {'IoU':>6s} {'exposure':>9s} {'first s':>8s} {'s/frame':>8s} {'clipped':>8s}")
+    print(f"{'side':6s} {'SSIM':>6s} {'error':>6s} {'IoU':>6s} {'exposure':>9s} {'first s':>8s} {'s/frame':>8s} "
+          f"{'clipped':>8s}")
     for side, o in ours.items():
         r = res[side]
-        print(f"{side:6s} {r['ssim']:6.3f} {r['iou']:6.4f} {r['scale']:9.3f} {o['first']:8.3f} {o['frame']:8.3f} "
-              f"{100 * o['clipped']:7.2f}%")
+        print(f"{side:6s} {r['ssim']:6.3f} {r['mae']:6.4f} {r['iou']:6.4f} {r['scale']:9.3f} {o['first']:8.3f} "
+              f"{o['frame']:8.3f} {100 * o['clipped']:7.2f}%")
     for name, r in split.items():
         print(f"{name}, direct light only ({args.spp // 4} spp, noise {r['noise']:.3f}): "
               + ", ".join(f"{side} SSIM {r[side]['ssim']:.3f} (x{r[side]['scale']:.2f})" for side in SIDES))
     if args.images:
-        save_images(res["display"])
+        save_images(res["display"], surface)
     if args.no_record:
         return
     new, old = res["new"], res["old"]
@@ -340,11 +368,12 @@ def main() -> None:
                          f"(noise {r['noise']:.3f})" for name, r in split.items())
     append_result(
         f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | pathtrace | {cpu_model()}, "
-        f"{os.cpu_count()} cores, {gl_renderer} | workload 5, analytic surface {bench_render.N}x{bench_render.N} "
-        f"vertices, {size[0]}x{size[1]}, clay look vs Mitsuba 3 scalar_rgb path tracer ({args.spp} spp, "
+        f"{os.cpu_count()} cores, {gl_renderer} | workload 5, {surface} analytic surface {bench_render.N}x"
+        f"{bench_render.N} vertices, {size[0]}x{size[1]}, clay look vs Mitsuba 3 scalar_rgb path tracer ({args.spp} spp, "
         f"{MAX_DEPTH} bounces; sky envmap, key, fill), luminance SSIM over the surface after a fitted exposure "
-        f"| new (clay as shipped: occlusion, matte) {new['ssim']:.3f} (exposure x{new['scale']:.2f}), old (no occlusion) "
-        f"{old['ssim']:.3f} (x{old['scale']:.2f}); reference noise ceiling {res['noise']:.3f}; coverage IoU "
+        f"| new (clay as shipped: occlusion, bounce light, matte) SSIM {new['ssim']:.3f}, mean abs. luminance error "
+        f"{new['mae']:.4f} (exposure x{new['scale']:.2f}); old (no occlusion) SSIM {old['ssim']:.3f}, error "
+        f"{old['mae']:.4f} (x{old['scale']:.2f}); reference noise ceiling {res['noise']:.3f}; coverage IoU "
         f"{new['iou']:.4f}{split_part} | Mitsuba load {ref['load']:.1f} s, render {ref['render']:.1f} s; "
         f"lossfilm new {ours['new']['frame']:.3f} s/frame (first {ours['new']['first']:.2f} s), old "
         f"{ours['old']['frame']:.3f}; Mitsuba render / lossfilm frame {ref['render'] / ours['new']['frame']:.0f}x "

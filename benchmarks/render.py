@@ -83,15 +83,31 @@ def loss_like(n: int, phase: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.nd
     return x.astype(np.float32), x.astype(np.float32), (z - z.min()).astype(np.float32)
 
 
+def creased_like(n: int, phase: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A rougher landscape: the same bowl cut by two families of V-shaped valleys (creases,
+    as on the chaotic surfaces of deep nets without skip connections), log-scaled heights.
+
+    Returns x (n,), y (n,), z (n, n) float32 in world units (plane [-1, 1]^2).
+    """
+    x = np.linspace(-1.0, 1.0, n)
+    X, Y = np.meshgrid(x, x)
+    loss = (0.2 + 0.8 * (X**2 + 0.6 * Y**2)
+            + 0.12 * np.abs(np.sin(6 * X + 3 * Y + phase))
+            + 0.09 * np.abs(np.sin(7 * Y - 2 * X + 1.0)))
+    z = 0.45 * np.log(loss)
+    return x.astype(np.float32), x.astype(np.float32), (z - z.min()).astype(np.float32)
+
+
 def normals_of(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     gy, gx = np.gradient(z, y, x)
     n = np.stack([-gx, -gy, np.ones_like(z)], axis=-1)
     return (n / np.linalg.norm(n, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def make_scene(n: int = N, frames: int = 2):
-    """Topology and ``frames`` different frames of the synthetic landscape."""
-    x, y, z0 = loss_like(n)
+def make_scene(n: int = N, frames: int = 2, surface=loss_like):
+    """Topology and ``frames`` different frames of the synthetic landscape (``surface``:
+    :func:`loss_like` or :func:`creased_like`)."""
+    x, y, z0 = surface(n)
     zmax = float(z0.max()) * 1.1
     i = np.arange(n * n, dtype=np.uint32).reshape(n, n)
     a, b, c, d = i[:-1, :-1].ravel(), i[:-1, 1:].ravel(), i[1:, :-1].ravel(), i[1:, 1:].ravel()
@@ -99,7 +115,7 @@ def make_scene(n: int = N, frames: int = 2):
     topo = Topology(x=x, y=y, indices=indices, bounds=Bounds((-1.0, -1.0, 0.0), (1.0, 1.0, zmax)))
     out = []
     for k in range(frames):
-        _, _, z = loss_like(n, phase=0.4 * k)
+        _, _, z = surface(n, phase=0.4 * k)
         t = np.linspace(0.0, 1.0, 80)
         px, py = 0.85 * np.cos(2.5 * t) * (1 - t) + 0.35 * t, 0.85 * np.sin(2.5 * t) * (1 - t) - 0.2 * t
         jx = np.clip(((px + 1) / 2 * (n - 1)).round().astype(int), 0, n - 1)
