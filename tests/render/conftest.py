@@ -1,4 +1,5 @@
-"""Fixtures shared by the explorer's tests: one tiny surface store, computed once."""
+"""Fixtures shared by the render tests: a GL context per module, and for the explorer's
+tests one tiny surface store, computed once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    """A headless GL context (EGL), released after the module's tests."""
+    from lossfilm.render.gl.context import create_context
+
+    context = create_context()
+    yield context
+    context.release()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from golden import grid_indices, height_normals
 
 from lossfilm.render.gl.frusta import light_direction
@@ -39,14 +38,6 @@ def test_flat_ground_gets_no_bounce_and_a_valley_wall_turned_from_the_light_gets
     unlit = key_bounce(z, normals, lambda xs, ys, zz: np.zeros_like(zz), KEY, x, x, 2.0)
     assert np.abs(unlit).max() < 1e-6
 
-
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
 
 
 def test_bounce_lifts_the_shadowed_wall_on_screen_and_leaves_open_ground(ctx):

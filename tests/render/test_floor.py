@@ -32,14 +32,6 @@ def test_mirror_light_box_and_framing_geometry():
     assert np.allclose(np.abs(feet[:, :2]), 1.1) and np.allclose(feet[:, 2], -0.3)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
-
 
 def _render(ctx, cfg, pose=POSES["default"], transparent=False, size=GOLDEN_SIZE, tile=None):
     from lossfilm.render.gl.stills import render_still

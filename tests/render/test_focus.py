@@ -63,14 +63,6 @@ def test_tiny_runs_scale_the_lens_keys_with_the_shot():
     assert tiny.fstop == ((tiny.duration, 2.0),)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
-
 
 def _film(duration: float):
     """A gentle landscape with the ball near the camera, and a fixed camera low over its near edge

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from lossfilm.render.camera.framing import FRAME_ASPECT, fit_camera, fit_distances
 
@@ -47,14 +46,6 @@ def test_centering_moves_an_off_centre_target_and_brings_the_camera_closer():
     xs, ys = _project(pts[0], moved[0], u[0], d1[0], 35.0)
     assert abs(xs.max() + xs.min()) < 0.05 and max(np.abs(xs).max(), np.abs(ys).max()) <= 0.98 + 1e-6
 
-
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
 
 
 def _miniature(duration: float, fps: float):

@@ -31,14 +31,6 @@ def test_every_lens_pose_sees_the_focal_point_at_the_centre():
         np.testing.assert_allclose(clip[:2] / clip[3], 0.0, atol=1e-9)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
-
 
 def _sharpness(gray: np.ndarray) -> float:
     return float(np.abs(np.diff(gray, axis=1)).mean() + np.abs(np.diff(gray, axis=0)).mean())

@@ -78,14 +78,6 @@ def test_wall_geometry_hangs_from_the_edge_to_the_base():
     assert tri.max() == v.shape[0] - 1 and tri.shape == (2 * (ROWS - 1) * (4 + 3 + 4 + 3) + 2, 3)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
-
 
 def _render(ctx, cfg, pose="default", transparent=False, scene=None):
     from lossfilm.render.gl.renderer import SurfaceRenderer

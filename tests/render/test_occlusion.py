@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from golden import grid_indices, height_normals
 
 from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
@@ -67,14 +66,6 @@ def test_edges_and_invalid_heights():
     assert np.all((vis >= 0) & (vis <= 1))
     assert np.all(horizon_occlusion(z, x, y, radius=0.3, strength=0.0) == 1.0)
 
-
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
 
 
 def test_occlusion_darkens_the_crease_on_screen_and_leaves_the_flat_plane(ctx):

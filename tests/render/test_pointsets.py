@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 from golden import POSES, synthetic_scene
 
 from lossfilm.compute.store.sequence import SurfaceSequence, stack_ragged
-from lossfilm.render.gl.context import create_context
 from lossfilm.render.scene.look import OverlayConfig, RenderConfig
 from lossfilm.render.mesh.film_surface import FilmSurface
 from lossfilm.render.scene.mesh import MeshConfig
@@ -64,12 +62,6 @@ def test_film_frames_carry_paths_and_markers_on_the_surface():
         cell = last.heights[i : i + 2, j : j + 2]
         assert cell.min() - 1e-5 <= p[2] <= cell.max() + 1e-5
 
-
-@pytest.fixture(scope="module")
-def ctx():
-    context = create_context()
-    yield context
-    context.release()
 
 
 def _render(ctx, topo, frame):

@@ -9,7 +9,6 @@ import pytest
 from golden import GOLDEN_SIZE, POSES, assert_matches_golden, compare, synthetic_scene
 
 from lossfilm.render.color.colormaps import BUILTIN_COLORMAPS, load_colormap
-from lossfilm.render.gl.context import create_context
 from lossfilm.render.scene.look import BackgroundConfig, BallConfig, ContourConfig, OverlayConfig, RenderConfig, GridConfig
 from lossfilm.render.scene.colors import parse_color
 from lossfilm.render.gl.renderer import SurfaceRenderer
@@ -19,12 +18,6 @@ from lossfilm.render.gl.stills import render_still
 
 NO_TEXT = OverlayConfig(counter="none", loss=False)
 
-
-@pytest.fixture(scope="module")
-def ctx():
-    context = create_context()
-    yield context
-    context.release()
 
 
 @pytest.fixture(scope="module")

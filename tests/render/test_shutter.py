@@ -45,14 +45,6 @@ class _Pan:
         return CameraPose(eye=(x, 0.0, 2.2), target=(x, 0.0, 0.0), up=(0.0, 1.0, 0.0), fov_deg=40.0)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
-
 
 def test_motion_blur_spreads_edges_along_the_motion_not_across_it(ctx):
     from lossfilm.render.scene.scene import look_config

@@ -95,14 +95,6 @@ def test_a_finer_turned_grid_agrees_with_the_coarse_one():
     assert np.all(lit_fraction(a, 0.0) < 0.01)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
-
 
 def _trench(n: int):
     """A steep trench running slantwise through the grid (25 degrees off its rows)."""

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from golden import grid_indices, height_normals
 
 from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
 
-
-@pytest.fixture(scope="module")
-def ctx():
-    from lossfilm.render.gl.context import create_context
-
-    context = create_context()
-    yield context
-    context.release()
 
 
 def test_an_underside_seen_through_the_cut_edge_stays_in_the_shade_and_from_below_reads(ctx):
