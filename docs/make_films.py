@@ -37,8 +37,9 @@ STILL_SIZE = "640x360"
 STILL_AT = {"horizon": 4.0}  # the flyby ends low over a plain slope; at 4 s the edge horizon and the ball
 #: bumped when the default look changes what every film looks like: a record from an
 #: earlier look is stale (its still and its times are of frames lossfilm no longer draws)
-#: 1: the first default (filmic, Blinn-Phong); 2: the cinematic default (AgX, AO, plinth)
-LOOK_EPOCH = 2
+#: 1: the first default (filmic, Blinn-Phong); 2: the cinematic default (AgX, AO, plinth);
+#: 3: the key light traced through the height field, bounce light
+LOOK_EPOCH = 3
 
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "benchmarks"))  # after ROOT: benchmarks/render.py is a script
