@@ -93,13 +93,15 @@ void shade_parts(vec3 albedo, vec3 n, vec3 pos, float emissive, bool below, out 
     // bright surface: the multi-bounce fit of ground-truth AO (Jimenez et al. 2016)
     vec3 ca = 2.0404 * base - 0.3324, cb = -4.7951 * base + 0.6417, cc = 2.7552 * base + 0.6903;
     vec3 ao = max(vec3(g_occlusion), ((g_occlusion * ca + cb) * g_occlusion + cc) * g_occlusion);
+    vec3 bounce = g_bounce * u_bounce * base;  // off the surroundings above (render/mesh/bounce.py)
     if (below) {  // seen from above, nothing but the ground's light reaches an underside
         key_part *= u_mirror;
         fill *= u_mirror;
         env *= u_mirror;
         rim *= u_mirror;
+        bounce *= u_mirror;
     }
-    rest = ao * (fill + amb + rim + env) + g_bounce * u_bounce * base + emissive * albedo;
+    rest = ao * (fill + amb + rim + env) + bounce + emissive * albedo;
 }
 
 // Seen fraction of the key light: 1 from below (the mirrored key has no shadow); else
