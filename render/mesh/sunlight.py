@@ -113,6 +113,7 @@ class SunShadow:
         refine = max(float(refine), 1e-3)
         self.texture_shape = (2, 2)
         self.uv = np.zeros((2, 3))
+        self._vertex_lookup = None  # vertex_fraction's bilinear lookup of its last grid
         d = np.asarray(direction, np.float64)
         horizontal = float(np.hypot(d[0], d[1]))
         dx = (x[-1] - x[0]) / max(x.size - 1, 1)
@@ -191,29 +192,33 @@ class SunShadow:
         (any grid over the plane) at ``heights`` (its bilinear lookup is kept for the next frame)."""
         if self.trivial:
             return np.ones((np.size(y), np.size(x)), np.float32)
-        if getattr(self, "_vertex_lookup", None) is None or self._vertex_lookup[0].shape[1] != np.size(x) * np.size(y):
+        key = (np.size(x), np.size(y), float(x[0]), float(x[-1]), float(y[0]), float(y[-1]))
+        if self._vertex_lookup is None or self._vertex_lookup[0] != key:
             X, Y = np.meshgrid(np.asarray(x, np.float64), np.asarray(y, np.float64))
-            nv, nu = self.texture_shape
-            cols = (self.uv[0, 0] * X + self.uv[0, 1] * Y + self.uv[0, 2]) * nu - 0.5
-            rows = (self.uv[1, 0] * X + self.uv[1, 1] * Y + self.uv[1, 2]) * nv - 0.5
-            self._vertex_lookup = _bilinear(rows.ravel(), cols.ravel(), self.texture_shape)
-        index, weight = self._vertex_lookup
-        flat = sheets.reshape(-1, LEVELS)
-        at = flat[index[0]] * weight[0, :, None]
-        for k in range(1, 4):
-            at += flat[index[k]] * weight[k, :, None]
-        z = np.asarray(heights, np.float32).reshape(-1)
-        seen = lit_fraction(at, np.where(np.isfinite(z), z, np.inf), self.ramp)
+            self._vertex_lookup = (key, self._lookup(X, Y))
+        seen = lit_fraction(self._gather(sheets, self._vertex_lookup[1]),
+                            np.where(np.isfinite(heights), heights, np.inf).reshape(-1), self.ramp)
         return seen.reshape(np.size(y), np.size(x)).astype(np.float32)
 
     def at(self, sheets: np.ndarray, x, y) -> np.ndarray:
         """The sheets at world points ``(x, y)`` (any matching shapes), bilinear as the
         renderer's texture reads them: shape ``(*x.shape, LEVELS)``."""
         x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
+        return self._gather(sheets, self._lookup(x, y)).astype(np.float64).reshape(*x.shape, LEVELS)
+
+    def _lookup(self, x: np.ndarray, y: np.ndarray):
+        """The bilinear lookup (indices, weights) of world points on the turned grid."""
         nv, nu = self.texture_shape
         cols = (self.uv[0, 0] * x + self.uv[0, 1] * y + self.uv[0, 2]) * nu - 0.5
         rows = (self.uv[1, 0] * x + self.uv[1, 1] * y + self.uv[1, 2]) * nv - 0.5
-        index, weight = _bilinear(rows.ravel(), cols.ravel(), self.texture_shape)
+        return _bilinear(np.ravel(rows), np.ravel(cols), self.texture_shape)
+
+    @staticmethod
+    def _gather(sheets: np.ndarray, lookup) -> np.ndarray:
+        """(M, LEVELS) the sheets at the lookup's points."""
+        index, weight = lookup
         flat = sheets.reshape(-1, LEVELS)
-        out = sum(flat[index[k]].astype(np.float64) * weight[k, :, None] for k in range(4))
-        return out.reshape(*x.shape, LEVELS)
+        out = flat[index[0]] * weight[0, :, None]
+        for k in range(1, 4):
+            out += flat[index[k]] * weight[k, :, None]
+        return out
