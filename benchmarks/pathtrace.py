@@ -3,8 +3,10 @@
 Two surfaces (``--surface``): the workload-2 surface (the smooth analytic landscape of
 ``render.py``, 512x512 vertices, its normals), and the same bowl cut by V-shaped creases
 (``render.creased_like``: on a smooth surface almost no sky is hidden anywhere, so no
-occlusion can move the score). Each with workload 2's camera (``render.POSE``: eye, target, up, vertical field of view; the same
-aspect) and the clay look's lights, drawn three times at 640x360:
+occlusion can move the score). The smooth one is seen from workload 2's camera
+(``render.POSE``: eye, target, up, vertical field of view; the same aspect), the creased
+one from higher up (:data:`SURFACES`: no ray enters under its raised rim); each in the
+clay look's lights, drawn three times at 640x360:
 
 - **reference**: Mitsuba 3 (``scalar_rgb``), a path tracer (8 bounces, low-discrepancy
   samples), the surface a triangle mesh exported with trimesh (PLY with lossfilm's

@@ -49,7 +49,7 @@ from lossfilm.render.gl.marks import actor_centers, draw_paths, draw_trajectory
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.resample import surface_normal_at
 from lossfilm.render.gl.shading import DENSE_GRID, PLINTH_BAND, build_programs, set_look_uniforms
-from lossfilm.render.gl.shadows import make_shadow_map, make_sun, shadow_pass, sun_fraction_at
+from lossfilm.render.gl.shadows import make_shadow_map, make_sun, shadow_pass
 from lossfilm.render.gl.solids import draw_solids
 from lossfilm.render.gl.sprites import TextSprites
 from lossfilm.render.gl.strips import grid_strip, is_standard_grid
@@ -117,7 +117,7 @@ class SurfaceRenderer:
         self._clear = set_look_uniforms(self.progs, cfg, self._lo, self._hi, plane=self._plane,
                                         size=self.size, bits=bits,
                                         shadow_size=self.shadow_map.width if self.shadow_map else 0,
-                                        sun_uv=self.sun.uv if self.sun else np.zeros((2, 3)),
+                                        sun_uv=self.sun.uv if self.sun else None,
                                         sun_ramp=self.sun.ramp if self.sun else 0.0)
 
     # ---- construction -------------------------------------------------------------
@@ -149,7 +149,7 @@ class SurfaceRenderer:
             attributes.append((self.vbo_ao, "2f", "in_ao"))
         self.sun, self.sun_map = make_sun(ctx, topo, self.cfg.light)  # the key light through the height field
         self._key_dir = light_direction(self.cfg.light.azimuth, self.cfg.light.elevation)
-        self._sun = None
+        self._sun, self.low = None, 0.0  # the uploaded frame's sheets and lowest height
         self.plinth = None
         if self.progs.plinth is not None:
             base_z = self._lo[2] - self.cfg.base.depth * self._plane
@@ -219,6 +219,8 @@ class SurfaceRenderer:
         self.vbo_h.write(np.ascontiguousarray(frame.heights, dtype=np.float32))
         self.vbo_n.write(np.ascontiguousarray(frame.normals, dtype=np.float32))
         self.vbo_s.write(np.ascontiguousarray(frame.scalar, dtype=np.float32))
+        finite = np.isfinite(frame.heights)
+        self.low = float(frame.heights[finite].min()) if finite.any() else 0.0  # undersides: draw_solids
         if self.sun is not None:
             self._sun = self.sun(frame.heights)
             self.sun_map.write(self._sun)
@@ -239,7 +241,7 @@ class SurfaceRenderer:
 
     def sun_at(self, point) -> float:
         """Seen fraction of the key light at world ``point`` over the uploaded frame's height field."""
-        return sun_fraction_at(self.sun, self._sun, point)
+        return 1.0 if self._sun is None else self.sun.fraction_at(self._sun, point)
 
     def draw(self, frame: Frame, pose: CameraPose, *, image_size: tuple[int, int] | None = None,
              tile: tuple[int, int, int, int] | None = None, upload: bool = True) -> None:

@@ -1,8 +1,9 @@
 """The key light's shadow maps: the depth textures, and the pass that fills them each frame.
 
 The surface shadows itself without a map: ``render/mesh/sunlight.py`` traces the key light
-through the height field per vertex (a map stretched over a wall the light grazes turns
-every caster edge into saw teeth). The maps hold what the height field does not:
+through the height field into shadow sheets that each pixel compares its height with (a
+map stretched over a wall the light grazes turns every caster edge into saw teeth). The
+maps hold what the height field does not:
 
 - the sphere map (unit 1): every sphere (the ball, the actors), drawn from the light
   (an orthographic frustum around the film's box,
@@ -21,11 +22,10 @@ import numpy as np
 from lossfilm.render.gl.frusta import light_direction
 from lossfilm.render.gl.programs import set_uniform as _set
 from lossfilm.render.mesh.frame import Topology
-from lossfilm.render.mesh.sunlight import LEVELS, SunShadow, lit_fraction
+from lossfilm.render.mesh.sunlight import LEVELS, SunShadow
 from lossfilm.render.scene.look import LightConfig
 
-__all__ = ["make_shadow_map", "make_sun", "shadow_pass", "sun_fraction_at", "SHADOW_POLYGON_OFFSET",
-           "SUN_REFINE_VERTICES"]
+__all__ = ["make_shadow_map", "make_sun", "shadow_pass", "SHADOW_POLYGON_OFFSET", "SUN_REFINE_VERTICES"]
 
 #: polygon offset (factor, units) in the shadow pass, against shadow acne.
 SHADOW_POLYGON_OFFSET = (2.0, 4.0)
@@ -50,13 +50,6 @@ def make_sun(ctx: moderngl.Context, topology: Topology, light: LightConfig):
     texture.repeat_x = texture.repeat_y = False
     texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
     return sun, texture
-
-
-def sun_fraction_at(sun: SunShadow | None, sheets: np.ndarray | None, point) -> float:
-    """Seen fraction of the key light at world ``point`` (x, y, z) over ``sheets`` (1 without)."""
-    if sun is None or sheets is None:
-        return 1.0
-    return float(lit_fraction(sun.at(sheets, point[0], point[1]), point[2], sun.ramp))
 
 
 def make_shadow_map(ctx: moderngl.Context, light: LightConfig):

@@ -50,8 +50,7 @@ def draw_solids(r, mvp: np.ndarray, eye: np.ndarray, px_scale: float, frame: Fra
         # undersides take the mirrored lights only when the eye is under the surface (or in
         # the floor's mirror pass, whose eye is); seen from above, through a cut edge, they
         # are lit as they are (shaders/lighting.glsl), eased over 2% of the plane
-        low = float(np.nanmin(frame.heights)) if np.isfinite(frame.heights).any() else 0.0
-        t = float(np.clip((low - eye[2]) / (0.02 * r._plane) + 0.5, 0.0, 1.0))
+        t = float(np.clip((r.low - eye[2]) / (0.02 * r._plane) + 0.5, 0.0, 1.0))
         _set(prog, "u_mirror", 1.0 if mirror else t * t * (3.0 - 2.0 * t))
         for name, width in (("u_contour_width", cfg.contours.width), ("u_grid_width", cfg.grid.width)):
             _set(prog, name, width * px_scale)

@@ -200,6 +200,10 @@ class SunShadow:
                             np.where(np.isfinite(heights), heights, np.inf).reshape(-1), self.ramp)
         return seen.reshape(np.size(y), np.size(x)).astype(np.float32)
 
+    def fraction_at(self, sheets: np.ndarray, point) -> float:
+        """The seen fraction of the light at world ``point`` (x, y, z) over ``sheets``."""
+        return float(lit_fraction(self.at(sheets, point[0], point[1]), point[2], self.ramp))
+
     def at(self, sheets: np.ndarray, x, y) -> np.ndarray:
         """The sheets at world points ``(x, y)`` (any matching shapes), bilinear as the
         renderer's texture reads them: shape ``(*x.shape, LEVELS)``."""
