@@ -3,6 +3,7 @@
 
 #if defined(VERTEX_COLOR) && defined(AFFINE)
 noperspective in vec3 v_color;
+noperspective in vec3 v_under;
 #if defined(VERTEX_SHADOWS)
 noperspective in vec3 v_shade;
 noperspective in vec3 v_pos;
@@ -15,6 +16,7 @@ const float v_ramp = 0.0;
 #endif
 #elif defined(VERTEX_COLOR)
 in vec3 v_color;
+in vec3 v_under;
 #if defined(VERTEX_SHADOWS)
 in vec3 v_shade;
 #endif
@@ -22,6 +24,7 @@ in vec3 v_shade;
 in vec3 v_diffuse;
 in vec3 v_add;
 in vec3 v_attr;
+in vec3 v_under;
 #if defined(VERTEX_SHADOWS)
 in vec3 v_key_diffuse;
 in vec3 v_key_add;
@@ -76,6 +79,7 @@ void main() {
 #else
     vec3 color = v_color;
 #endif
+    if (!gl_FrontFacing) color = v_under;   // a triangle seen from below (surface.vert)
 #if defined(AFFINE)
     f_color = vec4(dither_ramp(color, v_ramp), 1.0);
 #else
@@ -108,6 +112,7 @@ void main() {
 #else
     vec3 c = albedo * v_diffuse + v_add;
 #endif
+    if (!gl_FrontFacing) c = v_under;   // a triangle seen from below (surface.vert)
 #if defined(FOG)
     c = mix(c, u_fog_color, v_attr.z);
 #endif

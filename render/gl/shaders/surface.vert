@@ -36,6 +36,7 @@ uniform vec3 u_bad_color;    // linear
 
 #if defined(VERTEX_COLOR) && defined(AFFINE)
 noperspective out vec3 v_color;   // sRGB
+noperspective out vec3 v_under;   // sRGB, where a triangle shows its underside
 #if defined(VERTEX_SHADOWS)
 noperspective out vec3 v_shade;   // sRGB, in the key light's shadow
 noperspective out vec3 v_pos;
@@ -47,6 +48,7 @@ uniform vec2 u_viewport;          // framebuffer size in pixels
 #endif
 #elif defined(VERTEX_COLOR)
 out vec3 v_color;            // sRGB
+out vec3 v_under;            // sRGB, where a triangle shows its underside
 #if defined(VERTEX_SHADOWS)
 out vec3 v_shade;            // sRGB, in the key light's shadow
 #endif
@@ -54,6 +56,7 @@ out vec3 v_shade;            // sRGB, in the key light's shadow
 out vec3 v_diffuse;
 out vec3 v_add;
 out vec3 v_attr;             // colormap coordinate, invalid flag, fog
+out vec3 v_under;            // linear, before fog: the light of an underside
 #if defined(VERTEX_SHADOWS)
 out vec3 v_key_diffuse;      // the key light's part, weighed per pixel by its shadow
 out vec3 v_key_add;
@@ -89,28 +92,29 @@ void main() {
     v_light = u_light_mvp * vec4(p, 1.0);
 #endif
 #if defined(VERTEX_LIGHTING)
-    bool below = dot(in_n, u_eye - p) < 0.0;   // seen from under its tangent plane
-    vec3 n = below ? -in_n : in_n;
+    // Each vertex is lit twice: as the top of the surface (in_n points up) and as its
+    // underside (v_under, lit as shade() lights one). Which side a pixel shows is the
+    // triangle's facing, known only to the fragment (gl_FrontFacing): a vertex whose normal
+    // merely turns from the eye, on a crest or a silhouette seen from above, still belongs
+    // to triangles that show their top, and lit as an underside it dotted every crest.
+    vec3 n = in_n;
+    vec3 under_key, under_rest;
+    shade_parts(albedo_of(in_s, in_bad), -in_n, p, 0.0, true, under_key, under_rest);
+    vec3 under = under_key + under_rest;   // the mirrored key light of an underside has no shadow
     // light = albedo * diffuse + add, each the key light's part (times its shadow) and the rest
     vec3 key_add, rest_add, key_one, rest_one;
-    shade_parts(vec3(0.0), n, p, 0.0, below, key_add, rest_add);
-    shade_parts(vec3(1.0), n, p, 0.0, below, key_one, rest_one);
+    shade_parts(vec3(0.0), n, p, 0.0, false, key_add, rest_add);
+    shade_parts(vec3(1.0), n, p, 0.0, false, key_one, rest_one);
     vec3 key_diffuse = key_one - key_add, rest_diffuse = rest_one - rest_add;
 #if defined(VERTEX_SHADOWS)
     // the spheres' shadow map, per vertex (the height field's shadow is per pixel)
-    float sh = key_shadow(vec4(0.0), n, below, shadow_factor(u_light_mvp * vec4(p, 1.0), max(dot(n, u_key_dir), 0.0)));
+    float sh = key_shadow(vec4(0.0), n, false, shadow_factor(u_light_mvp * vec4(p, 1.0), max(dot(n, u_key_dir), 0.0)));
 #else
     float sh = 1.0;
 #endif
     key_diffuse *= sh;
     key_add *= sh;
-#if defined(VERTEX_SHADOWS)
-    if (below) {  // the mirrored key light of an underside has no shadow
-        rest_diffuse += key_diffuse;
-        rest_add += key_add;
-        key_diffuse = key_add = vec3(0.0);
-    }
-#else
+#if !defined(VERTEX_SHADOWS)
     rest_diffuse += key_diffuse;
     rest_add += key_add;
 #endif
@@ -118,6 +122,7 @@ void main() {
     vec3 albedo = albedo_of(in_s, in_bad);
     vec3 rest = albedo * rest_diffuse + rest_add;
     v_color = encode_srgb(tonemap(apply_fog(rest + albedo * key_diffuse + key_add, p)));
+    v_under = encode_srgb(tonemap(apply_fog(under, p)));
 #if defined(VERTEX_SHADOWS)
     v_shade = encode_srgb(tonemap(apply_fog(rest, p)));
 #endif
@@ -129,6 +134,7 @@ void main() {
     v_key_add = key_add;
 #endif
     v_attr = vec3(in_s, in_bad, fog_amount(p));
+    v_under = under;
 #endif
 #else
     v_n = in_n;
