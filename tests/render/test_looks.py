@@ -132,3 +132,54 @@ def test_metal_and_studio_environment_change_the_reflection(ctx):
     # a metal loses its diffuse colour: far from the plain dielectric nearly everywhere
     assert (np.abs(metal[..., :3] - sky[..., :3])[surface].max(axis=-1) > 24).mean() > 0.5
     assert_matches_golden("metal_studio", metal.astype(np.uint8))
+
+
+def test_sky_dome_lights_a_slope_by_its_integral(ctx):
+    """The diffuse light of the sky dome (environment: sky) on a slope is the dome's
+    cosine-weighted integral, which dims with the dome toward the horizon: a 60 degree
+    slope gets less than a hemisphere light's 0.5 + 0.5 n_z would give it."""
+    from lossfilm.render.color.srgb import linear_rgb, srgb_to_linear
+    from lossfilm.render.gl.renderer import SurfaceRenderer
+    from lossfilm.render.mesh.frame import Bounds, CameraPose, Frame, Topology
+    from golden import grid_indices, height_normals
+
+    n = 65
+    x = np.linspace(-1.0, 1.0, n, dtype=np.float32)
+    X, _ = np.meshgrid(x, x)
+    z = np.where(X > 0.0, np.tan(np.radians(60.0)) * X, 0.0).astype(np.float32)  # flat, then 60 deg
+    topo = Topology(x=x, y=x, indices=grid_indices(n, n), bounds=Bounds((-1, -1, 0.0), (1, 1, 1.8)))
+    frame = Frame(index=0, time=0.0, position=0.0, heights=z, normals=height_normals(z, x, x),
+                  scalar=np.full_like(z, 0.5), minimum=np.zeros(3, np.float32))
+    sky, ground = "#ffffff", "#606060"
+    cfg = look_config("clay", overlays=NO_TEXT, floor={"enabled": False}, base={"enabled": False},
+                      background={"kind": "transparent"}, tonemap="none", exposure=0.5,
+                      occlusion={"enabled": False},
+                      light={"intensity": 0.0, "fill": 0.0, "environment": "sky", "sky_color": sky,
+                             "ground_color": ground})
+    r = SurfaceRenderer(ctx, topo, cfg, (200, 150), transparent=True)
+    img = r.render(frame, CameraPose(eye=(-2.5, -0.4, 2.2), target=(0.2, 0.0, 0.3), fov_deg=45.0))
+    r.release()
+    lum = srgb_to_linear(img[..., :3] / 255.0).mean(axis=-1)
+    covered = img[..., 3] == 255
+    # the two faces: the flat half and the slope, told apart by their (uniform) brightness
+    values = lum[covered]
+    lo, hi = np.percentile(values, 10), np.percentile(values, 90)
+    assert hi > lo * 1.05
+    flat = np.median(values[values > 0.5 * (lo + hi)])
+    slope = np.median(values[values < 0.5 * (lo + hi)])
+
+    def dome(nz):  # the dome of lighting.glsl's environment(), integrated numerically
+        mu = np.linspace(-1.0, 1.0, 40001)
+        t = np.clip((mu + 0.3) / 0.9, 0.0, 1.0)
+        radiance = t * t * (3 - 2 * t)
+        a, b = nz * mu, np.sqrt(1 - nz * nz) * np.sqrt(np.clip(1 - mu * mu, 0, None))
+        with np.errstate(all="ignore"):
+            around = np.where(a >= b, 2 * np.pi * a, np.where(a <= -b, 0.0, 2 * (
+                a * np.arccos(np.clip(-a / np.maximum(b, 1e-30), -1, 1)) + np.sqrt(np.clip(b * b - a * a, 0, None)))))
+        return np.trapezoid(radiance * around, mu) / np.pi
+
+    g, s = linear_rgb(ground)[:3].mean(), linear_rgb(sky)[:3].mean()
+    want = (g + (s - g) * dome(0.5)) / (g + (s - g) * dome(1.0))
+    hemisphere = (g + (s - g) * 0.75) / s
+    got = slope / flat
+    assert abs(got - want) < 0.015, f"slope / flat {got:.3f}, the dome's integral {want:.3f}, a hemisphere's {hemisphere:.3f}"

@@ -30,7 +30,7 @@ float g_bounce = 0.0;
 uniform vec3 u_bounce;
 
 // Radiance of the procedural environment along r (linear): a sky dome from ground to
-// sky colour (the same dome the hemisphere ambient integrates), or a dark studio dome
+// sky colour (the dome whose integral dome_fraction() is), or a dark studio dome
 // with a large softbox above the key side and a thin strip light opposite.
 vec3 environment(vec3 r, vec3 key_dir) {
     if (u_env < 0.5) return vec3(0.0);
@@ -40,6 +40,18 @@ vec3 environment(vec3 r, vec3 key_dir) {
     float softbox = smoothstep(0.80, 0.93, dot(r, box));
     float strip = smoothstep(0.96, 0.99, dot(r, normalize(vec3(-key_dir.xy, 0.35))));
     return 0.35 * dome + u_key_color * (0.35 * softbox + 0.2 * strip);
+}
+
+// The dome's irradiance on a surface whose normal rises nz, as a fraction of the way from
+// ground to sky colour (the sky dome of environment(), whose diffuse light this is): its
+// cosine-weighted integral, a quartic fitted within 0.0015 (tests/render/test_looks.py
+// integrates it). The dome dims toward the horizon, so a slope gets less than a
+// hemisphere light's 0.5 + 0.5 nz (a step at the horizon: 0.65 against 0.75 at 60 deg);
+// with no environment (u_env 0) the ambient light is that step.
+float dome_fraction(float nz) {
+    if (u_env < 0.5) return 0.5 + 0.5 * nz;
+    float z2 = nz * nz;
+    return 0.40726 + 0.4685 * nz + z2 * (0.03691 + 0.02722 * z2);
 }
 
 // below == true shades an underside. Seen from below the surface (u_mirror = 1: the eye
@@ -80,7 +92,7 @@ void shade_parts(vec3 albedo, vec3 n, vec3 pos, float emissive, bool below, out 
     // lights the diffuse part, its radiance along the reflection the specular part,
     // blurred toward the normal as the surface roughens
     float up = below ? mix(n.z, -n.z, u_mirror) : n.z;
-    vec3 amb = u_ambient * base * mix(u_ground, u_sky, up * 0.5 + 0.5);
+    vec3 amb = u_ambient * base * mix(u_ground, u_sky, dome_fraction(up));
     vec3 r = normalize(mix(reflect(-v, n), n, u_alpha));
     if (below) r.z = -r.z;
     float nv5 = (1.0 - nv) * (1.0 - nv);
