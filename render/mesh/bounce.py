@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from lossfilm.render.mesh.occlusion import horizon_occlusion
+from lossfilm.render.mesh.occlusion import horizon_occlusion, linear_weights
 
 __all__ = ["indirect_light", "key_bounce", "RADIUS", "GRID"]
 
@@ -82,16 +82,6 @@ def key_bounce(heights: np.ndarray, normals: np.ndarray, sun: np.ndarray | None,
     around = ndimage.uniform_filter(lit, size=size, mode="nearest")
     bounce = (1.0 - visibility) * around
     if stride > 1:  # back onto every vertex, bilinear: two small matrix products
-        bounce = _linear(ny, rows.size, stride) @ bounce @ _linear(nx, cols.size, stride).T
+        bounce = linear_weights(ny, rows.size, stride) @ bounce @ linear_weights(nx, cols.size, stride).T
     return np.asarray(bounce, np.float32)
 
-
-def _linear(n: int, m: int, stride: int) -> np.ndarray:
-    """(n, m) float32: linear interpolation from every ``stride``-th of n samples back to all n."""
-    t = np.minimum(np.arange(n) / stride, m - 1)
-    i = np.minimum(t.astype(int), max(m - 2, 0))
-    w = (t - i).astype(np.float32)
-    out = np.zeros((n, m), np.float32)
-    out[np.arange(n), i] = 1.0 - w
-    out[np.arange(n), np.minimum(i + 1, m - 1)] += w
-    return out

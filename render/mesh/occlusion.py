@@ -3,24 +3,32 @@
 A height field needs no screen-space guess: the horizon seen from each vertex along a
 direction is the largest elevation angle to any grid point in that direction (horizon-
 based ambient occlusion, Bavoil & Sainz 2008, evaluated on the grid itself instead of the
-depth buffer). Diffuse light weights the sky by the cosine to the normal: cut the
-hemisphere into vertical slices, and a horizon at angle ``phi`` above the tangent plane
-hides ``sin^2(phi)`` of a slice's cosine-weighted light (the slice integral of
-ground-truth AO, Jimenez et al. 2016, for a slice through the normal), so the visibility is
+depth buffer). What the horizons hide is the sky's cosine-weighted light, integrated
+exactly per vertical slice: around the vertical axis a direction at elevation ``theta``
+and azimuth ``psi`` has solid angle ``cos(theta) dtheta dpsi`` and receives
+``max(n . w, 0) = a cos(theta) + b sin(theta)`` (``a`` the normal's horizontal part along
+the slice, ``b`` its height), so a slice sees
 
-    visibility = 1 - mean over directions of sin^2(phi),
-    tan(phi + tangent elevation) = max_k tan(theta_k) * falloff(r_k)
+    S(lo) = integral from lo to pi/2 of (a cos + b sin) cos dtheta
+          = a (pi/4 - lo/2 - sin(2 lo)/4) + b cos^2(lo) / 2,
 
-with ``falloff(r) = 1 - (r / radius)^2`` so that distant walls fade out instead of
-switching off at ``radius``. (An earlier version hid ``sin(theta)``, the solid angle:
-on gentle relief full of shallow horizons that darkened far more than the light a path
-tracer finds blocked, ``benchmarks/pathtrace.py``.) A flat or convex neighbourhood sees no horizon above zero
-and keeps visibility exactly 1; a crease or the bottom of a downfall goes dark.
+from ``lo`` = the higher of its horizon and of the tangent plane's elevation ``theta0``
+(below which the surface faces away). The visibility is the sum of ``S(horizon)`` over the
+8 slices over the sum of ``S(theta0)``: a slope facing downhill gets most of its light
+from the downhill slices, and they weigh more. (Two earlier versions averaged the
+slices with equal weights, hiding ``sin(theta)`` and then ``sin^2(phi)`` of the angle
+above the tangent plane, the slice integral only for a slice through the normal; on a
+landscape of creases in a bowl they found 0.74 to 0.86 of the sky seen where 1024 rays
+cast through the heights find 0.57, and the path tracer agreed with the rays:
+``benchmarks/pathtrace.py``.) A flat or convex neighbourhood sees no horizon above its
+tangent plane and keeps visibility exactly 1; a crease or the bottom of a downfall goes
+dark.
 
-Every sample is a whole-array shift of the grid (the 8 directions are the axes and the
+Horizons come from samples at :data:`MAX_STEPS` geometrically spaced distances up to
+``radius``, each a whole-array shift of the grid (the 8 directions are the axes and the
 diagonals, the steps whole cells), so a frame is ``8 x steps`` vectorized numpy
-operations: see ``benchmarks/look.py`` for its cost per frame at 256^2 and 512^2 vertices,
-cheap next to a 4K frame. Samples that leave the grid are
+operations: see ``benchmarks/look.py`` for its cost per frame at 256^2 and 512^2 vertices.
+Samples that leave the grid are
 skipped: beyond the cut edge there is nothing to occlude.
 """
 
@@ -28,12 +36,25 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["horizon_occlusion", "DIRECTIONS", "MAX_STEPS"]
+__all__ = ["horizon_occlusion", "linear_weights", "DIRECTIONS", "MAX_STEPS", "GRID"]
 
 #: the 8 grid directions (row step, column step): axes and diagonals.
 DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1))
 #: largest number of distinct march distances per direction (geometric spacing).
-MAX_STEPS = 10
+MAX_STEPS = 16
+#: the largest grid side evaluated whole; denser grids are decimated to it.
+GRID = 256
+
+
+def linear_weights(n: int, m: int, stride: int) -> np.ndarray:
+    """(n, m) float32: linear interpolation from every ``stride``-th of n samples back to all n."""
+    t = np.minimum(np.arange(n) / stride, m - 1)
+    i = np.minimum(t.astype(int), max(m - 2, 0))
+    w = (t - i).astype(np.float32)
+    out = np.zeros((n, m), np.float32)
+    out[np.arange(n), i] = 1.0 - w
+    out[np.arange(n), np.minimum(i + 1, m - 1)] += w
+    return out
 
 
 def _march_cells(radius_cells: float, max_steps: int = MAX_STEPS) -> np.ndarray:
@@ -43,8 +64,15 @@ def _march_cells(radius_cells: float, max_steps: int = MAX_STEPS) -> np.ndarray:
     return steps[steps >= 1]
 
 
+def _slice_light(a: np.ndarray, b: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Cosine-weighted light of one vertical slice from elevation ``lo`` to the zenith, for a
+    normal with horizontal part ``a`` along the slice and height ``b`` (see the module)."""
+    return (a * (np.float32(np.pi / 4) - 0.5 * lo - 0.25 * np.sin(2.0 * lo))
+            + 0.5 * b * np.cos(lo) ** 2).astype(np.float32)
+
+
 def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius: float,
-                      strength: float = 1.0) -> np.ndarray:
+                      strength: float = 1.0, grid: int = GRID) -> np.ndarray:
     """Sky visibility of every vertex of a height field.
 
     Parameters
@@ -60,6 +88,9 @@ def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius:
         How far (world units) a horizon may be to occlude; farther points are ignored.
     strength : float
         Scales the occlusion: ``1 - strength * (1 - visibility)``, clipped at 0.
+    grid : int
+        Larger grids are evaluated on every k-th vertex (at most ``grid`` a side) and
+        interpolated back: sky light varies slowly, and a denser grid is an upsampled one.
 
     Returns
     -------
@@ -70,6 +101,14 @@ def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius:
     ny, nx = z.shape
     if ny < 2 or nx < 2 or radius <= 0 or strength <= 0:
         return np.ones((ny, nx), np.float32)
+    stride = max(1, int(np.ceil(max(ny, nx) / max(grid, 2))))
+    if stride > 1:
+        rows, cols = np.arange(0, ny, stride), np.arange(0, nx, stride)
+        coarse = horizon_occlusion(z[np.ix_(rows, cols)], np.asarray(x)[cols], np.asarray(y)[rows], radius,
+                                   strength, grid)
+        visibility = linear_weights(ny, rows.size, stride) @ coarse @ linear_weights(nx, cols.size, stride).T
+        visibility[~np.isfinite(z)] = 1.0
+        return np.clip(visibility, 0.0, 1.0).astype(np.float32)
     dx = float(abs(x[-1] - x[0])) / (nx - 1)
     dy = float(abs(y[-1] - y[0])) / (ny - 1)
     if dx <= 0 or dy <= 0:
@@ -80,9 +119,11 @@ def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius:
     # -inf outside the grid: a sample past the cut edge never raises the horizon
     padded = np.full((ny + 2 * pad, nx + 2 * pad), -np.inf, np.float32)
     padded[pad:pad + ny, pad:pad + nx] = z
-    # the tangent plane is the zero of each slice: a uniform slope occludes nothing
+    # the tangent plane's elevation along each slice: a uniform slope occludes nothing
     gy, gx = np.gradient(np.where(np.isfinite(z), z, 0.0).astype(np.float32), dy, dx)
-    occluded = np.zeros((ny, nx), np.float32)
+    norm = np.sqrt(1.0 + gx * gx + gy * gy)
+    seen = np.zeros((ny, nx), np.float32)
+    whole = np.zeros((ny, nx), np.float32)
     excess = np.empty((ny, nx), np.float32)
     rise = np.empty((ny, nx), np.float32)
     with np.errstate(invalid="ignore"):
@@ -96,15 +137,16 @@ def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius:
                     break
                 i0, j0 = pad + di * k, pad + dj * k
                 np.subtract(padded[i0:i0 + ny, j0:j0 + nx], z, out=rise)
-                # how far the sample's elevation tangent rises above the tangent plane's, faded
+                # how far the sample's elevation tangent rises above the tangent plane's
                 np.multiply(rise, np.float32(1.0 / r), out=rise)
                 np.subtract(rise, tangent, out=rise)
-                np.multiply(rise, np.float32(1.0 - (r / radius) ** 2), out=rise)
                 np.fmax(excess, rise, out=excess)  # fmax: a NaN (invalid - invalid) is ignored
-            # the horizon's angle phi above the tangent plane hides sin^2(phi) of the slice's
-            # cosine-weighted sky; sin(atan h - atan t) = (h - t) / sqrt((1 + h^2)(1 + t^2))
-            horizon = tangent + excess
-            occluded += excess * excess / ((1.0 + horizon * horizon) * (1.0 + tangent * tangent))
-    visibility = 1.0 - np.float32(strength / len(DIRECTIONS)) * occluded
+            # the slice's light from the tangent plane up (whole) and from the horizon up (seen)
+            a, b = -tangent / norm, 1.0 / norm
+            lo = np.arctan(tangent)
+            whole += _slice_light(a, b, lo)
+            seen += _slice_light(a, b, np.arctan(tangent + excess))
+    occluded = 1.0 - seen / whole
+    visibility = 1.0 - np.float32(strength) * occluded
     visibility[~np.isfinite(heights)] = 1.0
     return np.clip(visibility, 0.0, 1.0).astype(np.float32)

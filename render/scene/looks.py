@@ -59,7 +59,7 @@ LOOKS: dict[str, Look] = {
          "fog": 0.0, "material": {"gloss": 0.0, "roughness": 1.0},
          "light": {"color": "#ffffff", "sky_color": "#ffffff", "ground_color": "#606060",
                    "rim": 0.0, "fill": 0.35, "ambient": 0.55},
-         "base": {"color": "#9a9a9c", "fade": 0.0}, "occlusion": {"strength": 1.3, "direct": 0.3}}),
+         "base": {"color": "#9a9a9c", "fade": 0.0}, "occlusion": {"strength": 1.0, "direct": 0.0}}),
     "neon": Look(
         "night: black sky, magma surface, glowing cyan contour lines, a cold rim light",
         {"colormap": "magma", "background": {"kind": "gradient", "top": "#000000", "bottom": "#0b0820"},
@@ -87,11 +87,12 @@ class OcclusionConfig:
     """Ambient occlusion from the height grid (horizon-based, see render/occlusion.py)."""
 
     enabled: bool = option(True, "darken creases, pits and the foot of walls by the sky they cannot see")
-    radius: float = option(0.12, "how far a horizon may occlude, as a fraction of the plane size",
+    radius: float = option(1.0, "how far a horizon may occlude, as a fraction of the plane size "
+                           "(1: the whole landscape, as in a path tracer)",
                            exclusive_min=True, min=0, max=1)
-    strength: float = option(1.5, "occlusion multiplier (1 = physical, higher = deeper creases)",
+    strength: float = option(1.0, "occlusion multiplier (1 = physical, higher = deeper creases)",
                              min=0, max=4)
-    direct: float = option(0.6, "fraction of the occlusion also applied to the key light (contact shadow)",
+    direct: float = option(0.2, "fraction of the occlusion also applied to the key light (contact shadow)",
                            min=0, max=1)
     bounce: float = option(1.0, "key light bounced once off the surroundings into creases and shadowed sides "
                            "(the sky a vertex cannot see is lit ground; 0 = off, 1 = physical)", min=0, max=4)
