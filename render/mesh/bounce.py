@@ -4,17 +4,22 @@ Where the sky is hidden (a crease, the foot of a wall, the inside of a bowl, a s
 turned from the key light), what hides it is more surface, and that surface is itself
 lit. A path tracer finds this light filling the shadowed side of every crease and valley;
 without it those sides are darker than the reference (``benchmarks/pathtrace.py``). One
-bounce, in the terms of ambient occlusion: the occluded fraction ``1 - V`` of a vertex's
-cosine-weighted hemisphere sees its surroundings, whose outgoing light is (up to their
-albedo, applied in the shader) the key light's irradiance there, ``max(n . l, 0)`` times
-their seen fraction of the light (:mod:`lossfilm.render.mesh.sunlight`):
+bounce, in the terms of ambient occlusion: the hidden part of each vertical slice of a
+vertex's sky (:func:`lossfilm.render.mesh.occlusion.slice_sums`) looks at the surface
+that hides it, whose outgoing light is (up to its albedo, applied in the shader) the key
+light's irradiance there, ``max(n . l, 0)`` times its seen fraction of the light
+(:mod:`lossfilm.render.mesh.sunlight`), read at the sample that set the slice's horizon:
 
-    bounce = (1 - V) * mean over the surroundings of max(n . l, 0) * sun
+    bounce = sum over slices of hidden light * lit(horizon) / sum of the slices' light
 
-Bounce light comes from afar (across a valley, from the far wall of a bowl), so ``V`` is
-the physical horizon occlusion (strength 1) within :data:`RADIUS` of the plane, and the
-mean a box over the same reach. It varies slowly, so it is computed on the grid
-decimated to at most :data:`GRID` a side and interpolated back.
+So the shadowed wall of a crease gets the light of the sunlit wall it faces, not the
+landscape's mean. (The mean over a box of half the plane, the first version, lifted
+every hidden slice alike: its error against the path tracer was twice this one's.)
+Bounce light comes from afar (across a valley, from the far wall of a bowl), so the
+horizons reach :data:`RADIUS` of the plane. It varies slowly, so it is computed on the
+grid decimated to at most :data:`GRID` a side, smoothed over :data:`SMOOTH` of its cells
+(the horizon's sample jumps from one crest to the next between neighbours) and
+interpolated back.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from lossfilm.render.mesh.occlusion import horizon_occlusion, linear_weights
+from lossfilm.render.mesh.occlusion import horizon_occlusion, linear_weights, slice_sums
 
-__all__ = ["indirect_light", "key_bounce", "RADIUS", "GRID"]
+__all__ = ["indirect_light", "key_bounce", "RADIUS", "GRID", "SMOOTH"]
 
 #: how far bounce light travels, as a fraction of the plane size.
-RADIUS = 0.5
+RADIUS = 1.0
 #: the decimated grid's largest side.
 GRID = 128
+#: the Gaussian smoothing of the bounce light, in cells of the decimated grid.
+SMOOTH = 1.0
 
 
 def indirect_light(occlusion, heights: np.ndarray, normals: np.ndarray, x: np.ndarray, y: np.ndarray,
@@ -75,12 +82,12 @@ def key_bounce(heights: np.ndarray, normals: np.ndarray, sun: np.ndarray | None,
     if sun is not None:
         lit *= sun(xs, ys, zc)
     lit = np.where(np.isfinite(lit) & np.isfinite(zc), lit, 0.0).astype(np.float32)
-    radius = RADIUS * plane
-    visibility = horizon_occlusion(zc, xs, ys, radius, 1.0)
-    cell = min(abs(xs[-1] - xs[0]) / max(xs.size - 1, 1), abs(ys[-1] - ys[0]) / max(ys.size - 1, 1))
-    size = max(1, int(round(2.0 * radius / max(cell, 1e-12))) | 1)
-    around = ndimage.uniform_filter(lit, size=size, mode="nearest")
-    bounce = (1.0 - visibility) * around
+    sums = slice_sums(zc, xs, ys, RADIUS * plane, carry=lit)
+    if sums is None:
+        return np.zeros((ny, nx), np.float32)
+    _, whole, carried = sums
+    # (a slice's hidden light is >= 0 but float32 rounding leaves -1e-9 here and there)
+    bounce = ndimage.gaussian_filter(np.maximum(carried / whole, 0.0), SMOOTH, mode="nearest")
     if stride > 1:  # back onto every vertex, bilinear: two small matrix products
         bounce = linear_weights(ny, rows.size, stride) @ bounce @ linear_weights(nx, cols.size, stride).T
     return np.asarray(bounce, np.float32)

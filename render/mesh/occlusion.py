@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["horizon_occlusion", "linear_weights", "DIRECTIONS", "MAX_STEPS", "GRID"]
+__all__ = ["horizon_occlusion", "slice_sums", "linear_weights", "DIRECTIONS", "MAX_STEPS", "GRID"]
 
 #: the 8 grid directions (row step, column step): axes and diagonals.
 DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1))
@@ -69,6 +69,67 @@ def _slice_light(a: np.ndarray, b: np.ndarray, lo: np.ndarray) -> np.ndarray:
     normal with horizontal part ``a`` along the slice and height ``b`` (see the module)."""
     return (a * (np.float32(np.pi / 4) - 0.5 * lo - 0.25 * np.sin(2.0 * lo))
             + 0.5 * b * np.cos(lo) ** 2).astype(np.float32)
+
+
+def slice_sums(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius: float,
+               carry: np.ndarray | None = None):
+    """The 8 slices' sky light summed per vertex: ``(seen, whole, carried)``, each (ny, nx)
+    float32, or None for a degenerate grid. ``seen / whole`` is the visibility;
+    ``carried`` sums each slice's hidden light times ``carry`` (ny, nx) at the sample
+    that set its horizon (what the hidden part of that slice looks at), or is None."""
+    z = np.asarray(heights, dtype=np.float32)
+    ny, nx = z.shape
+    dx = float(abs(x[-1] - x[0])) / (nx - 1)
+    dy = float(abs(y[-1] - y[0])) / (ny - 1)
+    if dx <= 0 or dy <= 0:
+        return None
+    z = np.where(np.isfinite(z), z, np.float32(-np.inf))
+    steps = _march_cells(radius / min(dx, dy))
+    pad = int(steps[-1])
+    # -inf outside the grid: a sample past the cut edge never raises the horizon
+    padded = np.full((ny + 2 * pad, nx + 2 * pad), -np.inf, np.float32)
+    padded[pad:pad + ny, pad:pad + nx] = z
+    if carry is not None:
+        carry_padded = np.zeros_like(padded)
+        carry_padded[pad:pad + ny, pad:pad + nx] = carry
+        carried = np.zeros((ny, nx), np.float32)
+        at_horizon = np.empty((ny, nx), np.float32)
+    # the tangent plane's elevation along each slice: a uniform slope occludes nothing
+    gy, gx = np.gradient(np.where(np.isfinite(z), z, 0.0).astype(np.float32), dy, dx)
+    norm = np.sqrt(1.0 + gx * gx + gy * gy)
+    seen = np.zeros((ny, nx), np.float32)
+    whole = np.zeros((ny, nx), np.float32)
+    excess = np.empty((ny, nx), np.float32)
+    rise = np.empty((ny, nx), np.float32)
+    with np.errstate(invalid="ignore"):
+        for di, dj in DIRECTIONS:
+            length = float(np.hypot(di * dy, dj * dx))
+            tangent = (gx * np.float32(dj * dx / length) + gy * np.float32(di * dy / length)).astype(np.float32)
+            excess.fill(0.0)  # horizons below the tangent plane do not occlude
+            if carry is not None:
+                at_horizon.fill(0.0)
+            for k in steps:
+                r = k * length
+                if r > radius:
+                    break
+                i0, j0 = pad + di * k, pad + dj * k
+                np.subtract(padded[i0:i0 + ny, j0:j0 + nx], z, out=rise)
+                # how far the sample's elevation tangent rises above the tangent plane's
+                np.multiply(rise, np.float32(1.0 / r), out=rise)
+                np.subtract(rise, tangent, out=rise)
+                if carry is not None:
+                    higher = rise > excess
+                    at_horizon[higher] = carry_padded[i0:i0 + ny, j0:j0 + nx][higher]
+                np.fmax(excess, rise, out=excess)  # fmax: a NaN (invalid - invalid) is ignored
+            # the slice's light from the tangent plane up (whole) and from the horizon up (seen)
+            a, b = -tangent / norm, 1.0 / norm
+            whole_slice = _slice_light(a, b, np.arctan(tangent))
+            seen_slice = _slice_light(a, b, np.arctan(tangent + excess))
+            whole += whole_slice
+            seen += seen_slice
+            if carry is not None:
+                carried += (whole_slice - seen_slice) * at_horizon
+    return seen, whole, (carried if carry is not None else None)
 
 
 def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius: float,
@@ -109,43 +170,10 @@ def horizon_occlusion(heights: np.ndarray, x: np.ndarray, y: np.ndarray, radius:
         visibility = linear_weights(ny, rows.size, stride) @ coarse @ linear_weights(nx, cols.size, stride).T
         visibility[~np.isfinite(z)] = 1.0
         return np.clip(visibility, 0.0, 1.0).astype(np.float32)
-    dx = float(abs(x[-1] - x[0])) / (nx - 1)
-    dy = float(abs(y[-1] - y[0])) / (ny - 1)
-    if dx <= 0 or dy <= 0:
+    sums = slice_sums(z, x, y, radius)
+    if sums is None:
         return np.ones((ny, nx), np.float32)
-    z = np.where(np.isfinite(z), z, np.float32(-np.inf))
-    steps = _march_cells(radius / min(dx, dy))
-    pad = int(steps[-1])
-    # -inf outside the grid: a sample past the cut edge never raises the horizon
-    padded = np.full((ny + 2 * pad, nx + 2 * pad), -np.inf, np.float32)
-    padded[pad:pad + ny, pad:pad + nx] = z
-    # the tangent plane's elevation along each slice: a uniform slope occludes nothing
-    gy, gx = np.gradient(np.where(np.isfinite(z), z, 0.0).astype(np.float32), dy, dx)
-    norm = np.sqrt(1.0 + gx * gx + gy * gy)
-    seen = np.zeros((ny, nx), np.float32)
-    whole = np.zeros((ny, nx), np.float32)
-    excess = np.empty((ny, nx), np.float32)
-    rise = np.empty((ny, nx), np.float32)
-    with np.errstate(invalid="ignore"):
-        for di, dj in DIRECTIONS:
-            length = float(np.hypot(di * dy, dj * dx))
-            tangent = (gx * np.float32(dj * dx / length) + gy * np.float32(di * dy / length)).astype(np.float32)
-            excess.fill(0.0)  # horizons below the tangent plane do not occlude
-            for k in steps:
-                r = k * length
-                if r > radius:
-                    break
-                i0, j0 = pad + di * k, pad + dj * k
-                np.subtract(padded[i0:i0 + ny, j0:j0 + nx], z, out=rise)
-                # how far the sample's elevation tangent rises above the tangent plane's
-                np.multiply(rise, np.float32(1.0 / r), out=rise)
-                np.subtract(rise, tangent, out=rise)
-                np.fmax(excess, rise, out=excess)  # fmax: a NaN (invalid - invalid) is ignored
-            # the slice's light from the tangent plane up (whole) and from the horizon up (seen)
-            a, b = -tangent / norm, 1.0 / norm
-            lo = np.arctan(tangent)
-            whole += _slice_light(a, b, lo)
-            seen += _slice_light(a, b, np.arctan(tangent + excess))
+    seen, whole, _ = sums
     occluded = 1.0 - seen / whole
     visibility = 1.0 - np.float32(strength) * occluded
     visibility[~np.isfinite(heights)] = 1.0

@@ -64,3 +64,21 @@ def test_bounce_lifts_the_shadowed_wall_on_screen_and_leaves_open_ground(ctx):
     lift = images[1.0][wall].mean() - images[0.0][wall].mean()
     assert lift > 2, f"bounce lifted the shadowed wall by only {lift:.1f} code values"
     assert np.abs(images[1.0][ground] - images[0.0][ground]).max() <= 2
+
+
+def test_a_shadowed_wall_gets_the_light_of_the_sunlit_wall_it_faces():
+    """The hidden part of the shadowed wall's sky is the sunlit wall across the valley, so
+    the bounce is that wall's irradiance times the hidden fraction, not the landscape's
+    mean irradiance (flat ground and the valley's far side together) times it."""
+    from lossfilm.render.mesh.occlusion import horizon_occlusion
+
+    x, z = _valley()
+    normals = height_normals(z, x, x)
+    b = key_bounce(z, normals, None, KEY, x, x, 2.0)
+    col = lambda wx: int(np.argmin(np.abs(x - wx)))  # noqa: E731
+    row = N // 2
+    hidden = 1.0 - horizon_occlusion(z, x, x, radius=2.0)[row, col(0.5)]
+    facing = float(normals[row, col(0.3)] @ KEY)  # the wall across, turned to the light
+    assert hidden > 0.2 and facing > 0.9
+    ratio = b[row, col(0.5)] / (hidden * facing)
+    assert 0.75 < ratio < 1.1, f"bounce {b[row, col(0.5)]:.3f} = {ratio:.2f} x hidden {hidden:.2f} x facing {facing:.2f}"
