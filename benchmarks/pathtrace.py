@@ -1,12 +1,13 @@
 """Benchmark: the clay look against a path-traced reference (workload 5 of BENCHMARKS.md).
 
-Two surfaces (``--surface``): the workload-2 surface (the smooth analytic landscape of
-``render.py``, 512x512 vertices, its normals), and the same bowl cut by V-shaped creases
-(``render.creased_like``: on a smooth surface almost no sky is hidden anywhere, so no
-occlusion can move the score). The smooth one is seen from workload 2's camera
-(``render.POSE``: eye, target, up, vertical field of view; the same aspect), the creased
-one from higher up (:data:`SURFACES`: no ray enters under its raised rim); each in the
-clay look's lights, drawn three times at 640x360:
+Three surfaces (``--surface``): the workload-2 surface (the smooth analytic landscape of
+``render.py``, 512x512 vertices, its normals), the same bowl cut by shallow V-shaped
+creases (``render.creased_like``), and a rugged one cut by three families of deep creases
+(``render.rugged_like``, pits and crests everywhere: on a smooth surface almost no sky is
+hidden anywhere, so no occlusion can move the score). The smooth one is seen from
+workload 2's camera (``render.POSE``: eye, target, up, vertical field of view; the same
+aspect), the others from higher up (:data:`SURFACES`: no ray enters under a raised rim);
+each in the clay look's lights, drawn three times at 640x360:
 
 - **reference**: Mitsuba 3 (``scalar_rgb``), a path tracer (8 bounces, low-discrepancy
   samples), the surface a triangle mesh exported with trimesh (PLY with lossfilm's
@@ -43,11 +44,12 @@ quarter of the samples: the sky alone is where the occlusion shows.
 Times: Mitsuba's scene load (mesh, BVH) and render; lossfilm's first frame (renderer
 built, shaders compiled) and its median frame afterwards, same size, 4x MSAA, read back.
 
-    python benchmarks/pathtrace.py [--spp 2048] [--size 640 360] [--surface smooth|creased|both]
+    python benchmarks/pathtrace.py [--spp 2048] [--size 640 360] [--surface smooth|creased|rugged|all]
                                    [--parts] [--images] [--no-record]
 
 2048 samples take a few minutes a surface on 2 cores. ``--images`` writes
-docs/looks/pathtrace_{reference,clay_new,clay_old}.png and pathtrace_creased_*.png (what
+docs/looks/pathtrace_{reference,clay_new,clay_old}.png, pathtrace_creased_*.png and
+pathtrace_rugged_*.png (what
 SSIM compares, in RGB).
 Needs ``pip install '.[bench]'`` (Mitsuba 3).
 """
@@ -108,7 +110,9 @@ IMAGES = {"reference": "pathtrace_reference.png", "new": "pathtrace_clay_new.png
 #: up so that no ray enters under its raised rim and sees the underside
 SURFACES = {"smooth": (bench_render.loss_like, bench_render.POSE),
             "creased": (bench_render.creased_like,
-                        bench_render.CameraPose(eye=(1.7, -1.55, 2.5), target=(0.0, 0.0, 0.15), fov_deg=40.0))}
+                        bench_render.CameraPose(eye=(1.7, -1.55, 2.5), target=(0.0, 0.0, 0.15), fov_deg=40.0)),
+            "rugged": (bench_render.rugged_like,
+                       bench_render.CameraPose(eye=(1.9, -1.75, 2.3), target=(0.0, 0.0, 0.3), fov_deg=40.0))}
 
 
 # ---------------------------------------------------------------------------- lossfilm
@@ -324,12 +328,12 @@ def main() -> None:
     ap.add_argument("--spp", type=int, default=SPP, help="Mitsuba samples per pixel (two halves)")
     ap.add_argument("--size", type=int, nargs=2, default=list(SIZE))
     ap.add_argument("--reps", type=int, default=5, help="lossfilm frames timed after the first")
-    ap.add_argument("--surface", choices=(*SURFACES, "both"), default="both")
+    ap.add_argument("--surface", choices=(*SURFACES, "all"), default="all")
     ap.add_argument("--parts", action="store_true", help="also each light alone, direct light only")
     ap.add_argument("--images", action="store_true", help="write docs/looks/pathtrace_*.png")
     ap.add_argument("--no-record", action="store_true", help="print only, no row in RESULTS.md")
     args = ap.parse_args()
-    for surface in (SURFACES if args.surface == "both" else (args.surface,)):
+    for surface in (SURFACES if args.surface == "all" else (args.surface,)):
         run(surface, args)
 
 

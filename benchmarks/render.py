@@ -98,6 +98,23 @@ def creased_like(n: int, phase: float = 0.0) -> tuple[np.ndarray, np.ndarray, np
     return x.astype(np.float32), x.astype(np.float32), (z - z.min()).astype(np.float32)
 
 
+def rugged_like(n: int, phase: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A rugged landscape: the bowl cut by three families of deep V-shaped creases crossing
+    each other (pits and crests everywhere, as where a net without skip connections turns
+    chaotic), log-scaled heights. Much of each vertex's sky is hidden here.
+
+    Returns x (n,), y (n,), z (n, n) float32 in world units (plane [-1, 1]^2).
+    """
+    x = np.linspace(-1.0, 1.0, n)
+    X, Y = np.meshgrid(x, x)
+    loss = (0.2 + 0.8 * (X**2 + 0.6 * Y**2)
+            + 0.30 * np.abs(np.sin(8 * X + 4 * Y + phase))
+            + 0.22 * np.abs(np.sin(9 * Y - 3 * X + 1.0))
+            + 0.12 * np.abs(np.sin(11 * X - 7 * Y + 2.0)))
+    z = 0.5 * np.log(loss)
+    return x.astype(np.float32), x.astype(np.float32), (z - z.min()).astype(np.float32)
+
+
 def normals_of(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     gy, gx = np.gradient(z, y, x)
     n = np.stack([-gx, -gy, np.ones_like(z)], axis=-1)
@@ -106,7 +123,7 @@ def normals_of(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def make_scene(n: int = N, frames: int = 2, surface=loss_like):
     """Topology and ``frames`` different frames of the synthetic landscape (``surface``:
-    :func:`loss_like` or :func:`creased_like`)."""
+    :func:`loss_like`, :func:`creased_like` or :func:`rugged_like`)."""
     x, y, z0 = surface(n)
     zmax = float(z0.max()) * 1.1
     i = np.arange(n * n, dtype=np.uint32).reshape(n, n)
