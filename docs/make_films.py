@@ -38,8 +38,10 @@ STILL_AT = {"horizon": 4.0}  # the flyby ends low over a plain slope; at 4 s the
 #: bumped when the default look changes what every film looks like: a record from an
 #: earlier look is stale (its still and its times are of frames lossfilm no longer draws)
 #: 1: the first default (filmic, Blinn-Phong); 2: the cinematic default (AgX, AO, plinth);
-#: 3: the key light traced through the height field, bounce light
-LOOK_EPOCH = 3
+#: 3: the key light traced through the height field, bounce light;
+#: 4: occlusion integrated per slice over the whole landscape, the sky dome's own irradiance,
+#: bounce light from each slice's horizon
+LOOK_EPOCH = 4
 
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "benchmarks"))  # after ROOT: benchmarks/render.py is a script
