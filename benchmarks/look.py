@@ -5,8 +5,8 @@ the new default look (``cinematic``: AgX, ambient occlusion, plinth, the sky ref
 and in the look that was the default before it (ACES filmic, no occlusion, no plinth, no
 environment reflection: the same keys otherwise), same process, alternating, medians
 and the ratio; then each part on its own (occlusion off, plinth off, filmic instead of
-AgX), the cost of :func:`render.occlusion.horizon_occlusion` alone at 256^2 and 512^2
-vertices, and the cost per sample of depth of field and of motion blur (each sample is a
+AgX), the cost of the default occlusion (:func:`render.mesh.occlusion.horizon_occlusion`)
+and bounce light (:func:`render.mesh.bounce.key_bounce`) alone at 256^2 and 512^2 vertices, and the cost per sample of depth of field and of motion blur (each sample is a
 whole frame; ``render.per_sample_costs``), and the exhibit look with its floor (shadow
 catcher and reflection), without it, and with a floor that does not reflect.
 
@@ -37,7 +37,11 @@ from _machine import append_result, cpu_model  # noqa: E402
 
 from lossfilm.render.gl.context import create_context  # noqa: E402
 from lossfilm.render.scene.scene import look_config
+from lossfilm.render.gl.frusta import light_direction  # noqa: E402
+from lossfilm.render.mesh.bounce import key_bounce  # noqa: E402
 from lossfilm.render.mesh.occlusion import horizon_occlusion  # noqa: E402
+from lossfilm.render.scene.look import LightConfig  # noqa: E402
+from lossfilm.render.scene.looks import OcclusionConfig  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_render", ROOT / "benchmarks" / "render.py")
 bench_render = importlib.util.module_from_spec(_spec)
@@ -53,14 +57,22 @@ SIDES = {
 }
 
 
-def occlusion_cost(n: int, reps: int) -> float:
+def occlusion_cost(n: int, reps: int) -> tuple[float, float]:
+    """Median seconds of the default look's occlusion and of its bounce light on an n^2 grid."""
     x, y, z = bench_render.loss_like(n)
-    times = []
+    normals = bench_render.normals_of(z, x, y)
+    occlusion = OcclusionConfig()
+    key = light_direction(LightConfig().azimuth, LightConfig().elevation)
+    plane = float(x[-1] - x[0])
+    ao, bounce = [], []
     for _ in range(reps):
         t = time.perf_counter()
-        horizon_occlusion(z, x, y, radius=0.12 * 2.0, strength=1.5)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        horizon_occlusion(z, x, y, radius=occlusion.radius * plane, strength=occlusion.strength)
+        ao.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        key_bounce(z, normals, None, key, x, y, plane)
+        bounce.append(time.perf_counter() - t)
+    return statistics.median(ao), statistics.median(bounce)
 
 
 FLOOR_SIDES = {
@@ -129,7 +141,8 @@ def main() -> None:
     print(f"{'side':30s} {'s/frame':>9s} {'x previous':>11s}")
     for name in sides:
         print(f"{name:30s} {med[name]:9.3f} {med[name] / med['previous default']:11.2f}")
-    print("horizon_occlusion alone: " + ", ".join(f"{n}^2 {1e3 * s:.0f} ms" for n, s in ao.items()))
+    print("occlusion, bounce light alone: " + ", ".join(f"{n}^2 {1e3 * a:.0f} + {1e3 * b:.0f} ms"
+                                                      for n, (a, b) in ao.items()))
     for side in sides.values():
         side.close()
     per_sample = bench_render.per_sample_costs(ctx, topo, frames, size, max(2, args.reps // 2))
@@ -141,8 +154,8 @@ def main() -> None:
         f"- {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC | look | {cpu_model()}, "
         f"{os.cpu_count()} cores, {gl_renderer} | {bench_render.N}x{bench_render.N} vertices {size[0]}x{size[1]} "
         f"MSAA {bench_render.MSAA} readback, median of {args.reps}, alternating | {parts} s/frame; "
-        f"new/previous {ratio:.2f}x (budget 2x) | horizon_occlusion 256^2 {1e3 * ao[256]:.0f} ms, "
-        f"512^2 {1e3 * ao[512]:.0f} ms | one 4K frame {per_sample['frame']:.3f} s, depth of field "
+        f"new/previous {ratio:.2f}x (budget 2x) | occlusion + bounce light 256^2 {1e3 * ao[256][0]:.0f} + "
+        f"{1e3 * ao[256][1]:.0f} ms, 512^2 {1e3 * ao[512][0]:.0f} + {1e3 * ao[512][1]:.0f} ms | one 4K frame {per_sample['frame']:.3f} s, depth of field "
         f"{per_sample['dof per sample']:.3f} s and motion blur {per_sample['motion blur per sample']:.3f} s "
         f"per sample | {floor_row} s/frame | load {load:.1f}")
 
